@@ -1,0 +1,123 @@
+"""Command line: the same functions the pages use.
+
+    python -m oversight demo [--db PATH] [--tickets N] [--seed S]
+    python -m oversight kpis --db PATH --from 2019-01-01 --to 2019-03-31 [--territory ID]
+        [--municipality ID] [--organization ID] [--category ID] [--source S] --json
+    python -m oversight geo --build
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+import time
+from pathlib import Path
+
+from oversight.paths import database_path
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _add_filters(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", type=Path, default=None, help="database file (default: $OVERSIGHT_DB or data/oversight.duckdb)")
+    p.add_argument("--from", dest="start", type=_date, required=True)
+    p.add_argument("--to", dest="end", type=_date, required=True)
+    p.add_argument("--territory", type=int)
+    p.add_argument("--municipality", type=int)
+    p.add_argument("--organization", type=int)
+    p.add_argument("--category", type=int)
+    p.add_argument("--source")
+    p.add_argument("--json", action="store_true", help="print JSON (the default output)")
+
+
+def _filters(args):
+    from oversight.filters import Filters
+
+    if args.end < args.start:
+        raise SystemExit("--to is before --from")
+    return Filters(
+        start=args.start,
+        end=args.end,
+        territory_id=args.territory,
+        municipality_id=args.municipality,
+        organization_id=args.organization,
+        category_id=args.category,
+        source=args.source,
+    )
+
+
+def _open(db: Path | None):
+    from oversight import store
+
+    path = db or database_path()
+    if not path.exists():
+        raise SystemExit(f"database not found: {path} (build one with: python -m oversight demo --db {path})")
+    con = store.connect(path)
+    return con, store.dataset_info(con)
+
+
+def cmd_demo(args) -> None:
+    from oversight.demo import DemoSpec, build_demo_database
+
+    path = args.db or database_path()
+    started = time.perf_counter()
+
+    def progress(fraction: float, message: str) -> None:
+        print(f"[{fraction:4.0%}] {message}", file=sys.stderr, flush=True)
+
+    build_demo_database(path, DemoSpec(tickets=args.tickets, seed=args.seed), progress)
+    print(f"demo database written to {path} in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+
+
+def cmd_kpis(args) -> None:
+    from oversight.metrics import kpis
+
+    con, info = _open(args.db)
+    result = kpis(con, _filters(args), info["as_of"].to_pydatetime())
+    print(json.dumps(result, ensure_ascii=False))
+
+
+def cmd_geo(args) -> None:
+    from oversight.geo import build_boundaries
+
+    out = build_boundaries(tolerance_m=args.tolerance)
+    print(f"boundaries written to {out} ({out.stat().st_size // 1024} KB)")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m oversight", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("demo", help="build the demo database")
+    p.add_argument("--db", type=Path, default=None)
+    p.add_argument("--tickets", type=int, default=None)
+    p.add_argument("--seed", type=int, default=None)
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("kpis", help="the overview KPIs for a period and filters, as JSON")
+    _add_filters(p)
+    p.set_defaults(func=cmd_kpis)
+
+    p = sub.add_parser("geo", help="rebuild data/geo/municipalities.geojson from shared/geo")
+    p.add_argument("--build", action="store_true", required=True)
+    p.add_argument("--tolerance", type=float, default=80.0, help="simplification tolerance, metres")
+    p.set_defaults(func=cmd_geo)
+
+    args = parser.parse_args(argv)
+    if args.command == "demo":
+        from oversight.demo import DEMO_SEED, DEMO_TICKETS
+
+        args.tickets = args.tickets or DEMO_TICKETS
+        args.seed = DEMO_SEED if args.seed is None else args.seed
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

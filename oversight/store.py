@@ -1,0 +1,172 @@
+"""The DuckDB store: schema, loading tables, connections and the one query runner.
+
+Queries live in `queries/<name>.sql`, one question per file, with DuckDB `$named` parameters. `run`
+loads a query by name (names are checked against the files present: an allow-list) and binds every
+value as a parameter; no SQL is ever assembled from input.
+
+Connections: DuckDB connections are not shared across threads, so a process keeps one connection
+per database file and every query takes its own `cursor()`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import threading
+from functools import lru_cache
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from oversight.paths import QUERIES_DIR
+
+SCHEMA_FILE = Path(__file__).with_name("schema.sql")
+MACROS_FILE = QUERIES_DIR / "_macros.sql"
+_QUERY_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+TABLES = (
+    "territories",
+    "municipalities",
+    "organizations",
+    "buildings",
+    "categories",
+    "tickets",
+    "events",
+    "dataset",
+    "demo_story",
+)
+
+
+class QueryNotFound(KeyError):
+    """A query name that is not one of the files under queries/."""
+
+
+@lru_cache(maxsize=None)
+def query_names() -> frozenset[str]:
+    """The allow-list of query names: the .sql files under queries/ (macros excluded)."""
+    return frozenset(p.stem for p in QUERIES_DIR.glob("*.sql") if not p.stem.startswith("_"))
+
+
+@lru_cache(maxsize=None)
+def query_text(name: str) -> str:
+    if not _QUERY_NAME.match(name) or name not in query_names():
+        raise QueryNotFound(name)
+    return (QUERIES_DIR / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def query_parameters(name: str) -> set[str]:
+    """The $parameters a query file uses (comments stripped)."""
+    sql = re.sub(r"--[^\n]*", "", query_text(name))
+    return set(re.findall(r"\$([a-z_][a-z0-9_]*)", sql))
+
+
+def create_schema(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(SCHEMA_FILE.read_text(encoding="utf-8"))
+
+
+def install_macros(con: duckdb.DuckDBPyConnection) -> None:
+    """Temporary macros every query relies on (the shared filter and the municipality roll-up)."""
+    con.execute(MACROS_FILE.read_text(encoding="utf-8"))
+
+
+def write_database(path: Path, tables: dict[str, pd.DataFrame]) -> None:
+    """Write a complete database to `path` atomically: built beside it, then renamed into place.
+
+    A half-built file is never left where the app looks, so an interrupted first run starts over.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    if tmp.exists():
+        tmp.unlink()
+    con = duckdb.connect(str(tmp))
+    try:
+        create_schema(con)
+        for table in TABLES:
+            frame = tables.get(table)
+            if frame is None:
+                continue
+            con.register("incoming", frame)
+            columns = ", ".join(f'"{c}"' for c in _table_columns(con, table) if c in frame.columns)
+            con.execute(f"insert into {table} ({columns}) select {columns} from incoming")
+            con.unregister("incoming")
+        con.execute("checkpoint")
+    finally:
+        con.close()
+    os.replace(tmp, path)
+
+
+def _table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    if table not in TABLES:
+        raise ValueError(table)
+    rows = con.execute(
+        "select column_name from information_schema.columns where table_name = $t order by ordinal_position",
+        {"t": table},
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+_connections: dict[tuple[str, float], duckdb.DuckDBPyConnection] = {}
+_lock = threading.Lock()
+
+
+def connect(path: Path | str) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to a database file, shared per process and per file version.
+
+    A replaced file (a new import) has a new modification time, so it gets a new connection and old
+    results are never served for it.
+    """
+    path = Path(path)
+    key = (str(path.resolve()), path.stat().st_mtime)
+    with _lock:
+        con = _connections.get(key)
+        if con is None:
+            for old in [k for k in _connections if k[0] == key[0]]:
+                _connections.pop(old).close()
+            con = duckdb.connect(str(path), read_only=True)
+            install_macros(con)
+            _connections[key] = con
+        return con
+
+
+def data_version(path: Path | str) -> str:
+    """A string that changes whenever the database file is replaced: the cache key for results."""
+    stat = Path(path).stat()
+    return f"{stat.st_mtime_ns}-{stat.st_size}"
+
+
+def run(con: duckdb.DuckDBPyConnection, name: str, **params) -> pd.DataFrame:
+    """Run queries/<name>.sql with its $parameters bound from `params`; return a DataFrame.
+
+    Extra parameters a query does not use are dropped (the shared filter set is passed to every
+    query); a parameter the query needs but was not given is an error.
+    """
+    sql = query_text(name)
+    needed = query_parameters(name)
+    missing = needed - params.keys()
+    if missing:
+        raise TypeError(f"query {name} needs parameters {sorted(missing)}")
+    bound = {k: _bindable(v) for k, v in params.items() if k in needed}
+    cursor = con.cursor()
+    try:
+        install_macros(cursor)
+        return cursor.execute(sql, bound).df()
+    finally:
+        cursor.close()
+
+
+def _bindable(value):
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return dt.datetime.combine(value, dt.time())
+    return value
+
+
+def dataset_info(con: duckdb.DuckDBPyConnection) -> dict:
+    """The one `dataset` row as a dict (as_of, source, is_demo, loaded_at)."""
+    row = run(con, "dataset_info")
+    if row.empty:
+        raise ValueError("В базе нет строки dataset: неизвестно, на какой момент данные")
+    return row.iloc[0].to_dict()
