@@ -89,6 +89,11 @@ joined as (
 final as (
     select
         bucket,
+        -- days of the bucket inside the period (edge buckets are partial): divide flows by it
+        epoch(least(
+            bucket + case $bucket when 'day' then interval 1 day when 'week' then interval 7 day else interval 1 month end,
+            p_end
+        ) - greatest(bucket, p_start)) / 86400.0 as days,
         created,
         closed,
         due,
@@ -98,7 +103,7 @@ final as (
         returned_share,
         opening.backlog + sum(created - closed) over w as backlog,
         opening.overdue + sum(due - overdue_exits) over w as overdue_backlog
-    from joined, opening
+    from joined, opening, bounds
     window w as (order by bucket rows between unbounded preceding and current row)
 )
 

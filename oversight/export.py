@@ -1,0 +1,22 @@
+"""Downloads: tables to Excel (openpyxl), with a frozen header and sensible column widths."""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+
+
+def to_xlsx_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
+    """An .xlsx file with one sheet per DataFrame (sheet names cut to Excel's 31 characters)."""
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        for name, frame in sheets.items():
+            sheet = name[:31]
+            frame.to_excel(writer, sheet_name=sheet, index=False)
+            ws = writer.sheets[sheet]
+            ws.freeze_panes = "A2"
+            for i, column in enumerate(frame.columns, start=1):
+                width = max([len(str(column))] + [len(str(v)) for v in frame[column].head(200)])
+                ws.column_dimensions[ws.cell(row=1, column=i).column_letter].width = min(max(width + 2, 8), 60)
+    return buffer.getvalue()

@@ -1,0 +1,66 @@
+"""Ranked tables of directions and municipalities, in the user's language, with good/bad colour."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from oversight.i18n import fmt_number, fmt_percent, t
+from oversight.theme import BAD_BG, GOOD_BG, WARN_BG
+
+# Columns shown in the ranked tables, in order.
+RANK_COLUMNS = (
+    "on_time_rate",
+    "missed",
+    "due",
+    "created",
+    "missed_per_10k",
+    "overdue_backlog_end",
+    "median_resolution_hours",
+    "returned_share",
+)
+# How far below target (in share points) a rate turns red rather than amber.
+RED_MARGIN = 0.05
+
+
+def ranked(area: pd.DataFrame, level: str, lang: str) -> pd.DataFrame:
+    """Rows of one level ('territory' or 'municipality') ranked worst on-time rate first.
+
+    Returns raw numbers with localized column names; areas with nothing due sort last.
+    """
+    rows = area[area["level"] == level].copy()
+    rows = rows.sort_values(["on_time_rate", "missed"], ascending=[True, False], na_position="last")
+    name = "territory_name_en" if lang == "en" else "territory_name_ru"
+    columns = {name: t("col.territory", lang)}
+    if level == "municipality":
+        mname = "municipality_name_en" if lang == "en" else "municipality_name_ru"
+        columns = {mname: t("col.municipality", lang), name: t("col.territory", lang)}
+    columns.update({c: t(f"col.{c}", lang) for c in RANK_COLUMNS})
+    out = rows[list(columns)].rename(columns=columns).reset_index(drop=True)
+    out.insert(0, t("col.rank", lang), range(1, len(out) + 1))
+    return out
+
+
+def rate_colour(rate: float | None, target: float) -> str:
+    """Background for an on-time rate: green at or above target, red well below, amber between."""
+    if rate is None or pd.isna(rate):
+        return ""
+    if rate >= target:
+        return f"background-color: {GOOD_BG}"
+    if rate < target - RED_MARGIN:
+        return f"background-color: {BAD_BG}"
+    return f"background-color: {WARN_BG}"
+
+
+def styled(table: pd.DataFrame, lang: str, target: float):
+    """A pandas Styler: numbers in the language's format, the on-time column coloured."""
+    on_time = t("col.on_time_rate", lang)
+    formats = {}
+    for c in RANK_COLUMNS:
+        label = t(f"col.{c}", lang)
+        if c in ("on_time_rate", "returned_share"):
+            formats[label] = lambda v, lang=lang: fmt_percent(v, lang)
+        elif c in ("missed_per_10k", "median_resolution_hours"):
+            formats[label] = lambda v, lang=lang: fmt_number(v, lang, 1)
+        else:
+            formats[label] = lambda v, lang=lang: fmt_number(v, lang)
+    return table.style.format(formats).map(lambda v: rate_colour(v, target), subset=[on_time]).hide(axis="index")

@@ -1,0 +1,448 @@
+"""Shared Streamlit pieces: first-run demo build, language, the filter sidebar, KPI cards, tables.
+
+The only module of the library that imports streamlit. Pages call `context()` to get everything
+they need (language, connection, data facts, filters) and the render helpers below.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from oversight import export, metrics, store, tables
+from oversight.demo import build_demo_database
+from oversight.filters import PERIOD_PRESETS, Filters, default_filters, preset_period
+from oversight.i18n import (
+    DEFAULT_LANGUAGE,
+    LANGUAGES,
+    fmt_date,
+    fmt_datetime,
+    fmt_number,
+    fmt_percent,
+    fmt_points,
+    fmt_signed_percent,
+    name_column,
+    t,
+)
+from oversight.paths import database_path
+
+DEFAULT_TARGET = 0.95
+_build_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class PageContext:
+    """What every page needs, computed once per script run by `setup()`."""
+
+    lang: str
+    db_path: str
+    version: str
+    as_of: dt.datetime
+    is_demo: bool
+    source: str
+    filters: Filters
+    target: float
+
+
+# ---------------------------------------------------------------- data access (cached)
+
+
+@st.cache_resource(show_spinner=False)
+def _connection(path: str, version: str):
+    return store.connect(path)
+
+
+def connection(ctx: PageContext):
+    return _connection(ctx.db_path, ctx.version)
+
+
+# Library functions a page may ask for through `cached`; an allow-list, not a lookup by string.
+_CACHED_FUNCTIONS = {
+    "kpis": metrics.kpis,
+    "kpi_comparison": metrics.kpi_comparison,
+    "kpi_trend": metrics.kpi_trend,
+    "kpis_by_area": metrics.kpis_by_area,
+}
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def _cached(function: str, db_path: str, version: str, filters: Filters, as_of: dt.datetime, extra: tuple):
+    con = _connection(db_path, version)
+    return _CACHED_FUNCTIONS[function](con, filters, as_of, *extra)
+
+
+def cached(function: str, ctx: PageContext, *extra, filters: Filters | None = None):
+    """Result of a metrics function for the page's filters, cached on (query, params, data version)."""
+    return _cached(function, ctx.db_path, ctx.version, filters or ctx.filters, ctx.as_of, tuple(extra))
+
+
+@st.cache_data(show_spinner=False)
+def _query(name: str, db_path: str, version: str, params: tuple = ()) -> pd.DataFrame:
+    return store.run(_connection(db_path, version), name, **dict(params))
+
+
+def query(name: str, db_path: str, version: str, **params) -> pd.DataFrame:
+    """A cached run of queries/<name>.sql (for small lookups: filter options, dataset facts)."""
+    return _query(name, db_path, version, tuple(sorted(params.items())))
+
+
+# ---------------------------------------------------------------- first run
+
+
+def ensure_database(lang: str) -> Path:
+    """Return the database path, building the demo database first if there is none yet.
+
+    Shows a progress bar while building (about half a minute for a million requests). A lock
+    keeps two browser sessions of the same server from building it twice.
+    """
+    path = database_path()
+    if path.exists():
+        return path
+    with _build_lock:
+        if path.exists():
+            return path
+        st.info(t("build.title", lang))
+        bar = st.progress(0.0, text=t("build.step", lang, message="…"))
+
+        def progress(fraction: float, message: str) -> None:
+            bar.progress(min(max(fraction, 0.0), 1.0), text=t("build.step", lang, message=message))
+
+        try:
+            build_demo_database(path, progress=progress)
+        except Exception as error:  # a user-facing failure: say what and how to fix it
+            st.error(t("build.failed", lang, error=error))
+            st.stop()
+        bar.progress(1.0, text=t("build.done", lang))
+    return path
+
+
+# ---------------------------------------------------------------- language and sidebar
+
+
+def _lang_from_url() -> str:
+    lang = st.query_params.get("lang", DEFAULT_LANGUAGE)
+    return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def language_switch() -> str:
+    """The RU/EN switch at the top of the sidebar; its value also lives in the URL."""
+    if "lang" not in st.session_state:
+        st.session_state["lang"] = _lang_from_url()
+    st.sidebar.segmented_control(
+        t("lang.label", st.session_state["lang"]),
+        options=list(LANGUAGES),
+        format_func=str.upper,
+        key="lang",
+        label_visibility="collapsed",
+    )
+    if st.session_state["lang"] not in LANGUAGES:  # clicking the selected option clears it
+        st.session_state["lang"] = DEFAULT_LANGUAGE
+    return st.session_state["lang"]
+
+
+def _validate_ids(filters: Filters, options: dict[str, pd.DataFrame]) -> tuple[Filters, list]:
+    """Drop ids from a shared link that do not exist in the data, saying which."""
+    problems = []
+    checks = {
+        "territory_id": ("dir", options["territories"]["territory_id"]),
+        "municipality_id": ("mun", options["municipalities"]["municipality_id"]),
+        "organization_id": ("org", options["organizations"]["organization_id"]),
+        "category_id": ("cat", options["categories"]["category_id"]),
+        "source": ("src", options["sources"]["source"]),
+    }
+    values = {}
+    for field, (key, valid) in checks.items():
+        value = getattr(filters, field)
+        if value is not None and value not in set(valid.tolist()):
+            problems.append(("unknown_id", key, str(value)))
+            value = None
+        values[field] = value
+    return Filters(start=filters.start, end=filters.end, **values), problems
+
+
+def _filter_options(db_path: str, version: str) -> dict[str, pd.DataFrame]:
+    return {
+        "territories": query("filter_territories", db_path, version),
+        "municipalities": query("filter_municipalities", db_path, version),
+        "organizations": query("filter_organizations", db_path, version),
+        "categories": query("filter_categories", db_path, version),
+        "sources": query("filter_sources", db_path, version),
+    }
+
+
+def _init_filter_state(as_of: dt.datetime, options) -> None:
+    """On a session's first run, take the filters from the URL (a shared link) into widget state."""
+    if st.session_state.get("_filters_initialised"):
+        return
+    parsed, problems = Filters.from_query_params(st.query_params.to_dict(), default_filters(as_of))
+    parsed, unknown = _validate_ids(parsed, options)
+    st.session_state["_filter_problems"] = problems + unknown
+    st.session_state["flt_period"] = (parsed.start, parsed.end)
+    for field in ("territory_id", "municipality_id", "organization_id", "category_id", "source"):
+        value = getattr(parsed, field)
+        st.session_state[f"flt_{field}"] = ALL if value is None else value
+    try:
+        target = float(st.query_params.get("target", DEFAULT_TARGET * 100))
+    except ValueError:
+        target = DEFAULT_TARGET * 100
+    st.session_state["flt_target"] = min(max(target, 50.0), 100.0)
+    st.session_state["_filters_initialised"] = True
+
+
+def _set_preset(as_of: dt.datetime) -> None:
+    preset = st.session_state.get("flt_preset")
+    if preset:
+        st.session_state["flt_period"] = preset_period(preset, as_of)
+
+
+ALL = 0  # the "all" choice of a selectbox (ids start at 1); None would show Streamlit's placeholder
+
+
+def _select(label: str, options: list, names: dict, key: str, lang: str):
+    """A selectbox whose first option is "All"; returns the chosen value or None for all."""
+    if st.session_state.get(key) not in options:
+        st.session_state[key] = ALL
+    st.sidebar.selectbox(
+        label,
+        options=[ALL] + options,
+        format_func=lambda v: t("filters.all", lang) if v == ALL else names.get(v, str(v)),
+        key=key,
+    )
+    value = st.session_state[key]
+    return None if value == ALL else value
+
+
+def filter_sidebar(lang: str, db_path: str, version: str, as_of: dt.datetime, first_day: dt.date) -> tuple[Filters, float]:
+    """The shared filters: period with quick picks, direction, municipality, organisation,
+    category, source, and the on-time target. Written back to the URL on every run."""
+    options = _filter_options(db_path, version)
+    _init_filter_state(as_of, options)
+    sb = st.sidebar
+    sb.header(t("filters.header", lang))
+
+    sb.pills(
+        t("filters.quick", lang),
+        options=list(PERIOD_PRESETS),
+        format_func=lambda p: t(f"filters.{p}", lang),
+        key="flt_preset",
+        on_change=_set_preset,
+        args=(as_of,),
+    )
+    last_day = (as_of - dt.timedelta(microseconds=1)).date()
+    period = sb.date_input(
+        t("filters.period", lang),
+        min_value=min(first_day, last_day),
+        max_value=last_day,
+        key="flt_period",
+        format="DD.MM.YYYY" if lang == "ru" else "YYYY-MM-DD",
+    )
+    if isinstance(period, (tuple, list)) and len(period) == 2:
+        start, end = period
+    else:  # the user has picked only the first day so far
+        start = end = period[0] if isinstance(period, (tuple, list)) and period else last_day
+
+    name = name_column(lang)
+    terr = options["territories"]
+    territory_id = _select(t("filters.territory", lang), terr["territory_id"].tolist(), dict(zip(terr["territory_id"], terr[name])), "flt_territory_id", lang)
+
+    mun = options["municipalities"]
+    if territory_id is not None:
+        mun = mun[mun["territory_id"] == territory_id]
+    municipality_id = _select(t("filters.municipality", lang), mun["municipality_id"].tolist(), dict(zip(mun["municipality_id"], mun[name])), "flt_municipality_id", lang)
+
+    org = options["organizations"]
+    if municipality_id is not None:
+        org = org[org["municipality_id"] == municipality_id]
+    elif territory_id is not None:
+        org = org[org["territory_id"] == territory_id]
+    org_names = {r.organization_id: f"{r.name} (ИНН {r.inn})" if lang == "ru" else f"{r.name} (INN {r.inn})" for r in org.itertuples()}
+    organization_id = _select(t("filters.organization", lang), org["organization_id"].tolist(), org_names, "flt_organization_id", lang)
+
+    cat = options["categories"]
+    category_id = _select(t("filters.category", lang), cat["category_id"].tolist(), dict(zip(cat["category_id"], cat[name])), "flt_category_id", lang)
+    sources = options["sources"]["source"].tolist()
+    source = _select(t("filters.source", lang), sources, {s: _source_label(s, lang) for s in sources}, "flt_source", lang)
+
+    sb.number_input(t("filters.target", lang), min_value=50.0, max_value=100.0, step=0.5, key="flt_target")
+
+    filters = Filters(
+        start=start,
+        end=end,
+        territory_id=territory_id,
+        municipality_id=municipality_id,
+        organization_id=organization_id,
+        category_id=category_id,
+        source=source,
+    )
+    target = st.session_state["flt_target"] / 100.0
+    url = {**filters.to_query_params(), "lang": lang}
+    if abs(target - DEFAULT_TARGET) > 1e-9:
+        url["target"] = f"{st.session_state['flt_target']:g}"
+    if st.query_params.to_dict() != url:
+        st.query_params.from_dict(url)
+    return filters, target
+
+
+def _source_label(source: str, lang: str) -> str:
+    try:
+        return t(f"source.{source}", lang)
+    except KeyError:
+        return source
+
+
+# ---------------------------------------------------------------- setup for every page
+
+
+def setup() -> PageContext:
+    """Called by dashboard.py before the page runs: language, database, data facts, filters."""
+    lang = language_switch()
+    path = ensure_database(lang)
+    version = store.data_version(path)
+    try:
+        info = query("dataset_info", str(path), version)
+        data_range = query("data_range", str(path), version)
+    except Exception as error:
+        st.error(t("db.unreadable", lang, path=path, error=error))
+        st.stop()
+    row = info.iloc[0]
+    as_of = pd.Timestamp(row["as_of"]).to_pydatetime()
+    first = pd.Timestamp(data_range["first_created"].iloc[0])
+    first_day = first.date() if pd.notna(first) else (as_of - dt.timedelta(days=365)).date()
+    filters, target = filter_sidebar(lang, str(path), version, as_of, first_day)
+    ctx = PageContext(
+        lang=lang,
+        db_path=str(path),
+        version=version,
+        as_of=as_of,
+        is_demo=bool(row["is_demo"]),
+        source=str(row["source"]),
+        filters=filters,
+        target=target,
+    )
+    st.session_state["_ctx"] = ctx
+    return ctx
+
+
+def context() -> PageContext:
+    """The context `setup()` computed for this run (pages call this)."""
+    return st.session_state["_ctx"]
+
+
+def page_header(title_key: str, ctx: PageContext) -> None:
+    """Title, the demo banner on every page, the data date, and any problem with the link."""
+    st.title(t(title_key, ctx.lang))
+    if ctx.is_demo:
+        st.warning(t("demo.banner", ctx.lang, as_of=fmt_datetime(ctx.as_of, ctx.lang)), icon="⚠️")
+    else:
+        st.caption(t("data.as_of", ctx.lang, as_of=fmt_datetime(ctx.as_of, ctx.lang), source=ctx.source))
+    for kind, key, value in st.session_state.get("_filter_problems", []):
+        st.warning(t(f"filters.{kind}", ctx.lang, key=key, value=value))
+    f, prev = ctx.filters, ctx.filters.previous()
+    st.caption(
+        t(
+            "filters.period_note",
+            ctx.lang,
+            start=fmt_date(f.start, ctx.lang),
+            end=fmt_date(f.end, ctx.lang),
+            days=f.days,
+            prev_start=fmt_date(prev.start, ctx.lang),
+            prev_end=fmt_date(prev.end, ctx.lang),
+        )
+    )
+
+
+# ---------------------------------------------------------------- KPI cards
+
+CARD_METRICS = (
+    "created",
+    "closed",
+    "backlog_end",
+    "overdue_backlog_end",
+    "missed",
+    "on_time_rate",
+    "median_resolution_hours",
+    "returned_share",
+)
+_TREND_COLUMN = {
+    "backlog_end": "backlog",
+    "overdue_backlog_end": "overdue_backlog",
+}
+
+
+def format_kpi(metric: str, value, lang: str) -> str:
+    if metric in ("on_time_rate", "returned_share"):
+        return fmt_percent(value, lang)
+    if metric == "median_resolution_hours":
+        return fmt_number(value, lang, 1)
+    return fmt_number(value, lang)
+
+
+def kpi_cards(comparison: pd.DataFrame, trend: pd.DataFrame, ctx: PageContext) -> None:
+    """Eight KPI cards in two rows: value, change against the previous period, a small trend."""
+    lang = ctx.lang
+    by_metric = comparison.set_index("metric")
+    columns = st.columns(4) + st.columns(4)
+    for col, metric in zip(columns, CARD_METRICS):
+        row = by_metric.loc[metric]
+        change = row["change"]
+        if metric == "on_time_rate":
+            delta_vs_target = None if row["value"] is None else row["value"] - ctx.target
+            delta = t("kpi.vs_target", lang, delta=fmt_points(delta_vs_target, lang), target=fmt_percent(ctx.target, lang, 0)) if delta_vs_target is not None else None
+            colour = "normal"
+        elif metric == "returned_share":
+            delta = fmt_points(change, lang) or None
+            colour = "inverse"
+        else:
+            delta = fmt_signed_percent(change, lang) or None
+            colour = "inverse" if metric in metrics.HIGHER_IS_WORSE else "off"
+        column = trend[_TREND_COLUMN.get(metric, metric)].astype(float)
+        if metric in metrics.FLOW_KPIS:  # per day, so a bucket cut by the period's edge does not dip
+            column = column / trend["days"]
+        series = column.dropna().tolist()
+        help_text = t(f"kpi.help.{metric}", lang, target=fmt_percent(ctx.target, lang, 0))
+        if metric in metrics.FLOW_KPIS and row["per_day"] is not None:
+            help_text += " " + t("kpi.per_day", lang, value=fmt_number(row["per_day"], lang, 1))
+        with col:
+            st.metric(
+                t(f"kpi.{metric}", lang),
+                format_kpi(metric, row["value"], lang),
+                delta=delta,
+                delta_color=colour,
+                help=help_text,
+                border=True,
+                chart_data=series if len(series) > 1 else None,
+                chart_type="line",
+            )
+            if metric == "on_time_rate" and change is not None:
+                st.caption(f"{t('kpi.vs_prev', lang)}: {fmt_points(change, lang)}")
+            elif change is not None:
+                st.caption(t("kpi.vs_prev_per_day" if metric in metrics.FLOW_KPIS else "kpi.vs_prev", lang))
+
+
+# ---------------------------------------------------------------- tables and downloads
+
+
+def ranked_table(area: pd.DataFrame, level: str, ctx: PageContext, height: int | None = None) -> None:
+    table = tables.ranked(area, level, ctx.lang)
+    if table.empty:
+        st.info(t("overview.empty", ctx.lang))
+        return
+    st.dataframe(tables.styled(table, ctx.lang, ctx.target), hide_index=True, width="stretch", height=height or "auto")
+    st.download_button(
+        t("download.xlsx", ctx.lang),
+        data=export.to_xlsx_bytes({t(f"overview.by_{level}", ctx.lang): table}),
+        file_name=f"{level}_{ctx.filters.start}_{ctx.filters.end}.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        key=f"download_{level}",
+    )
+
+
+def plotly(fig, key: str) -> None:
+    """Place a plotly figure; topojson is served locally so nothing is fetched from a CDN."""
+    st.plotly_chart(fig, key=key, config={"topojsonURL": "/app/static/", "displaylogo": False}, width="stretch")
+
