@@ -24,7 +24,7 @@ def strings() -> dict[str, dict[str, str]]:
         return {row["key"]: {"ru": row["ru"], "en": row["en"]} for row in csv.DictReader(f)}
 
 
-def t(key: str, lang: str = DEFAULT_LANGUAGE, **values) -> str:
+def t(key: str, lang: str = DEFAULT_LANGUAGE, /, **values) -> str:
     """The string for `key` in `lang`, with {placeholders} filled. A missing key is a KeyError."""
     text = strings()[key][lang if lang in LANGUAGES else DEFAULT_LANGUAGE]
     return text.format(**values) if values else text

@@ -1,0 +1,51 @@
+"""Shared fixtures: small seeded demo databases built once per test session."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import pandas as pd
+import pytest
+
+from oversight import store
+from oversight.demo import DemoSpec, build_demo_database
+
+SMALL = DemoSpec(tickets=40_000, seed=7, organizations=300)
+STORY = DemoSpec(tickets=400_000, seed=11)
+
+
+@pytest.fixture(scope="session")
+def small_db(tmp_path_factory) -> str:
+    path = tmp_path_factory.mktemp("db") / "small.duckdb"
+    build_demo_database(path, SMALL)
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def story_db(tmp_path_factory) -> str:
+    path = tmp_path_factory.mktemp("db") / "story.duckdb"
+    build_demo_database(path, STORY)
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def con(small_db):
+    return store.connect(small_db)
+
+
+@pytest.fixture(scope="session")
+def as_of(con) -> dt.datetime:
+    return store.dataset_info(con)["as_of"].to_pydatetime()
+
+
+def read_table(path: str, table: str) -> pd.DataFrame:
+    """A whole table as plain pandas, read without the project's queries (for independent checks)."""
+    with duckdb.connect(path, read_only=True) as c:
+        return c.execute(f"select * from {table}").df()  # noqa: S608 - fixed table names in tests
+
+
+@pytest.fixture(scope="session")
+def frames(small_db) -> dict[str, pd.DataFrame]:
+    names = ["tickets", "municipalities", "organizations", "buildings", "categories", "events", "territories", "demo_story"]
+    return {name: read_table(small_db, name) for name in names}

@@ -1,0 +1,85 @@
+"""AppTest smoke tests of every page in both languages, shared links and bad links."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from oversight import metrics
+from oversight.filters import Filters, default_filters
+from oversight.i18n import t
+from oversight.paths import ROOT
+from oversight.ui import CARD_METRICS, format_kpi
+
+DASHBOARD = str(ROOT / "dashboard.py")  # absolute: AppTest resolves relative paths oddly
+PAGES = ["pages/overview.py"]
+
+
+def _app(db: str, monkeypatch, **query) -> AppTest:
+    monkeypatch.setenv("OVERSIGHT_DB", db)
+    at = AppTest.from_file(DASHBOARD, default_timeout=120)
+    for key, value in query.items():
+        at.query_params[key] = value
+    return at
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_runs_without_exception(small_db, monkeypatch, lang, page):
+    at = _app(small_db, monkeypatch, lang=lang).run()
+    at.switch_page(page).run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert at.title[0].value == t("overview.title", lang)
+    banner = [w.value for w in at.warning]
+    assert any(t("demo.banner", lang, as_of="")[:20] in w for w in banner), banner
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+def test_overview_kpis_equal_library(small_db, con, as_of, monkeypatch, lang):
+    at = _app(small_db, monkeypatch, lang=lang).run()
+    assert not at.exception
+    f = default_filters(as_of)
+    expected = metrics.kpis(con, f, as_of)
+    shown = {m.label: m.value for m in at.metric}
+    for metric in CARD_METRICS:
+        assert shown[t(f"kpi.{metric}", lang)] == format_kpi(metric, expected[metric], lang), metric
+    assert len(at.get("plotly_chart")) == 1
+    assert len(at.dataframe) == 2
+
+
+def test_shared_link_opens_the_filtered_view(small_db, con, as_of, monkeypatch):
+    at = _app(small_db, monkeypatch, **{"from": "2019-02-01", "to": "2019-04-30", "dir": "3", "cat": "11"}).run()
+    assert not at.exception
+    f = Filters(start=dt.date(2019, 2, 1), end=dt.date(2019, 4, 30), territory_id=3, category_id=11)
+    expected = metrics.kpis(con, f, as_of)
+    shown = {m.label: m.value for m in at.metric}
+    assert shown[t("kpi.created", "ru")] == format_kpi("created", expected["created"], "ru")
+    assert shown[t("kpi.missed", "ru")] == format_kpi("missed", expected["missed"], "ru")
+    # The URL keeps the filters (so the link can be copied again).
+    assert at.query_params["dir"] == ["3"] or at.query_params["dir"] == "3"
+
+
+def test_bad_and_malicious_links_are_reported_not_run(small_db, con, as_of, monkeypatch):
+    at = _app(small_db, monkeypatch, **{"mun": "abc", "src": "eds' or 1=1 --", "org": "999999"}).run()
+    assert not at.exception
+    warnings = " ".join(w.value for w in at.warning)
+    assert "«mun»" in warnings and "«src»" in warnings and "«org»" in warnings
+    expected = metrics.kpis(con, default_filters(as_of), as_of)
+    shown = {m.label: m.value for m in at.metric}
+    assert shown[t("kpi.created", "ru")] == format_kpi("created", expected["created"], "ru")
+
+
+def test_first_run_builds_the_demo_database(tmp_path, monkeypatch):
+    from oversight import demo
+
+    monkeypatch.setattr(demo, "DEMO_TICKETS", 5_000)
+    monkeypatch.setattr(demo.DemoSpec.__init__, "__defaults__", (5_000, demo.DEMO_SEED, 200, demo.DEMO_START, demo.DEMO_END, demo.DEMO_AS_OF))
+    path = tmp_path / "fresh" / "oversight.duckdb"
+    at = _app(str(path), monkeypatch).run()
+    assert not at.exception, at.exception
+    assert path.exists()
+    assert any(t("build.title", "ru") in i.value for i in at.info)
+    assert at.title[0].value == t("overview.title", "ru")

@@ -1,0 +1,48 @@
+"""Strings: both languages complete, no English left in the Russian UI, number formats."""
+
+from __future__ import annotations
+
+import re
+
+from oversight.i18n import fmt_number, fmt_percent, fmt_points, fmt_signed_percent, strings
+
+# Latin words allowed in Russian strings (proper names and formats).
+ALLOWED_LATIN = {"Excel", "data"}  # "data" is the folder name data/
+
+
+def test_every_key_has_both_languages():
+    for key, pair in strings().items():
+        assert pair["ru"].strip() and pair["en"].strip(), key
+
+
+def test_russian_strings_have_no_english_words():
+    for key, pair in strings().items():
+        words = set(re.findall(r"[A-Za-z]{2,}", re.sub(r"\{[^}]*\}", "", pair["ru"])))
+        assert words <= ALLOWED_LATIN, (key, words)
+
+
+def test_placeholders_agree_between_languages():
+    for key, pair in strings().items():
+        assert set(re.findall(r"\{(\w+)\}", pair["ru"])) == set(re.findall(r"\{(\w+)\}", pair["en"])), key
+
+
+def test_number_formats():
+    assert fmt_number(1234567.891, "ru", 1) == "1\u00a0234\u00a0567,9"
+    assert fmt_number(1234567.891, "en", 1) == "1,234,567.9"
+    assert fmt_percent(0.9251, "ru") == "92,5\u00a0%"
+    assert fmt_percent(0.9251, "en") == "92.5%"
+    assert fmt_percent(None) == "—"
+    assert fmt_signed_percent(-0.1, "en") == "-10.0%"
+    assert fmt_points(0.012, "ru") == "+1,2\u00a0п.п."
+
+
+def test_every_used_key_exists():
+    """Keys referenced literally in the code exist in the strings file."""
+    import pathlib
+
+    root = pathlib.Path(__file__).resolve().parent.parent
+    used = set()
+    for path in list((root / "oversight").glob("*.py")) + list((root / "pages").glob("*.py")) + [root / "dashboard.py"]:
+        used |= set(re.findall(r"""\bt\(\s*["']([a-z_]+\.[a-z_.]+)["']""", path.read_text(encoding="utf-8")))
+    assert used, "no keys found: the pattern is broken"
+    assert used <= set(strings()), used - set(strings())
