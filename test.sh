@@ -4,4 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/venv.sh requirements-dev.txt
+.venv/bin/ruff check --quiet .
 exec .venv/bin/python -m pytest "$@"

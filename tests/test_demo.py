@@ -7,8 +7,8 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import read_table
+
 from oversight import demo
 from oversight.demo import DemoSpec, generate
 from oversight.workcalendar import day_table, is_working_day

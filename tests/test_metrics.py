@@ -7,8 +7,8 @@ import math
 
 import pandas as pd
 import pytest
-
 import reference_metrics as ref
+
 from oversight import metrics
 from oversight.filters import Filters
 

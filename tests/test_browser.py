@@ -1,0 +1,186 @@
+"""Real-browser tests: the app in Debian's Chromium, offline, looking at what is actually drawn.
+
+Starts `streamlit run dashboard.py` on a free loopback port against the small seeded database and
+drives it with playwright (never `playwright install`: the browser is /usr/bin/chromium). Fails
+instead of skipping when Chromium is missing in CI. Screenshots go to test-artifacts/screenshots/.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlencode, urlparse
+
+import pytest
+
+from oversight import metrics
+from oversight.filters import Filters, default_filters
+from oversight.i18n import t
+from oversight.paths import ROOT
+from oversight.ui import CARD_METRICS, format_kpi
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+# (name, url path, title key, number of plotly charts expected). The default page lives at "/".
+PAGES = [("overview", "", "overview.title", 1)]
+LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        message = f"Chromium not found at {CHROMIUM}: apt-get install chromium"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def server(small_db, tmp_path_factory):
+    port = _free_port()
+    log = tmp_path_factory.mktemp("streamlit") / "server.log"
+    env = {**os.environ, "OVERSIGHT_DB": small_db}
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.headless", "true",
+             "--server.address", "127.0.0.1", "--server.port", str(port)],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(f"{base}/_stcore/health", timeout=2).status == 200:
+                break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        pytest.fail(f"streamlit did not start: {log.read_text()[-2000:]}")
+    yield base
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+class Visit:
+    """One page load with every request and console error recorded."""
+
+    def __init__(self, browser, url: str, width: int = 1366, height: int = 768):
+        self.page = browser.new_page(viewport={"width": width, "height": height})
+        self.outside: list[str] = []
+        self.console_errors: list[str] = []
+        self.page.on("request", self._on_request)
+        self.page.on("console", lambda m: m.type == "error" and self.console_errors.append(m.text))
+        self.page.goto(url)
+        self.page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=90_000)
+        self.page.wait_for_selector('[data-testid="stMetricValue"]', timeout=30_000)
+        self.page.wait_for_timeout(1000)  # let plotly finish drawing
+
+    def _on_request(self, request) -> None:
+        host = urlparse(request.url).hostname
+        if request.url.startswith(("data:", "blob:")):
+            return
+        if host not in LOOPBACK:
+            self.outside.append(request.url)
+
+    def real_console_errors(self) -> list[str]:
+        # Opening a sub-page URL directly makes the server answer 404 for it before the app routes
+        # it: known and harmless.
+        return [e for e in self.console_errors if "404" not in e]
+
+    def close(self) -> None:
+        self.page.close()
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+@pytest.mark.parametrize("name, path, title_key, charts", PAGES, ids=[p[0] for p in PAGES])
+def test_page_renders_offline_with_data_drawn(browser, server, lang, name, path, title_key, charts):
+    visit = Visit(browser, f"{server}/{path}?lang={lang}")
+    page = visit.page
+    try:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{name}-{lang}-1366x768.png"))
+        assert page.locator('[data-testid="stException"]').count() == 0
+        assert page.locator("h1").first.inner_text().strip() == t(title_key, lang)
+        assert visit.outside == [], f"requests left loopback: {visit.outside}"
+        assert visit.real_console_errors() == []
+        # Every KPI shows a number.
+        values = page.locator('[data-testid="stMetricValue"]').all_inner_texts()
+        assert len(values) == len(CARD_METRICS)
+        assert all(any(ch.isdigit() for ch in v) for v in values), values
+        # Every plotly chart has drawn data: bars, lines or shapes with real path data.
+        plots = page.locator(".js-plotly-plot")
+        assert plots.count() == charts
+        for i in range(plots.count()):
+            drawn = plots.nth(i).evaluate(
+                """el => [...el.querySelectorAll('.trace path, path.choroplethlocation, .point path')]
+                        .filter(p => (p.getAttribute('d') || '').length > 8).length"""
+            )
+            assert drawn > 0, f"chart {i} on {name} has no drawn data"
+        # Tables are present and filled.
+        assert page.locator('[data-testid="stDataFrame"]').count() == 2
+    finally:
+        visit.close()
+
+
+def test_shared_link_shows_the_filtered_view(browser, server, con, as_of):
+    query = {"from": "2019-02-01", "to": "2019-04-30", "dir": "2", "src": "dobrodel", "lang": "ru"}
+    visit = Visit(browser, f"{server}/?{urlencode(query)}")
+    try:
+        f = Filters(start=dt.date(2019, 2, 1), end=dt.date(2019, 4, 30), territory_id=2, source="dobrodel")
+        expected = metrics.kpis(con, f, as_of)
+        card = visit.page.locator('[data-testid="stMetric"]', has_text=t("kpi.created", "ru")).first
+        value = card.locator('[data-testid="stMetricValue"]').inner_text().strip()
+        assert value == format_kpi("created", expected["created"], "ru").replace("\u00a0", " ") or value == format_kpi(
+            "created", expected["created"], "ru"
+        )
+        assert visit.outside == []
+        # The URL still carries the filters after the app has run.
+        assert "dir=2" in visit.page.url and "src=dobrodel" in visit.page.url
+    finally:
+        visit.close()
+
+
+def test_default_view_at_1920(browser, server, con, as_of):
+    visit = Visit(browser, f"{server}/?lang=ru", 1920, 1080)
+    try:
+        visit.page.screenshot(path=str(SCREENSHOTS / "overview-ru-1920x1080.png"))
+        expected = metrics.kpis(con, default_filters(as_of), as_of)
+        card = visit.page.locator('[data-testid="stMetric"]', has_text=t("kpi.missed", "ru")).first
+        shown = card.locator('[data-testid="stMetricValue"]').inner_text().strip().replace(" ", "\u00a0")
+        assert shown == format_kpi("missed", expected["missed"], "ru")
+    finally:
+        visit.close()
+
+
+def test_chromium_is_the_debian_one():
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail("CI must have Debian's chromium (installed by .ci/run)")
+        pytest.skip("no chromium")
+    assert shutil.which("chromium") == CHROMIUM
