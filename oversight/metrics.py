@@ -1,18 +1,27 @@
 """The metrics of ARCHITECTURE.md §3, answered from the database for a `Filters`.
 
-These are the functions the pages, the command line and the tests call; each runs one query file.
+These are the functions the pages, the command line and the tests call. Two ways to the same
+numbers, chosen per call:
+- counts come from the pre-aggregated `daily_counts` table (fast at 10M tickets) unless an
+  organisation filter is set, which that table does not carry; then from the ticket rows;
+- medians come from `oversight.medians.MedianIndex` when the scope is the region, a direction or a
+  municipality; otherwise from SQL over the ticket rows.
+Tests check both ways against an independent pandas computation.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
+import threading
 
 import duckdb
+import numpy as np
 import pandas as pd
 
+from oversight import store
 from oversight.filters import Filters
-from oversight.store import run
+from oversight.medians import IndexUnavailable, MedianIndex
 
 KPI_KEYS = (
     "created",
@@ -33,20 +42,146 @@ HIGHER_IS_WORSE = frozenset(
     {"backlog_end", "overdue_backlog_end", "missed", "median_resolution_hours", "returned_share"}
 )
 BUCKETS = ("day", "week", "month")
+_EPOCH = dt.date(1970, 1, 1)
 
 
 def _clean(value):
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return None
     if hasattr(value, "item"):
         value = value.item()
     return value
 
 
+def _day(moment) -> int:
+    """Days since 1970-01-01 of a date or midnight datetime (the index's day numbers)."""
+    if isinstance(moment, dt.datetime):
+        moment = moment.date()
+    return (moment - _EPOCH).days
+
+
+# ---------------------------------------------------------------- which way to compute
+
+
+def uses_daily_counts(filters: Filters) -> bool:
+    """daily_counts has every filter column but the organisation."""
+    return filters.organization_id is None
+
+
+class _SourceCodedIndex:
+    """A MedianIndex plus the integer code it gives each source string."""
+
+    def __init__(self, index: MedianIndex, source_codes: dict[str, int]):
+        self.index = index
+        self.source_codes = source_codes
+
+
+def _build_index(c) -> _SourceCodedIndex | None:
+    """Load closed requests and build the index (None if the data do not fit it)."""
+    data = store.run(c, "closed_resolutions")
+    sources = sorted(data["source"].dropna().unique())
+    codes = {s: i for i, s in enumerate(sources)}
+    try:
+        index = MedianIndex(
+            data["closed_day"].to_numpy(),
+            {
+                "territory": data["territory_id"].to_numpy(dtype=np.int64, na_value=0),
+                "municipality": data["current_municipality_id"].to_numpy(dtype=np.int64, na_value=0),
+                "category": data["category_id"].to_numpy(dtype=np.int64, na_value=0),
+                "source": data["source"].map(codes).to_numpy(dtype=np.int64, na_value=0),
+            },
+            data["resolution_us"].to_numpy(dtype=np.int64),
+        )
+    except IndexUnavailable:
+        return None
+    return _SourceCodedIndex(index, codes)
+
+
+_index_threads: dict[int, threading.Thread] = {}
+
+
+def prepare_median_index(con) -> None:
+    """Build the median index for this connection now (tests, benchmarks, the command line)."""
+    store.attachment(con, "median_index", _build_index)
+
+
+def start_median_index(con) -> None:
+    """Build the median index in the background (the app: ~1 s per million requests); until it
+    is ready, medians come from SQL, so the first page view does not wait for it."""
+    if store.attachment(con, "median_index") is not None or id(con) in _index_threads:
+        return
+    thread = threading.Thread(target=prepare_median_index, args=(con,), name="median-index", daemon=True)
+    _index_threads[id(con)] = thread
+    thread.start()
+
+
+def _index(con) -> _SourceCodedIndex | None:
+    return store.attachment(con, "median_index")
+
+
+def _index_scope(filters: Filters) -> tuple[str, object] | None:
+    """The index grouping that matches the filters, or None when it cannot answer them.
+
+    The index groups by one thing at a time: the region, a direction, a municipality, a category
+    or a source. Two filters at once (or an organisation) go to SQL, over far fewer rows.
+    """
+    chosen = [
+        (name, value)
+        for name, value in (
+            ("territory", filters.territory_id),
+            ("municipality", filters.municipality_id),
+            ("category", filters.category_id),
+            ("source", filters.source),
+        )
+        if value is not None
+    ]
+    if filters.organization_id is not None or len(chosen) > 1:
+        return None
+    return chosen[0] if chosen else ("all", 0)
+
+
+def _indexed(con, filters: Filters) -> tuple[MedianIndex | None, tuple[str, int] | None]:
+    scope = _index_scope(filters)
+    if scope is None:
+        return None, None
+    coded = _index(con)
+    if coded is None:
+        return None, None
+    name, value = scope
+    if name == "source":
+        value = coded.source_codes.get(value, -1)  # an unknown source: no rows, median None
+    return coded.index, (name, int(value))
+
+
+# ---------------------------------------------------------------- KPIs for a period and the one before
+
+
+def _periods(con, filters: Filters, as_of: dt.datetime, prev_start: dt.date) -> dict[str, dict]:
+    params = filters.params(as_of)
+    params["prev_start"] = dt.datetime.combine(prev_start, dt.time())
+    if not uses_daily_counts(filters):
+        rows = store.run(con, "kpi_periods", **params)
+    else:
+        rows = store.run(con, "kpi_periods_daily", **params)
+        index, scope = _indexed(con, filters)
+        if index is not None:
+            ranges = {
+                "previous": (_day(prev_start), _day(filters.start)),
+                "current": (_day(filters.start), _day(filters.end) + 1),
+            }
+            rows["median_resolution_hours"] = [index.median_hours(*scope, *ranges[p]) for p in rows["period"]]
+        else:
+            medians = store.run(con, "median_periods", **params).set_index("period")["median_resolution_hours"]
+            rows["median_resolution_hours"] = rows["period"].map(medians)
+    return {
+        row["period"]: {key: _clean(row[key]) for key in KPI_KEYS}
+        for row in rows.to_dict("records")
+    }
+
+
 def kpis(con: duckdb.DuckDBPyConnection, filters: Filters, as_of: dt.datetime) -> dict:
     """One dict with the KPI_KEYS for the filtered scope and period."""
-    row = run(con, "kpis", **filters.params(as_of)).to_dict("records")[0]
-    return {key: _clean(row[key]) for key in KPI_KEYS}
+    return _periods(con, filters, as_of, filters.start)["current"]
 
 
 def effective_days(filters: Filters, as_of: dt.datetime) -> float:
@@ -62,9 +197,9 @@ def kpi_comparison(con: duckdb.DuckDBPyConnection, filters: Filters, as_of: dt.d
     Columns: metric, value, previous, change (relative, for counts and hours; absolute for shares),
     per_day (value per day for flows), previous_per_day, worse (True when the change is bad news).
     """
-    now = kpis(con, filters, as_of)
     prev_filters = filters.previous()
-    before = kpis(con, prev_filters, as_of)
+    both = _periods(con, filters, as_of, prev_filters.start)
+    now, before = both["current"], both["previous"]
     days_now, days_prev = effective_days(filters, as_of), effective_days(prev_filters, as_of)
     rows = []
     for key in KPI_KEYS:
@@ -99,6 +234,9 @@ def kpi_comparison(con: duckdb.DuckDBPyConnection, filters: Filters, as_of: dt.d
     return pd.DataFrame(rows)
 
 
+# ---------------------------------------------------------------- trend
+
+
 def trend_bucket(filters: Filters) -> str:
     """The bucket a small trend uses: days up to two months, weeks up to a year, else months."""
     if filters.days <= 62:
@@ -108,16 +246,71 @@ def trend_bucket(filters: Filters) -> str:
     return "month"
 
 
+def _bucket_end(start: pd.Timestamp, bucket: str) -> pd.Timestamp:
+    return start + (pd.DateOffset(months=1) if bucket == "month" else pd.Timedelta(days=1 if bucket == "day" else 7))
+
+
 def kpi_trend(
     con: duckdb.DuckDBPyConnection, filters: Filters, as_of: dt.datetime, bucket: str | None = None
 ) -> pd.DataFrame:
-    """KPIs per bucket in the period, with backlog and overdue backlog at each bucket's end."""
+    """KPIs per bucket in the period, with backlog and overdue backlog at each bucket's end.
+
+    Columns: bucket, days, created, closed, due, missed, on_time_rate, median_resolution_hours,
+    returned_share, backlog, overdue_backlog.
+    """
     bucket = bucket or trend_bucket(filters)
     if bucket not in BUCKETS:
         raise ValueError(f"bucket must be one of {BUCKETS}")
-    return run(con, "kpi_trend", bucket=bucket, **filters.params(as_of))
+    params = {"bucket": bucket, **filters.params(as_of)}
+    if not uses_daily_counts(filters):
+        return store.run(con, "kpi_trend", **params)
+    trend = store.run(con, "kpi_trend_daily", **params)
+    index, scope = _indexed(con, filters)
+    if index is not None:
+        first, stop = _day(filters.start), _day(filters.end) + 1
+        trend["median_resolution_hours"] = [
+            index.median_hours(*scope, max(_day(b), first), min(_day(_bucket_end(b, bucket)), stop))
+            for b in trend["bucket"]
+        ]
+    else:
+        medians = store.run(con, "median_buckets", **params).set_index("bucket")["median_resolution_hours"]
+        trend["median_resolution_hours"] = trend["bucket"].map(medians)
+    return trend[
+        ["bucket", "days", "created", "closed", "due", "missed", "on_time_rate", "median_resolution_hours",
+         "returned_share", "backlog", "overdue_backlog"]
+    ]
+
+
+# ---------------------------------------------------------------- per area
 
 
 def kpis_by_area(con: duckdb.DuckDBPyConnection, filters: Filters, as_of: dt.datetime) -> pd.DataFrame:
     """KPIs per direction and per municipality (column `level`), for the ranked tables."""
-    return run(con, "kpis_by_area", **filters.params(as_of))
+    params = filters.params(as_of)
+    if not uses_daily_counts(filters):
+        return store.run(con, "kpis_by_area", **params)
+    area = store.run(con, "kpis_by_area_daily", **params)
+    index, scope = _indexed(con, filters)
+    if index is not None and scope[0] in ("all", "territory", "municipality"):
+        first, stop = _day(filters.start), _day(filters.end) + 1
+
+        def area_scope(r) -> tuple[str, int] | None:
+            if r.level == "municipality":
+                return ("municipality", int(r.municipality_id))
+            if filters.municipality_id is not None:
+                # A direction's row then holds only the chosen municipality's requests (or none).
+                return ("municipality", filters.municipality_id) if r.closed else None
+            return ("territory", int(r.territory_id))
+
+        scopes = [area_scope(r) for r in area.itertuples()]
+        area["median_resolution_hours"] = [index.median_hours(*s, first, stop) if s else None for s in scopes]
+    else:
+        medians = store.run(con, "median_areas", **params)
+        by_territory = medians[medians["municipality_id"].isna()].set_index("territory_id")["median_resolution_hours"]
+        by_municipality = medians[medians["municipality_id"].notna()].set_index("municipality_id")["median_resolution_hours"]
+        area["median_resolution_hours"] = np.where(
+            area["level"] == "territory",
+            area["territory_id"].map(by_territory),
+            area["municipality_id"].map(by_municipality),
+        )
+    return area

@@ -24,6 +24,7 @@ from oversight.paths import QUERIES_DIR
 
 SCHEMA_FILE = Path(__file__).with_name("schema.sql")
 MACROS_FILE = QUERIES_DIR / "_macros.sql"
+DERIVED_FILE = QUERIES_DIR / "_build_facts.sql"
 _QUERY_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 TABLES = (
     "territories",
@@ -92,10 +93,27 @@ def write_database(path: Path, tables: dict[str, pd.DataFrame]) -> None:
             columns = ", ".join(f'"{c}"' for c in _table_columns(con, table) if c in frame.columns)
             con.execute(f"insert into {table} ({columns}) select {columns} from incoming")  # noqa: S608
             con.unregister("incoming")
+        build_derived(con)
         con.execute("checkpoint")
     finally:
         con.close()
     os.replace(tmp, path)
+
+
+def build_derived(con: duckdb.DuckDBPyConnection) -> None:
+    """(Re)build the derived tables (municipality_rollup, ticket_facts) from the contract tables."""
+    con.execute(DERIVED_FILE.read_text(encoding="utf-8"))
+
+
+def ensure_derived(path: Path | str) -> None:
+    """Build the derived tables in a database written by another tool, if they are missing."""
+    with duckdb.connect(str(path), read_only=True) as con:
+        present = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
+    if {"ticket_facts", "municipality_rollup", "daily_counts"} <= present:
+        return
+    with duckdb.connect(str(path)) as con:
+        build_derived(con)
+        con.execute("checkpoint")
 
 
 def _table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
@@ -108,7 +126,7 @@ def _table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     return [r[0] for r in rows]
 
 
-_connections: dict[tuple[str, float], duckdb.DuckDBPyConnection] = {}
+_connections: dict[tuple[str, int], duckdb.DuckDBPyConnection] = {}
 _lock = threading.Lock()
 
 
@@ -119,16 +137,37 @@ def connect(path: Path | str) -> duckdb.DuckDBPyConnection:
     results are never served for it.
     """
     path = Path(path)
-    key = (str(path.resolve()), path.stat().st_mtime)
+    resolved = str(path.resolve())
     with _lock:
-        con = _connections.get(key)
+        con = _connections.get((resolved, path.stat().st_mtime_ns))
         if con is None:
-            for old in [k for k in _connections if k[0] == key[0]]:
-                _connections.pop(old).close()
-            con = duckdb.connect(str(path), read_only=True)
+            # Close connections to an earlier version of this file first: DuckDB keeps one
+            # instance per path, and a replaced file must be read afresh.
+            for old in [k for k in _connections if k[0] == resolved]:
+                stale = _connections.pop(old)
+                _attachments.pop(id(stale), None)
+                stale.close()
+            ensure_derived(path)
+            con = duckdb.connect(resolved, read_only=True)
             install_macros(con)
-            _connections[key] = con
+            _connections[(resolved, path.stat().st_mtime_ns)] = con
         return con
+
+
+_attachments: dict[int, dict[str, object]] = {}
+
+
+def attachment(con: duckdb.DuckDBPyConnection, name: str, factory=None):
+    """An object computed once per connection (so once per database version), e.g. an index.
+
+    With a factory, computes it if missing; without, returns it or None if not computed yet.
+    Dropped together with the connection when the database file is replaced.
+    """
+    slot = _attachments.setdefault(id(con), {"_connection": con})  # keeps id(con) from being reused
+    if name not in slot and factory is not None:
+        value = factory(con)
+        slot.setdefault(name, value)
+    return slot.get(name)
 
 
 def data_version(path: Path | str) -> str:

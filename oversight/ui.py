@@ -54,7 +54,9 @@ class PageContext:
 
 @st.cache_resource(show_spinner=False)
 def _connection(path: str, version: str):
-    return store.connect(path)
+    con = store.connect(path)
+    metrics.start_median_index(con)  # speeds medians up once built; SQL answers until then
+    return con
 
 
 def connection(ctx: PageContext):

@@ -8,7 +8,7 @@ with final as (
         r.current_id as municipality_id,
         r.territory_id
     from organizations as o
-    left join municipality_rollup() as r on r.municipality_id = o.municipality_id
+    left join municipality_rollup as r on r.municipality_id = o.municipality_id
 )
 
 select * from final

@@ -1,40 +1,41 @@
 -- kpi_trend: the KPIs per time bucket ($bucket: 'day', 'week' or 'month') inside [$start, $stop),
--- for the shared filters. One row per bucket start: created, closed, due, missed, on_time_rate,
--- median_resolution_hours, returned_share, and backlog / overdue_backlog at the bucket's end.
+-- for the shared filters. One row per bucket start (buckets after $as_of are left out): days (of
+-- the bucket inside the period, to turn flows into per-day rates), created, closed, due, missed,
+-- on_time_rate, median_resolution_hours, returned_share, and backlog / overdue_backlog at the
+-- bucket's end (or at $as_of if earlier).
 -- Backlog is computed the event way (opening stock + cumulative +1 at creation, -1 at closing),
 -- never with a calendar join, which is hundreds of times slower on millions of tickets.
-with bounds as (
-    select
-        $start::timestamp as p_start,
-        $stop::timestamp as p_stop,
-        least($stop::timestamp, $as_of::timestamp) as p_end,
-        $as_of::timestamp as as_of
+-- Reads the ticket rows: oversight.metrics uses it when an organisation filter is set (the
+-- pre-aggregated daily_counts has no organisation), so the scope is small and is materialized once.
+with scope as materialized (
+    select created_at, closed_at, due_at, returned_count, resolution_us
+    from scoped_tickets($territory_id, $municipality_id, $organization_id, $category_id, $source)
 ),
 
-scope as (
-    select created_at, closed_at, due_at, returned_count
-    from scoped_tickets($territory_id, $municipality_id, $organization_id, $category_id, $source)
+step as (
+    select case $bucket when 'day' then interval 1 day when 'week' then interval 7 day else interval 1 month end as width
 ),
 
 buckets as (
     select unnest(generate_series(
-        date_trunc($bucket, p_start), p_end - interval 1 microsecond,
-        case $bucket when 'day' then interval 1 day when 'week' then interval 7 day else interval 1 month end
+        date_trunc($bucket, $start::timestamp),
+        least($stop::timestamp, $as_of::timestamp) - interval 1 microsecond,
+        (select width from step)
     )) as bucket
-    from bounds
 ),
 
 opening as (
     select
-        count(*) filter (where created_at < p_start and (closed_at is null or closed_at >= p_start)) as backlog,
-        count(*) filter (where due_at < p_start and (closed_at is null or closed_at >= p_start)) as overdue
-    from scope, bounds
+        count(*) filter (where closed_at is null or closed_at >= $start) as backlog,
+        count(*) filter (where due_at < $start and (closed_at is null or closed_at >= $start)) as overdue
+    from scope
+    where created_at < $start
 ),
 
 created as (
     select date_trunc($bucket, created_at) as bucket, count(*) as created
-    from scope, bounds
-    where created_at >= p_start and created_at < p_end
+    from scope
+    where created_at >= $start and created_at < least($stop::timestamp, $as_of::timestamp)
     group by 1
 ),
 
@@ -42,10 +43,10 @@ closed as (
     select
         date_trunc($bucket, closed_at) as bucket,
         count(*) as closed,
-        median(epoch(closed_at - created_at) / 3600.0) as median_resolution_hours,
+        median(resolution_us) / 3600e6 as median_resolution_hours,
         avg(case when returned_count > 0 then 1.0 else 0.0 end) as returned_share
-    from scope, bounds
-    where closed_at >= p_start and closed_at < p_end
+    from scope
+    where closed_at >= $start and closed_at < least($stop::timestamp, $as_of::timestamp)
     group by 1
 ),
 
@@ -54,24 +55,27 @@ due as (
         date_trunc($bucket, due_at) as bucket,
         count(*) as due,
         count(*) filter (where closed_at is null or closed_at > due_at) as missed
-    from scope, bounds
-    where due_at >= p_start and due_at < p_end
+    from scope
+    where due_at >= $start and due_at < least($stop::timestamp, $as_of::timestamp)
     group by 1
 ),
 
 -- Leaving the overdue backlog: closed after the deadline passed, or closed before it (then the
--- ticket never enters it; the +1 at the deadline and -1 here cancel out).
+-- ticket never enters it; the +1 at the deadline and this -1 cancel out).
 overdue_exit as (
     select date_trunc($bucket, greatest(due_at, closed_at)) as bucket, count(*) as exits
-    from scope, bounds
+    from scope
     where closed_at is not null and due_at is not null
-      and greatest(due_at, closed_at) >= p_start and greatest(due_at, closed_at) < p_end
+      and greatest(due_at, closed_at) >= $start
+      and greatest(due_at, closed_at) < least($stop::timestamp, $as_of::timestamp)
     group by 1
 ),
 
 joined as (
     select
         buckets.bucket,
+        epoch(least(buckets.bucket + (select width from step), $stop::timestamp, $as_of::timestamp)
+            - greatest(buckets.bucket, $start::timestamp)) / 86400.0 as days,
         coalesce(created.created, 0) as created,
         coalesce(closed.closed, 0) as closed,
         coalesce(due.due, 0) as due,
@@ -89,11 +93,7 @@ joined as (
 final as (
     select
         bucket,
-        -- days of the bucket inside the period (edge buckets are partial): divide flows by it
-        epoch(least(
-            bucket + case $bucket when 'day' then interval 1 day when 'week' then interval 7 day else interval 1 month end,
-            p_end
-        ) - greatest(bucket, p_start)) / 86400.0 as days,
+        days,
         created,
         closed,
         due,
@@ -103,7 +103,7 @@ final as (
         returned_share,
         opening.backlog + sum(created - closed) over w as backlog,
         opening.overdue + sum(due - overdue_exits) over w as overdue_backlog
-    from joined, opening, bounds
+    from joined, opening
     window w as (order by bucket rows between unbounded preceding and current row)
 )
 

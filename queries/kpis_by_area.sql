@@ -1,43 +1,66 @@
 -- kpis_by_area: the KPIs of one period [$start, $stop) per territorial direction and per current
--- municipality (historical ones rolled up), in one scan via grouping sets. Column `level` is
--- 'territory' or 'municipality'; names, population and missed per 10,000 residents are attached.
-with bounds as (
-    select
-        $start::timestamp as p_start,
-        $stop::timestamp as p_stop,
-        least($stop::timestamp, $as_of::timestamp) as p_end,
-        $as_of::timestamp as as_of
+-- municipality (historical ones rolled up), via grouping sets. Column `level` is 'territory' or
+-- 'municipality'; names, population and missed per 10,000 residents are attached. Every
+-- direction and every current municipality gets a row, with zeros where nothing happened.
+-- Reads the ticket rows: oversight.metrics uses it when an organisation filter is set (the
+-- pre-aggregated daily_counts has no organisation), so the scope is small and is materialized once.
+with scope as materialized (
+    select territory_id, current_municipality_id, created_at, closed_at, due_at, returned_count, resolution_us
+    from scoped_tickets($territory_id, $municipality_id, $organization_id, $category_id, $source)
 ),
 
-scope as (
-    select * from scoped_tickets($territory_id, $municipality_id, $organization_id, $category_id, $source)
+-- Every area in the filtered scope, so that an area with no requests still shows (as zeros).
+areas as (
+    select territory_id, null::integer as municipality_id, 'territory' as level
+    from territories
+    where $territory_id is null or territory_id = $territory_id
+    union all
+    select territory_id, municipality_id, 'municipality' as level
+    from municipalities
+    where successor_id is null
+      and ($territory_id is null or territory_id = $territory_id)
+      and ($municipality_id is null or municipality_id = $municipality_id)
 ),
 
-grouped as (
+created as (
+    select territory_id, current_municipality_id as municipality_id, count(*) as created
+    from scope
+    where created_at >= $start and created_at < $stop
+    group by grouping sets ((territory_id), (territory_id, current_municipality_id))
+),
+
+closed as (
     select
         territory_id,
         current_municipality_id as municipality_id,
-        grouping(current_municipality_id) = 1 as is_territory,
-        count(*) filter (where created_at >= p_start and created_at < p_stop) as created,
-        count(*) filter (where closed_at >= p_start and closed_at < p_stop) as closed,
-        count(*) filter (
-            where created_at < p_end and (closed_at is null or closed_at >= p_end)
-        ) as backlog_end,
-        count(*) filter (
-            where created_at < p_end and (closed_at is null or closed_at >= p_end) and due_at < p_end
-        ) as overdue_backlog_end,
-        count(*) filter (where due_at >= p_start and due_at < p_stop and due_at < as_of) as due,
-        count(*) filter (
-            where due_at >= p_start and due_at < p_stop and due_at < as_of
-              and (closed_at is null or closed_at > due_at)
-        ) as missed,
-        median(epoch(closed_at - created_at) / 3600.0) filter (
-            where closed_at >= p_start and closed_at < p_stop
-        ) as median_resolution_hours,
-        avg(case when returned_count > 0 then 1.0 else 0.0 end) filter (
-            where closed_at >= p_start and closed_at < p_stop
-        ) as returned_share
-    from scope, bounds
+        count(*) as closed,
+        median(resolution_us) / 3600e6 as median_resolution_hours,
+        avg(case when returned_count > 0 then 1.0 else 0.0 end) as returned_share
+    from scope
+    where closed_at >= $start and closed_at < $stop
+    group by grouping sets ((territory_id), (territory_id, current_municipality_id))
+),
+
+backlog as (
+    select
+        territory_id,
+        current_municipality_id as municipality_id,
+        count(*) as backlog_end,
+        count(*) filter (where due_at < least($stop::timestamp, $as_of::timestamp)) as overdue_backlog_end
+    from scope
+    where created_at < least($stop::timestamp, $as_of::timestamp)
+      and (closed_at is null or closed_at >= least($stop::timestamp, $as_of::timestamp))
+    group by grouping sets ((territory_id), (territory_id, current_municipality_id))
+),
+
+due as (
+    select
+        territory_id,
+        current_municipality_id as municipality_id,
+        count(*) as due,
+        count(*) filter (where closed_at is null or closed_at > due_at) as missed
+    from scope
+    where due_at >= $start and due_at < $stop and due_at < $as_of
     group by grouping sets ((territory_id), (territory_id, current_municipality_id))
 ),
 
@@ -50,29 +73,37 @@ territory_population as (
 
 final as (
     select
-        case when g.is_territory then 'territory' else 'municipality' end as level,
-        g.territory_id,
+        a.level,
+        a.territory_id,
         t.name_ru as territory_name_ru,
         t.name_en as territory_name_en,
-        g.municipality_id,
+        a.municipality_id,
         m.name_ru as municipality_name_ru,
         m.name_en as municipality_name_en,
-        case when g.is_territory then tp.population else m.population end as population,
-        g.created,
-        g.closed,
-        g.backlog_end,
-        g.overdue_backlog_end,
-        g.due,
-        g.missed,
-        1.0 - g.missed / nullif(g.due, 0) as on_time_rate,
-        g.median_resolution_hours,
-        g.returned_share,
-        g.missed * 10000.0 / nullif(case when g.is_territory then tp.population else m.population end, 0)
-            as missed_per_10k
-    from grouped as g
-    join territories as t on t.territory_id = g.territory_id
-    left join municipalities as m on m.municipality_id = g.municipality_id and not g.is_territory
-    left join territory_population as tp on tp.territory_id = g.territory_id
+        case when a.level = 'territory' then tp.population else m.population end as population,
+        coalesce(created.created, 0) as created,
+        coalesce(closed.closed, 0) as closed,
+        coalesce(backlog.backlog_end, 0) as backlog_end,
+        coalesce(backlog.overdue_backlog_end, 0) as overdue_backlog_end,
+        coalesce(due.due, 0) as due,
+        coalesce(due.missed, 0) as missed,
+        1.0 - due.missed / nullif(due.due, 0) as on_time_rate,
+        closed.median_resolution_hours,
+        closed.returned_share,
+        coalesce(due.missed, 0) * 10000.0
+            / nullif(case when a.level = 'territory' then tp.population else m.population end, 0) as missed_per_10k
+    from areas as a
+    join territories as t on t.territory_id = a.territory_id
+    left join municipalities as m on m.municipality_id = a.municipality_id
+    left join territory_population as tp on tp.territory_id = a.territory_id
+    left join created
+        on created.territory_id = a.territory_id and created.municipality_id is not distinct from a.municipality_id
+    left join closed
+        on closed.territory_id = a.territory_id and closed.municipality_id is not distinct from a.municipality_id
+    left join backlog
+        on backlog.territory_id = a.territory_id and backlog.municipality_id is not distinct from a.municipality_id
+    left join due
+        on due.territory_id = a.territory_id and due.municipality_id is not distinct from a.municipality_id
 )
 
 select * from final

@@ -49,3 +49,11 @@ def read_table(path: str, table: str) -> pd.DataFrame:
 def frames(small_db) -> dict[str, pd.DataFrame]:
     names = ["tickets", "municipalities", "organizations", "buildings", "categories", "events", "territories", "demo_story"]
     return {name: read_table(small_db, name) for name in names}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _median_index_ready(con):
+    """Tests compare the median index with SQL, so build it up front (the app builds it in the background)."""
+    from oversight import metrics
+
+    metrics.prepare_median_index(con)

@@ -49,7 +49,7 @@ def test_previous_period_has_equal_length():
 
 
 def test_query_names_come_from_the_allow_list(con):
-    assert "kpis" in store.query_names()
+    assert "kpi_periods" in store.query_names()
     for bad in ["../oversight/schema", "kpis; drop table tickets", "_macros", "KPIS", "nonexistent"]:
         with pytest.raises(store.QueryNotFound):
             store.run(con, bad)
@@ -57,7 +57,7 @@ def test_query_names_come_from_the_allow_list(con):
 
 def test_missing_parameter_is_an_error(con):
     with pytest.raises(TypeError, match="needs parameters"):
-        store.run(con, "kpis", start=AS_OF)
+        store.run(con, "kpi_periods", start=AS_OF)
 
 
 def test_injection_in_a_filter_value_is_just_a_value(small_db, con):

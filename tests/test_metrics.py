@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 import reference_metrics as ref
@@ -155,3 +156,31 @@ def test_comparison_uses_previous_period_per_day(con, as_of):
     assert math.isclose(comp.loc["created", "change"], (now["created"] / 31) / (prev["created"] / 62) - 1)
     assert math.isclose(comp.loc["on_time_rate", "change"], now["on_time_rate"] - prev["on_time_rate"])
     assert comp.loc["missed", "worse"] == (comp.loc["missed", "change"] > 0)
+
+
+def test_daily_counts_and_ticket_rows_give_the_same_answers(con, frames, as_of, monkeypatch):
+    """The fast way (daily_counts + median index) and the row way agree for every scope."""
+    periods = [(D(2019, 1, 1), D(2019, 3, 31)), (D(2019, 12, 10), D(2020, 1, 20))]
+    for start, end in periods:
+        for scope in _scope_cases(frames):
+            if "organization_id" in scope:
+                continue
+            f = Filters(start=start, end=end, **scope)
+            fast = (metrics.kpi_comparison(con, f, as_of), metrics.kpi_trend(con, f, as_of), metrics.kpis_by_area(con, f, as_of))
+            with monkeypatch.context() as m:
+                m.setattr(metrics, "uses_daily_counts", lambda _f: False)
+                rows = (metrics.kpi_comparison(con, f, as_of), metrics.kpi_trend(con, f, as_of), metrics.kpis_by_area(con, f, as_of))
+            for a, b in zip(fast, rows):
+                pd.testing.assert_frame_equal(a.reset_index(drop=True), b[a.columns].reset_index(drop=True), check_dtype=False)
+
+
+def test_median_index_matches_sql_medians(con, frames, as_of, monkeypatch):
+    f = Filters(start=D(2018, 3, 1), end=D(2019, 8, 31))
+    for scope in ({}, {"territory_id": 2}, {"municipality_id": 41}, {"category_id": 2}, {"source": "phone"}):
+        g = Filters(start=f.start, end=f.end, **scope)
+        with_index = metrics.kpi_trend(con, g, as_of, "month")["median_resolution_hours"]
+        with monkeypatch.context() as m:
+            m.setattr(metrics, "_index_scope", lambda _f: None)
+            with_sql = metrics.kpi_trend(con, g, as_of, "month")["median_resolution_hours"]
+        assert with_index.notna().all()
+        np.testing.assert_allclose(with_index.to_numpy(float), with_sql.to_numpy(float), rtol=1e-12)

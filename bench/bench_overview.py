@@ -1,0 +1,148 @@
+"""Benchmark: the Overview page's data at 1 and 10 million tickets, cold and warm.
+
+    .venv/bin/python bench/bench_overview.py [--sizes 1000000 10000000] [--runs 5]
+
+Builds demo databases under data/bench/ when missing (git-ignored), then times what the Overview
+asks the library for (KPIs now and for the previous period, the per-bucket trend, the per-area
+tables) for a spread of filters and periods, without Streamlit's result cache: "warm" is DuckDB
+with its buffers filled, the median of several runs; "cold" is the first call on a new connection.
+Writes docs/benchmarks.md and the table between the BENCH markers in README.md.
+Not a timed test: figures depend on the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import re
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
+
+from oversight import metrics, store
+from oversight.demo import DemoSpec, build_demo_database
+from oversight.filters import Filters
+from oversight.paths import ROOT
+
+BUDGET_MS = 300
+D = dt.date
+SCOPES = {
+    "whole region": {},
+    "direction": {"territory_id": 3},
+    "municipality (with roll-up)": {"municipality_id": 41},
+    "organisation": {"organization_id": 120},
+    "category": {"category_id": 2},
+    "source": {"source": "dobrodel"},
+    "direction + category + source": {"territory_id": 2, "category_id": 14, "source": "eds"},
+}
+PERIODS = {
+    "quarter": (D(2019, 10, 1), D(2019, 12, 31)),
+    "year": (D(2019, 1, 1), D(2019, 12, 31)),
+    "two years": (D(2018, 1, 1), D(2019, 12, 31)),
+}
+
+
+def overview_data(con, f: Filters, as_of) -> None:
+    """Exactly what pages/overview.py asks for."""
+    metrics.kpi_comparison(con, f, as_of)
+    metrics.kpi_trend(con, f, as_of)
+    metrics.kpis_by_area(con, f, as_of)
+
+
+def database(n: int) -> Path:
+    path = ROOT / "data" / "bench" / f"demo{n // 1_000_000}m.duckdb"
+    if not path.exists():
+        started = time.perf_counter()
+        build_demo_database(path, DemoSpec(tickets=n))
+        print(f"built {path} in {time.perf_counter() - started:.0f} s", flush=True)
+    return path
+
+
+def time_ms(fn) -> float:
+    started = time.perf_counter()
+    fn()
+    return (time.perf_counter() - started) * 1000
+
+
+def bench(n: int, runs: int) -> tuple[list[dict], float]:
+    path = database(n)
+    store._connections.clear()
+    store._attachments.clear()
+    started = time.perf_counter()
+    con = store.connect(path)
+    as_of = store.dataset_info(con)["as_of"].to_pydatetime()
+    metrics.prepare_median_index(con)
+    startup_ms = (time.perf_counter() - started) * 1000
+    index = store.attachment(con, "median_index", lambda c: None)
+    print(f"{n:>11,} opening the database and building the median index: {startup_ms:.0f} ms", flush=True)
+    rows = []
+    for period_name, (start, end) in PERIODS.items():
+        for scope_name, scope in SCOPES.items():
+            f = Filters(start=start, end=end, **scope)
+            # Cold: a brand-new DuckDB instance on the file, its buffers empty (the OS page cache
+            # may still hold the file); the median index, built once per data version, is kept.
+            store._connections.clear()
+            store._attachments.clear()
+            cold_con = store.connect(path)
+            store.attachment(cold_con, "median_index", lambda c, index=index: index)
+            cold = time_ms(lambda c=cold_con, f=f: overview_data(c, f, as_of))
+            warm = statistics.median(time_ms(lambda c=cold_con, f=f: overview_data(c, f, as_of)) for _ in range(runs))
+            rows.append({"tickets": n, "period": period_name, "scope": scope_name, "cold_ms": cold, "warm_ms": warm})
+            print(f"{n:>11,} {period_name:10} {scope_name:30} cold {cold:7.0f} ms  warm {warm:6.0f} ms", flush=True)
+    return rows, startup_ms
+
+
+def render(rows: list[dict], runs: int, startups: dict[int, float]) -> str:
+    lines = [
+        f"Machine: {os.cpu_count()} cores, Python {platform.python_version()}, DuckDB {duckdb.__version__}; "
+        f"{dt.date.today().isoformat()}; warm = median of {runs} runs; budget {BUDGET_MS} ms warm at 10M.",
+        "",
+        "| tickets | period | filter | cold, ms | warm, ms |",
+        "|---:|---|---|---:|---:|",
+    ]
+    for r in rows:
+        flag = " ⚠" if r["warm_ms"] > BUDGET_MS else ""
+        lines.append(f"| {r['tickets']:,} | {r['period']} | {r['scope']} | {r['cold_ms']:.0f} | {r['warm_ms']:.0f}{flag} |")
+    worst = {}
+    for r in rows:
+        worst[r["tickets"]] = max(worst.get(r["tickets"], 0), r["warm_ms"])
+    lines.append("")
+    lines.append(
+        "Opening a database and building the median index (once per data version, in the background in "
+        "the app; medians come from SQL until it is ready): " + "; ".join(f"{n:,} tickets: {ms / 1000:.1f} s" for n, ms in startups.items()) + "."
+    )
+    lines.append("")
+    lines.append("Worst warm case: " + "; ".join(f"{n:,} tickets: {ms:.0f} ms" for n, ms in worst.items()))
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    rows, startups = [], {}
+    for n in args.sizes:
+        size_rows, startups[n] = bench(n, args.runs)
+        rows += size_rows
+    table = render(rows, args.runs, startups)
+    docs = ROOT / "docs" / "benchmarks.md"
+    docs.write_text("# Benchmarks: the Overview page's data\n\nMade by `bench/bench_overview.py`.\n\n" + table + "\n", encoding="utf-8")
+    readme = ROOT / "README.md"
+    if readme.exists():
+        text = readme.read_text(encoding="utf-8")
+        summary = table.splitlines()[0] + "\n\n" + table.splitlines()[-1] + "\n\nFull table: [docs/benchmarks.md](docs/benchmarks.md)."
+        text = re.sub(r"<!-- BENCH:START -->.*<!-- BENCH:END -->", f"<!-- BENCH:START -->\n{summary}\n<!-- BENCH:END -->", text, flags=re.S)
+        readme.write_text(text, encoding="utf-8")
+    print(table)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+-- Derived tables. municipality_rollup: every municipality, current or historical, with the
+-- current municipality it rolls up to and that one's direction. ticket_facts: the tickets with what every query needs precomputed, so that no
+-- query joins or recomputes per row. Rebuilt by oversight.store whenever tickets or
+-- municipalities are written. Not a query itself (files starting with "_" are not runnable).
+--   current_municipality_id, territory_id: the roll-up of the recorded municipality to today's
+--     (following successor_id chains), and today's direction;
+--   resolution_us: closed_at - created_at in microseconds (null while open), for exact medians.
+-- Rows are ordered by created_at so DuckDB's per-row-group min/max skip most of the table for
+-- period filters (closed_at and due_at follow created_at closely).
+create or replace table municipality_rollup as
+with recursive chain(municipality_id, current_id, depth) as (
+    select municipality_id, municipality_id, 0
+    from municipalities
+    where successor_id is null
+    union all
+    select m.municipality_id, chain.current_id, chain.depth + 1
+    from municipalities as m
+    join chain on m.successor_id = chain.municipality_id
+    where chain.depth < 16
+)
+
+select chain.municipality_id, chain.current_id, cur.territory_id
+from chain
+join municipalities as cur on cur.municipality_id = chain.current_id;
+
+create or replace table ticket_facts as
+select
+    t.ticket_id,
+    t.source,
+    t.created_at,
+    t.due_at,
+    t.closed_at,
+    t.category_id,
+    t.municipality_id,
+    r.current_id as current_municipality_id,
+    r.territory_id,
+    t.organization_id,
+    t.building_id,
+    t.returned_count,
+    epoch_us(t.closed_at) - epoch_us(t.created_at) as resolution_us
+from tickets as t
+left join municipality_rollup as r on r.municipality_id = t.municipality_id
+order by t.created_at;
+
+-- daily_counts: per day and per (current municipality, category, source), how many requests were
+-- created, closed (and of those, returned for rework at least once), fell due, missed their
+-- deadline, and left the overdue backlog, each counted on the day of its own event. Sums over days
+-- answer every count of ARCHITECTURE.md §3 (backlog at a day's end = created minus closed up to
+-- that day) without touching the ticket rows; ~3M rows for 10M tickets.
+-- Deadlines (and overdue exits) at or after as_of have not happened yet and are left out, so the
+-- running sums are right at as_of too.
+create or replace table daily_counts as
+with as_of as (
+    select max(as_of) as as_of from dataset
+),
+
+events as (
+    select
+        created_at::date as day, territory_id, current_municipality_id, category_id, source,
+        1 as created, 0 as closed, 0 as closed_returned, 0 as due, 0 as missed, 0 as overdue_exits
+    from ticket_facts
+    union all
+    select
+        closed_at::date, territory_id, current_municipality_id, category_id, source,
+        0, 1, case when returned_count > 0 then 1 else 0 end, 0, 0, 0
+    from ticket_facts
+    where closed_at is not null
+    union all
+    select
+        due_at::date, territory_id, current_municipality_id, category_id, source,
+        0, 0, 0, 1, case when closed_at is null or closed_at > due_at then 1 else 0 end, 0
+    from ticket_facts, as_of
+    where due_at < as_of.as_of
+    union all
+    select
+        greatest(due_at, closed_at)::date, territory_id, current_municipality_id, category_id, source,
+        0, 0, 0, 0, 0, 1
+    from ticket_facts, as_of
+    where closed_at is not null and due_at is not null and greatest(due_at, closed_at) < as_of.as_of
+)
+
+select
+    day,
+    territory_id,
+    current_municipality_id,
+    category_id,
+    source,
+    sum(created)::integer as created,
+    sum(closed)::integer as closed,
+    sum(closed_returned)::integer as closed_returned,
+    sum(due)::integer as due,
+    sum(missed)::integer as missed,
+    sum(overdue_exits)::integer as overdue_exits
+from events
+group by all
+order by day;
