@@ -10,6 +10,7 @@ per database file and every query takes its own `cursor()`.
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import os
 import re
@@ -128,6 +129,15 @@ def _table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
 
 _connections: dict[tuple[str, int], duckdb.DuckDBPyConnection] = {}
 _lock = threading.Lock()
+
+
+@atexit.register
+def _close_all() -> None:
+    """Close shared connections at exit (DuckDB's bindings complain about ones left open)."""
+    _attachments.clear()
+    for con in _connections.values():
+        con.close()
+    _connections.clear()
 
 
 def connect(path: Path | str) -> duckdb.DuckDBPyConnection:

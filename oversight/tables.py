@@ -15,7 +15,6 @@ RANK_COLUMNS = (
     "created",
     "missed_per_10k",
     "overdue_backlog_end",
-    "median_resolution_hours",
     "returned_share",
 )
 # How far below target (in share points) a rate turns red rather than amber.
@@ -59,7 +58,7 @@ def styled(table: pd.DataFrame, lang: str, target: float):
         label = t(f"col.{c}", lang)
         if c in ("on_time_rate", "returned_share"):
             formats[label] = lambda v, lang=lang: fmt_percent(v, lang)
-        elif c in ("missed_per_10k", "median_resolution_hours"):
+        elif c == "missed_per_10k":
             formats[label] = lambda v, lang=lang: fmt_number(v, lang, 1)
         else:
             formats[label] = lambda v, lang=lang: fmt_number(v, lang)

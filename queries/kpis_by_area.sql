@@ -1,11 +1,12 @@
 -- kpis_by_area: the KPIs of one period [$start, $stop) per territorial direction and per current
 -- municipality (historical ones rolled up), via grouping sets. Column `level` is 'territory' or
--- 'municipality'; names, population and missed per 10,000 residents are attached. Every
+-- 'municipality'; names, population and missed per 10,000 residents are attached (no medians:
+-- see oversight.metrics.kpis_by_area). Every
 -- direction and every current municipality gets a row, with zeros where nothing happened.
 -- Reads the ticket rows: oversight.metrics uses it when an organisation filter is set (the
 -- pre-aggregated daily_counts has no organisation), so the scope is small and is materialized once.
 with scope as materialized (
-    select territory_id, current_municipality_id, created_at, closed_at, due_at, returned_count, resolution_us
+    select territory_id, current_municipality_id, created_at, closed_at, due_at, returned_count
     from scoped_tickets($territory_id, $municipality_id, $organization_id, $category_id, $source)
 ),
 
@@ -34,7 +35,6 @@ closed as (
         territory_id,
         current_municipality_id as municipality_id,
         count(*) as closed,
-        median(resolution_us) / 3600e6 as median_resolution_hours,
         avg(case when returned_count > 0 then 1.0 else 0.0 end) as returned_share
     from scope
     where closed_at >= $start and closed_at < $stop
@@ -88,7 +88,6 @@ final as (
         coalesce(due.due, 0) as due,
         coalesce(due.missed, 0) as missed,
         1.0 - due.missed / nullif(due.due, 0) as on_time_rate,
-        closed.median_resolution_hours,
         closed.returned_share,
         coalesce(due.missed, 0) * 10000.0
             / nullif(case when a.level = 'territory' then tp.population else m.population end, 0) as missed_per_10k

@@ -1,6 +1,6 @@
 -- kpis_by_area_daily: the counts of kpis_by_area (one period, per direction and per current
--- municipality, level = 'territory' | 'municipality') from the pre-aggregated daily_counts. No
--- median (oversight.medians adds it). Used when no organisation filter is set.
+-- municipality, level = 'territory' | 'municipality') from the pre-aggregated daily_counts. Used
+-- when no organisation filter is set.
 with counts as not materialized (
     select *
     from daily_counts
