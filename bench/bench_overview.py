@@ -138,7 +138,8 @@ def main() -> None:
     readme = ROOT / "README.md"
     if readme.exists():
         text = readme.read_text(encoding="utf-8")
-        summary = table.splitlines()[0] + "\n\n" + table.splitlines()[-1] + "\n\nFull table: [docs/benchmarks.md](docs/benchmarks.md)."
+        lines = table.splitlines()
+        summary = "\n".join([lines[0], "", *lines[-3:], "", "Full table: [docs/benchmarks.md](docs/benchmarks.md)."])
         text = re.sub(r"<!-- BENCH:START -->.*<!-- BENCH:END -->", f"<!-- BENCH:START -->\n{summary}\n<!-- BENCH:END -->", text, flags=re.S)
         readme.write_text(text, encoding="utf-8")
     print(table)

@@ -30,7 +30,7 @@ def on_time_by_territory(area: pd.DataFrame, target: float, lang: str) -> go.Fig
     colours = [GOOD if r >= target else (BAD if r < target - 0.05 else WARN) if pd.notna(r) else NEUTRAL for r in rates]
     fig = go.Figure(
         go.Bar(
-            x=rates,
+            x=rates * 100,
             y=names,
             orientation="h",
             marker_color=colours,
@@ -40,11 +40,12 @@ def on_time_by_territory(area: pd.DataFrame, target: float, lang: str) -> go.Fig
             hovertemplate="%{y}: %{text}<extra></extra>",
         )
     )
-    fig.add_vline(x=target, line_dash="dash", line_color=NEUTRAL)
+    fig.add_vline(x=target * 100, line_dash="dash", line_color=NEUTRAL)
     fig.add_annotation(
-        x=target, y=1.0, yref="paper", yanchor="bottom", showarrow=False,
+        x=target * 100, y=1.0, yref="paper", yanchor="bottom", showarrow=False,
         text=t("chart.target", lang, target=fmt_percent(target, lang, 0)),
     )
     low = min([r for r in rates if pd.notna(r)] + [target]) - 0.05
-    fig.update_xaxes(range=[max(0.0, low), 1.0], tickformat=".0%", gridcolor="#eeeeee")
+    # Percent as numbers with a suffix, so Russian gets "90 %" (d3's "%" format cannot add the space).
+    fig.update_xaxes(range=[max(0.0, low) * 100, 100], ticksuffix="\u00a0%" if lang == "ru" else "%", gridcolor="#eeeeee")
     return _layout(fig, 60 + 45 * len(rows), lang)

@@ -62,4 +62,18 @@ def styled(table: pd.DataFrame, lang: str, target: float):
             formats[label] = lambda v, lang=lang: fmt_number(v, lang, 1)
         else:
             formats[label] = lambda v, lang=lang: fmt_number(v, lang)
-    return table.style.format(formats).map(lambda v: rate_colour(v, target), subset=[on_time]).hide(axis="index")
+    # st.dataframe draws a missing number as the English word "None" whatever the Styler says, so a
+    # column with gaps is shown as text ("—"); columns without gaps stay numbers (sortable).
+    shown = table.copy()
+    for label, fmt in formats.items():
+        if label != on_time and shown[label].isna().any():
+            shown[label] = [fmt(v) if pd.notna(v) else "—" for v in shown[label]]
+    rates = table[on_time]
+    if rates.isna().any():
+        shown[on_time] = [formats[on_time](v) if pd.notna(v) else "—" for v in rates]
+    colours = [rate_colour(v, target) for v in rates]
+    return (
+        shown.style.format({k: v for k, v in formats.items() if pd.api.types.is_numeric_dtype(shown[k])})
+        .apply(lambda _col: colours, subset=[on_time])
+        .hide(axis="index")
+    )

@@ -189,10 +189,10 @@ def _init_filter_state(as_of: dt.datetime, options) -> None:
         value = getattr(parsed, field)
         st.session_state[f"flt_{field}"] = ALL if value is None else value
     try:
-        target = float(st.query_params.get("target", DEFAULT_TARGET * 100))
+        target = round(float(st.query_params.get("target", DEFAULT_TARGET * 100)))
     except ValueError:
-        target = DEFAULT_TARGET * 100
-    st.session_state["flt_target"] = min(max(target, 50.0), 100.0)
+        target = round(DEFAULT_TARGET * 100)
+    st.session_state["flt_target"] = min(max(target, 50), 100)
     st.session_state["_filters_initialised"] = True
 
 
@@ -270,7 +270,8 @@ def filter_sidebar(lang: str, db_path: str, version: str, as_of: dt.datetime, fi
     sources = options["sources"]["source"].tolist()
     source = _select(t("filters.source", lang), sources, {s: _source_label(s, lang) for s in sources}, "flt_source", lang)
 
-    sb.number_input(t("filters.target", lang), min_value=50.0, max_value=100.0, step=0.5, key="flt_target")
+    # A slider, not a number box: it shows "95 %" in both languages (a number box would show "95.00").
+    sb.slider(t("filters.target", lang), min_value=50, max_value=100, step=1, format="%d %%", key="flt_target")
 
     filters = Filters(
         start=start,
@@ -284,7 +285,7 @@ def filter_sidebar(lang: str, db_path: str, version: str, as_of: dt.datetime, fi
     target = st.session_state["flt_target"] / 100.0
     url = {**filters.to_query_params(), "lang": lang}
     if abs(target - DEFAULT_TARGET) > 1e-9:
-        url["target"] = f"{st.session_state['flt_target']:g}"
+        url["target"] = str(st.session_state["flt_target"])
     if st.query_params.to_dict() != url:
         st.query_params.from_dict(url)
     return filters, target

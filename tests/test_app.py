@@ -83,3 +83,11 @@ def test_first_run_builds_the_demo_database(tmp_path, monkeypatch):
     assert path.exists()
     assert any(t("build.title", "ru") in i.value for i in at.info)
     assert at.title[0].value == t("overview.title", "ru")
+
+
+def test_target_from_the_link_moves_the_on_time_card(small_db, con, as_of, monkeypatch):
+    at = _app(small_db, monkeypatch, target="90").run()
+    assert not at.exception
+    assert at.slider(key="flt_target").value == 90
+    card = next(m for m in at.metric if m.label == t("kpi.on_time_rate", "ru"))
+    assert "90\u00a0%" in card.proto.delta

@@ -1,0 +1,25 @@
+"""Ranked tables: order, language, colours, and gaps shown as a dash (never "None")."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from oversight import metrics, tables
+from oversight.filters import Filters
+from oversight.theme import BAD_BG, GOOD_BG, WARN_BG
+
+
+def test_ranked_worst_first_and_styled(con, as_of):
+    area = metrics.kpis_by_area(con, Filters(start=dt.date(2019, 1, 1), end=dt.date(2019, 3, 31)), as_of)
+    table = tables.ranked(area, "municipality", "ru")
+    rates = table["В срок"].dropna().tolist()
+    assert rates == sorted(rates) and len(table) == 60
+    html = tables.styled(table, "ru", 0.95).to_html()
+    assert "None" not in html and "nan" not in html
+    assert "—" in html  # okrugs without a population figure have no per-10k value
+    assert tables.rate_colour(0.96, 0.95).endswith(GOOD_BG)
+    assert tables.rate_colour(0.93, 0.95).endswith(WARN_BG)
+    assert tables.rate_colour(0.80, 0.95).endswith(BAD_BG)
+    assert tables.rate_colour(None, 0.95) == ""
+    english = tables.ranked(area, "territory", "en")
+    assert list(english.columns[:3]) == ["#", "Direction", "On time"]
