@@ -83,6 +83,7 @@ def write_database(path: Path, tables: dict[str, pd.DataFrame]) -> None:
     if tmp.exists():
         tmp.unlink()
     con = duckdb.connect(str(tmp))
+    written = False
     try:
         create_schema(con)
         for table in TABLES:
@@ -96,8 +97,12 @@ def write_database(path: Path, tables: dict[str, pd.DataFrame]) -> None:
             con.unregister("incoming")
         build_derived(con)
         con.execute("checkpoint")
+        written = True
     finally:
         con.close()
+        if not written:  # an interrupted build leaves nothing behind
+            tmp.unlink(missing_ok=True)
+            Path(str(tmp) + ".wal").unlink(missing_ok=True)
     os.replace(tmp, path)
 
 

@@ -196,6 +196,11 @@ def _init_filter_state(as_of: dt.datetime, options) -> None:
     st.session_state["_filters_initialised"] = True
 
 
+def _clear_preset() -> None:
+    """Dates picked by hand: no quick pick is selected any more."""
+    st.session_state["flt_preset"] = None
+
+
 def _set_preset(as_of: dt.datetime) -> None:
     preset = st.session_state.get("flt_preset")
     if preset:
@@ -242,6 +247,7 @@ def filter_sidebar(lang: str, db_path: str, version: str, as_of: dt.datetime, fi
         max_value=last_day,
         key="flt_period",
         format="DD.MM.YYYY" if lang == "ru" else "YYYY-MM-DD",
+        on_change=_clear_preset,
     )
     if isinstance(period, (tuple, list)) and len(period) == 2:
         start, end = period
@@ -343,7 +349,8 @@ def page_header(title_key: str, ctx: PageContext) -> None:
         st.warning(t("demo.banner", ctx.lang, as_of=fmt_datetime(ctx.as_of, ctx.lang)), icon="⚠️")
     else:
         st.caption(t("data.as_of", ctx.lang, as_of=fmt_datetime(ctx.as_of, ctx.lang), source=ctx.source))
-    for kind, key, value in st.session_state.get("_filter_problems", []):
+    # Problems with the opened link are shown once, on the first page the link opens.
+    for kind, key, value in st.session_state.pop("_filter_problems", []):
         st.warning(t(f"filters.{kind}", ctx.lang, key=key, value=value))
     f, prev = ctx.filters, ctx.filters.previous()
     st.caption(

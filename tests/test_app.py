@@ -70,6 +70,10 @@ def test_bad_and_malicious_links_are_reported_not_run(small_db, con, as_of, monk
     expected = metrics.kpis(con, default_filters(as_of), as_of)
     shown = {m.label: m.value for m in at.metric}
     assert shown[t("kpi.created", "ru")] == format_kpi("created", expected["created"], "ru")
+    # The bad parameters are gone from the link, and the warning is not repeated on the next run.
+    assert "mun" not in at.query_params and "src" not in at.query_params
+    at.run()
+    assert not any("«mun»" in w.value for w in at.warning)
 
 
 def test_first_run_builds_the_demo_database(tmp_path, monkeypatch):
