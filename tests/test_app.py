@@ -10,11 +10,11 @@ from streamlit.testing.v1 import AppTest
 from oversight import metrics
 from oversight.filters import Filters, default_filters
 from oversight.i18n import t
+from oversight.navigation import PAGES
 from oversight.paths import ROOT
 from oversight.ui import CARD_METRICS, format_kpi
 
 DASHBOARD = str(ROOT / "dashboard.py")  # absolute: AppTest resolves relative paths oddly
-PAGES = ["pages/overview.py"]
 
 
 def _app(db: str, monkeypatch, **query) -> AppTest:
@@ -26,13 +26,13 @@ def _app(db: str, monkeypatch, **query) -> AppTest:
 
 
 @pytest.mark.parametrize("lang", ["ru", "en"])
-@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize("page", PAGES, ids=[p.url_path for p in PAGES])
 def test_every_page_runs_without_exception(small_db, monkeypatch, lang, page):
     at = _app(small_db, monkeypatch, lang=lang).run()
-    at.switch_page(page).run()
+    at.switch_page(page.script).run()
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
-    assert at.title[0].value == t("overview.title", lang)
+    assert at.title[0].value == t(page.heading_key, lang)
     banner = [w.value for w in at.warning]
     assert any(t("demo.banner", lang, as_of="")[:20] in w for w in banner), banner
 

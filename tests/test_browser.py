@@ -23,6 +23,7 @@ import pytest
 from oversight import metrics
 from oversight.filters import Filters, default_filters
 from oversight.i18n import t
+from oversight.navigation import PAGES
 from oversight.paths import ROOT
 from oversight.ui import CARD_METRICS, format_kpi
 
@@ -34,8 +35,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update", "--disable-sync", "--no-first-run",
 ]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
-# (name, url path, title key, number of plotly charts expected). The default page lives at "/".
-PAGES = [("overview", "", "overview.title", 1)]
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
 
@@ -97,9 +96,10 @@ class Visit:
         self.page.on("request", self._on_request)
         self.page.on("console", lambda m: m.type == "error" and self.console_errors.append(m.text))
         self.page.goto(url)
+        # Every page has an H1 title; then wait for the script run to end and plotly to draw.
+        self.page.wait_for_selector("h1", timeout=90_000)
         self.page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=90_000)
-        self.page.wait_for_selector('[data-testid="stMetricValue"]', timeout=30_000)
-        self.page.wait_for_timeout(1000)  # let plotly finish drawing
+        self.page.wait_for_timeout(1000)
 
     def _on_request(self, request) -> None:
         host = urlparse(request.url).hostname
@@ -117,33 +117,46 @@ class Visit:
         self.page.close()
 
 
+DRAWN_PATHS = """el => [...el.querySelectorAll('.trace path, path.choroplethlocation, .point path')]
+    .filter(p => (p.getAttribute('d') || '').length > 8).length"""
+# For every map trace: how many areas it should draw (locations with a value) and how many it drew.
+MAP_SHAPES = """el => (el.data || []).filter(t => t.type === 'choropleth').map(t => ({
+    expected: (t.locations || []).filter((_, i) => t.z && t.z[i] !== null && t.z[i] !== undefined).length,
+    drawn: el.querySelectorAll('path.choroplethlocation').length}))"""
+
+
 @pytest.mark.parametrize("lang", ["ru", "en"])
-@pytest.mark.parametrize("name, path, title_key, charts", PAGES, ids=[p[0] for p in PAGES])
-def test_page_renders_offline_with_data_drawn(browser, server, lang, name, path, title_key, charts):
-    visit = Visit(browser, f"{server}/{path}?lang={lang}")
-    page = visit.page
+@pytest.mark.parametrize("page", PAGES, ids=[p.url_path for p in PAGES])
+def test_page_renders_offline_with_data_drawn(browser, server, lang, page):
+    visit = Visit(browser, f"{server}{page.url}?lang={lang}")
+    p = visit.page
     try:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / f"{name}-{lang}-1366x768.png"))
-        assert page.locator('[data-testid="stException"]').count() == 0
-        assert page.locator("h1").first.inner_text().strip() == t(title_key, lang)
+        p.screenshot(path=str(SCREENSHOTS / f"{page.url_path}-{lang}-1366x768.png"))
+        assert p.locator('[data-testid="stException"]').count() == 0
+        assert p.locator("h1").first.inner_text().strip() == t(page.heading_key, lang)
         assert visit.outside == [], f"requests left loopback: {visit.outside}"
         assert visit.real_console_errors() == []
         # Every KPI shows a number.
-        values = page.locator('[data-testid="stMetricValue"]').all_inner_texts()
-        assert len(values) == len(CARD_METRICS)
+        values = p.locator('[data-testid="stMetricValue"]').all_inner_texts()
         assert all(any(ch.isdigit() for ch in v) for v in values), values
-        # Every plotly chart has drawn data: bars, lines or shapes with real path data.
-        plots = page.locator(".js-plotly-plot")
-        assert plots.count() == charts
+        # Every plotly chart has drawn data: bars, lines or shapes with real path data, and every
+        # map draws one shape per area it has a value for.
+        plots = p.locator(".js-plotly-plot")
         for i in range(plots.count()):
-            drawn = plots.nth(i).evaluate(
-                """el => [...el.querySelectorAll('.trace path, path.choroplethlocation, .point path')]
-                        .filter(p => (p.getAttribute('d') || '').length > 8).length"""
-            )
-            assert drawn > 0, f"chart {i} on {name} has no drawn data"
-        # Tables are present and filled.
-        assert page.locator('[data-testid="stDataFrame"]').count() == 2
+            assert plots.nth(i).evaluate(DRAWN_PATHS) > 0, f"chart {i} on {page.url_path} has no drawn data"
+            for trace in plots.nth(i).evaluate(MAP_SHAPES):
+                assert trace["drawn"] == trace["expected"] > 0, trace
+    finally:
+        visit.close()
+
+
+def test_overview_shows_cards_chart_and_tables(browser, server):
+    visit = Visit(browser, f"{server}/?lang=ru")
+    try:
+        assert visit.page.locator('[data-testid="stMetricValue"]').count() == len(CARD_METRICS)
+        assert visit.page.locator(".js-plotly-plot").count() == 1
+        assert visit.page.locator('[data-testid="stDataFrame"]').count() == 2
     finally:
         visit.close()
 

@@ -1,0 +1,26 @@
+"""The app's pages, in one list: dashboard.py builds the navigation from it and the smoke and
+browser tests iterate over it, so every page added here is tested from its first day."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    script: str  # path of the page file, relative to the project root
+    url_path: str  # the page's URL (the default page is served at "/")
+    nav_key: str  # i18n key of the navigation label
+    heading_key: str  # i18n key of the page's H1
+    icon: str
+    default: bool = False
+
+    @property
+    def url(self) -> str:
+        """Path to open in a browser."""
+        return "/" if self.default else f"/{self.url_path}"
+
+
+PAGES: tuple[PageSpec, ...] = (
+    PageSpec("pages/overview.py", "overview", "page.overview", "overview.title", "📊", default=True),
+)
