@@ -99,7 +99,21 @@ class Visit:
         # Every page has an H1 title; then wait for the script run to end and plotly to draw.
         self.page.wait_for_selector("h1", timeout=90_000)
         self.page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=90_000)
-        self.page.wait_for_timeout(1000)
+        self._settle()
+
+    def _settle(self, timeout_s: float = 20.0) -> None:
+        """Wait until the page stops adding elements and plotly has drawn (counts stable for 1 s)."""
+        probe = """() => [document.querySelectorAll('[data-testid="stElementContainer"]').length,
+                          document.querySelectorAll('.js-plotly-plot .main-svg').length,
+                          document.querySelectorAll('[data-testid="stDataFrame"] canvas').length].join()"""
+        last, stable_since, deadline = None, time.time(), time.time() + timeout_s
+        while time.time() < deadline:
+            now = self.page.evaluate(probe)
+            if now != last:
+                last, stable_since = now, time.time()
+            elif time.time() - stable_since >= 1.0:
+                return
+            self.page.wait_for_timeout(250)
 
     def _on_request(self, request) -> None:
         host = urlparse(request.url).hostname
@@ -154,9 +168,10 @@ def test_page_renders_offline_with_data_drawn(browser, server, lang, page):
 def test_overview_shows_cards_chart_and_tables(browser, server):
     visit = Visit(browser, f"{server}/?lang=ru")
     try:
+        # Grids mount after the script run ends: wait for them rather than count too early.
+        visit.page.wait_for_function("() => document.querySelectorAll('[data-testid=\"stDataFrame\"]').length === 2", timeout=30_000)
         assert visit.page.locator('[data-testid="stMetricValue"]').count() == len(CARD_METRICS)
         assert visit.page.locator(".js-plotly-plot").count() == 1
-        assert visit.page.locator('[data-testid="stDataFrame"]').count() == 2
     finally:
         visit.close()
 
