@@ -76,11 +76,30 @@ def cmd_demo(args) -> None:
     print(f"demo database written to {path} in {time.perf_counter() - started:.1f} s", file=sys.stderr)
 
 
+def _check_filters(con, f) -> None:
+    """Refuse ids and sources that do not exist in the data: a typo must not print zeros."""
+    from oversight import store
+
+    known = {
+        "--territory": (f.territory_id, set(store.run(con, "filter_territories")["territory_id"])),
+        "--municipality": (f.municipality_id, set(store.run(con, "filter_municipalities")["municipality_id"])),
+        "--organization": (f.organization_id, set(store.run(con, "filter_organizations")["organization_id"])),
+        "--category": (f.category_id, set(store.run(con, "filter_categories")["category_id"])),
+        "--source": (f.source, set(store.run(con, "filter_sources")["source"])),
+    }
+    for flag, (value, valid) in known.items():
+        if value is not None and value not in valid:
+            shown = ", ".join(map(str, sorted(valid))) if len(valid) <= 70 else f"{len(valid)} known values"
+            raise SystemExit(f"{flag} {value}: not in the data (known: {shown})")
+
+
 def cmd_kpis(args) -> None:
     from oversight.metrics import kpis
 
     con, info = _open(args.db)
-    result = kpis(con, _filters(args), info["as_of"].to_pydatetime())
+    f = _filters(args)
+    _check_filters(con, f)
+    result = kpis(con, f, info["as_of"].to_pydatetime())
     print(json.dumps(result, ensure_ascii=False))
 
 

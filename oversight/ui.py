@@ -108,8 +108,10 @@ def ensure_database(lang: str) -> Path:
     with _build_lock:
         if path.exists():
             return path
-        st.info(t("build.title", lang))
-        bar = st.progress(0.0, text=t("build.step", lang, message="…"))
+        note = st.empty()
+        note.info(t("build.title", lang))
+        bar = st.empty()
+        bar.progress(0.0, text=t("build.step", lang, message="…"))
 
         def progress(fraction: float, message: str) -> None:
             bar.progress(min(max(fraction, 0.0), 1.0), text=t("build.step", lang, message=message))
@@ -119,7 +121,9 @@ def ensure_database(lang: str) -> Path:
         except Exception as error:  # a user-facing failure: say what and how to fix it
             st.error(t("build.failed", lang, error=error))
             st.stop()
-        bar.progress(1.0, text=t("build.done", lang))
+        note.empty()
+        bar.empty()
+        st.toast(t("build.done", lang))
     return path
 
 
@@ -277,7 +281,9 @@ def filter_sidebar(lang: str, db_path: str, version: str, as_of: dt.datetime, fi
     source = _select(t("filters.source", lang), sources, {s: _source_label(s, lang) for s in sources}, "flt_source", lang)
 
     # A slider, not a number box: it shows "95 %" in both languages (a number box would show "95.00").
-    sb.slider(t("filters.target", lang), min_value=50, max_value=100, step=1, format="%d %%", key="flt_target")
+    sb.slider(
+        t("filters.target", lang), min_value=50, max_value=100, step=1, format="%d %%" if lang == "ru" else "%d%%", key="flt_target"
+    )
 
     filters = Filters(
         start=start,

@@ -16,12 +16,9 @@ st.subheader(t("overview.kpis", ctx.lang))
 ui.kpi_cards(comparison, trend, ctx)
 
 st.subheader(t("overview.by_territory", ctx.lang))
-chart_col, table_col = st.columns([2, 3])
-with chart_col:
-    if not area.empty:
-        ui.plotly(charts.on_time_by_territory(area, ctx.target, ctx.lang), key="territory_bars")
-with table_col:
-    ui.ranked_table(area, "territory", ctx)
+if not area.empty:
+    ui.plotly(charts.on_time_by_territory(area, ctx.target, ctx.lang), key="territory_bars")
+ui.ranked_table(area, "territory", ctx)
 
 st.subheader(t("overview.by_municipality", ctx.lang))
 ui.ranked_table(area, "municipality", ctx, height=460)

@@ -40,6 +40,13 @@ def test_clear_errors(tmp_path):
     assert out.returncode != 0 and "not a date" in out.stderr
 
 
+def test_unknown_filter_values_are_refused(small_db):
+    out = _cli("kpis", "--db", small_db, "--from", "2019-01-01", "--to", "2019-01-31", "--territory", "99")
+    assert out.returncode != 0 and "--territory 99: not in the data" in out.stderr
+    out = _cli("kpis", "--db", small_db, "--from", "2019-01-01", "--to", "2019-01-31", "--source", "foo")
+    assert out.returncode != 0 and "--source foo" in out.stderr and "dobrodel" in out.stderr
+
+
 def test_demo_command_builds_a_database(tmp_path):
     path = tmp_path / "cli.duckdb"
     out = _cli("demo", "--db", str(path), "--tickets", "3000", "--seed", "1")
