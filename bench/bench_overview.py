@@ -73,8 +73,7 @@ def time_ms(fn) -> float:
 
 def bench(n: int, runs: int) -> tuple[list[dict], float]:
     path = database(n)
-    store._connections.clear()
-    store._attachments.clear()
+    store._close_all()
     started = time.perf_counter()
     con = store.connect(path)
     as_of = store.dataset_info(con)["as_of"].to_pydatetime()
@@ -86,10 +85,10 @@ def bench(n: int, runs: int) -> tuple[list[dict], float]:
     for period_name, (start, end) in PERIODS.items():
         for scope_name, scope in SCOPES.items():
             f = Filters(start=start, end=end, **scope)
-            # Cold: a brand-new DuckDB instance on the file, its buffers empty (the OS page cache
-            # may still hold the file); the median index, built once per data version, is kept.
-            store._connections.clear()
-            store._attachments.clear()
+            # Cold: a brand-new DuckDB instance on the file, its buffers empty (every connection to
+            # it closed first; the OS page cache may still hold the file); the median index, built
+            # once per data version, is kept.
+            store._close_all()
             cold_con = store.connect(path)
             store.attachment(cold_con, "median_index", lambda c, index=index: index)
             cold = time_ms(lambda c=cold_con, f=f: overview_data(c, f, as_of))

@@ -6,7 +6,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from oversight.i18n import fmt_percent, t
-from oversight.theme import BAD, FONT, GOOD, NEUTRAL, WARN
+from oversight.theme import BAD, FONT, GOOD, NEUTRAL, RED_MARGIN, WARN
 
 
 def _layout(fig: go.Figure, height: int, lang: str) -> go.Figure:
@@ -27,7 +27,7 @@ def on_time_by_territory(area: pd.DataFrame, target: float, lang: str) -> go.Fig
     rows = area[area["level"] == "territory"].sort_values("on_time_rate", ascending=False, na_position="first")
     names = rows["territory_name_en" if lang == "en" else "territory_name_ru"]
     rates = rows["on_time_rate"].astype(float)
-    colours = [GOOD if r >= target else (BAD if r < target - 0.05 else WARN) if pd.notna(r) else NEUTRAL for r in rates]
+    colours = [GOOD if r >= target else (BAD if r < target - RED_MARGIN else WARN) if pd.notna(r) else NEUTRAL for r in rates]
     fig = go.Figure(
         go.Bar(
             x=rates * 100,

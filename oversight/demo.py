@@ -289,6 +289,10 @@ def generate(spec: DemoSpec = DemoSpec(), progress: Progress | None = None) -> D
     )
     seconds = _weighted_pick(rng, hour_weights, n) * 3600 + rng.integers(0, 3600, n)
     created = days[day_idx].astype("datetime64[s]") + seconds.astype("timedelta64[s]")
+    # Nothing is created at or after the moment the data describe.
+    before_as_of = created < np.datetime64(spec.as_of, "s")
+    day_idx, created = day_idx[before_as_of], created[before_as_of]
+    n = len(day_idx)
     created_month = months[day_idx]
 
     say(0.18, "categories, buildings, organisations")

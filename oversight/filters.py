@@ -109,8 +109,8 @@ def _parse(name: str, raw: str):
 
 def preset_period(preset: str, as_of: dt.datetime) -> tuple[dt.date, dt.date]:
     """The last full month, quarter or year before `as_of`."""
-    last_day = (as_of - dt.timedelta(microseconds=1)).date() if as_of.time() == dt.time() else as_of.date()
-    # A period is "full" only if it ends before as_of; otherwise step back one.
+    # The last whole day before as_of: the day of as_of itself is never complete.
+    last_day = as_of.date() - dt.timedelta(days=1)
     if preset == "month":
         end = last_day.replace(day=1) - dt.timedelta(days=1) if not _is_month_end(last_day) else last_day
         return end.replace(day=1), end

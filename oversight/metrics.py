@@ -12,6 +12,7 @@ Tests check both ways against an independent pandas computation.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import math
 import threading
 
@@ -63,9 +64,17 @@ def _day(moment) -> int:
 # ---------------------------------------------------------------- which way to compute
 
 
-def uses_daily_counts(filters: Filters) -> bool:
-    """daily_counts has every filter column but the organisation."""
-    return filters.organization_id is None
+def _derived_as_of(con) -> dt.datetime | None:
+    def read(c):
+        value = store.run(c, "derived_as_of")["as_of"].iloc[0]
+        return None if pd.isna(value) else pd.Timestamp(value).to_pydatetime()
+
+    return store.attachment(con, "derived_as_of", read)
+
+
+def uses_daily_counts(con, filters: Filters, as_of: dt.datetime) -> bool:
+    """daily_counts has every filter column but the organisation, and is built for one as_of."""
+    return filters.organization_id is None and _derived_as_of(con) == as_of
 
 
 class _SourceCodedIndex:
@@ -97,22 +106,33 @@ def _build_index(c) -> _SourceCodedIndex | None:
     return _SourceCodedIndex(index, codes)
 
 
-_index_threads: dict[int, threading.Thread] = {}
+_index_lock = threading.Lock()
+_index_started: set[int] = set()
+log = logging.getLogger(__name__)
 
 
 def prepare_median_index(con) -> None:
-    """Build the median index for this connection now (tests, benchmarks, the command line)."""
+    """Build the median index for this connection now (tests, benchmarks)."""
+    with _index_lock:
+        _index_started.add(id(con))
     store.attachment(con, "median_index", _build_index)
+
+
+def _build_in_background(con) -> None:
+    try:
+        prepare_median_index(con)
+    except Exception:  # medians keep coming from SQL; say why in the server log
+        log.exception("median index not built; medians come from SQL")
 
 
 def start_median_index(con) -> None:
     """Build the median index in the background (the app: ~1 s per million requests); until it
     is ready, medians come from SQL, so the first page view does not wait for it."""
-    if store.attachment(con, "median_index") is not None or id(con) in _index_threads:
-        return
-    thread = threading.Thread(target=prepare_median_index, args=(con,), name="median-index", daemon=True)
-    _index_threads[id(con)] = thread
-    thread.start()
+    with _index_lock:
+        if id(con) in _index_started:
+            return
+        _index_started.add(id(con))
+    threading.Thread(target=_build_in_background, args=(con,), name="median-index", daemon=True).start()
 
 
 def _index(con) -> _SourceCodedIndex | None:
@@ -159,7 +179,7 @@ def _indexed(con, filters: Filters) -> tuple[MedianIndex | None, tuple[str, int]
 def _periods(con, filters: Filters, as_of: dt.datetime, prev_start: dt.date) -> dict[str, dict]:
     params = filters.params(as_of)
     params["prev_start"] = dt.datetime.combine(prev_start, dt.time())
-    if not uses_daily_counts(filters):
+    if not uses_daily_counts(con, filters, as_of):
         rows = store.run(con, "kpi_periods", **params)
     else:
         rows = store.run(con, "kpi_periods_daily", **params)
@@ -262,7 +282,7 @@ def kpi_trend(
     if bucket not in BUCKETS:
         raise ValueError(f"bucket must be one of {BUCKETS}")
     params = {"bucket": bucket, **filters.params(as_of)}
-    if not uses_daily_counts(filters):
+    if not uses_daily_counts(con, filters, as_of):
         return store.run(con, "kpi_trend", **params)
     trend = store.run(con, "kpi_trend_daily", **params)
     index, scope = _indexed(con, filters)
@@ -291,4 +311,4 @@ def kpis_by_area(con: duckdb.DuckDBPyConnection, filters: Filters, as_of: dt.dat
     60 areas would cost more than the whole rest of the page at 10M tickets.
     """
     params = filters.params(as_of)
-    return store.run(con, "kpis_by_area" if not uses_daily_counts(filters) else "kpis_by_area_daily", **params)
+    return store.run(con, "kpis_by_area_daily" if uses_daily_counts(con, filters, as_of) else "kpis_by_area", **params)

@@ -26,6 +26,11 @@ from oversight.paths import QUERIES_DIR
 SCHEMA_FILE = Path(__file__).with_name("schema.sql")
 MACROS_FILE = QUERIES_DIR / "_macros.sql"
 DERIVED_FILE = QUERIES_DIR / "_build_facts.sql"
+DERIVED_VERSION = 3  # bump together with derived_info in _build_facts.sql
+
+
+class DataProblem(ValueError):
+    """The data break an invariant the metrics rely on; the message lists what and how many."""
 _QUERY_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 TABLES = (
     "territories",
@@ -106,16 +111,31 @@ def write_database(path: Path, tables: dict[str, pd.DataFrame]) -> None:
     os.replace(tmp, path)
 
 
+def check_data(con: duckdb.DuckDBPyConnection) -> None:
+    """Raise DataProblem if the contract tables break an invariant (see queries/data_problems.sql)."""
+    problems = con.execute(query_text("data_problems")).fetchall()
+    if problems:
+        listed = "; ".join(f"{problem}: {n}" for problem, n in problems)
+        raise DataProblem(f"Данные не прошли проверку ({listed})")
+
+
 def build_derived(con: duckdb.DuckDBPyConnection) -> None:
-    """(Re)build the derived tables (municipality_rollup, ticket_facts) from the contract tables."""
+    """Check the contract tables, then (re)build the derived tables from them."""
+    check_data(con)
     con.execute(DERIVED_FILE.read_text(encoding="utf-8"))
+
+
+def _derived_current(path: Path | str) -> bool:
+    with duckdb.connect(str(path), read_only=True) as con:
+        try:
+            return con.execute("select max(version) from derived_info").fetchone()[0] == DERIVED_VERSION
+        except duckdb.CatalogException:
+            return False
 
 
 def ensure_derived(path: Path | str) -> None:
     """Build the derived tables in a database written by another tool, if they are missing."""
-    with duckdb.connect(str(path), read_only=True) as con:
-        present = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
-    if {"ticket_facts", "municipality_rollup", "daily_counts"} <= present:
+    if _derived_current(path):
         return
     with duckdb.connect(str(path)) as con:
         build_derived(con)
@@ -157,7 +177,8 @@ def connect(path: Path | str) -> duckdb.DuckDBPyConnection:
         con = _connections.get((resolved, path.stat().st_mtime_ns))
         if con is None:
             # Close connections to an earlier version of this file first: DuckDB keeps one
-            # instance per path, and a replaced file must be read afresh.
+            # instance per path, and a replaced file must be read afresh. (The app's cached
+            # connection notices it is closed and asks again: see ui._connection.)
             for old in [k for k in _connections if k[0] == resolved]:
                 stale = _connections.pop(old)
                 _attachments.pop(id(stale), None)
@@ -183,6 +204,15 @@ def attachment(con: duckdb.DuckDBPyConnection, name: str, factory=None):
         value = factory(con)
         slot.setdefault(name, value)
     return slot.get(name)
+
+
+def is_open(con: duckdb.DuckDBPyConnection) -> bool:
+    """False once the connection was closed (its database file was replaced)."""
+    try:
+        con.cursor().close()  # a cursor, not the shared connection itself: safe from any thread
+        return True
+    except duckdb.ConnectionException:
+        return False
 
 
 def data_version(path: Path | str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from oversight.i18n import fmt_number, fmt_percent, t
-from oversight.theme import BAD_BG, GOOD_BG, WARN_BG
+from oversight.theme import BAD_BG, GOOD_BG, RED_MARGIN, WARN_BG
 
 # Columns shown in the ranked tables, in order.
 RANK_COLUMNS = (
@@ -17,8 +17,6 @@ RANK_COLUMNS = (
     "overdue_backlog_end",
     "returned_share",
 )
-# How far below target (in share points) a rate turns red rather than amber.
-RED_MARGIN = 0.05
 
 
 def ranked(area: pd.DataFrame, level: str, lang: str) -> pd.DataFrame:

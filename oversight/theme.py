@@ -11,3 +11,5 @@ GOOD_BG = "#d7f0d8"
 BAD_BG = "#f8d4d4"
 WARN_BG = "#fde9c8"
 FONT = "Arial, Helvetica, sans-serif"  # a system font: no web font is fetched
+# How far below the on-time target (in share points) a rate turns red rather than amber.
+RED_MARGIN = 0.05

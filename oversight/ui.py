@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -16,7 +16,7 @@ import streamlit as st
 
 from oversight import export, metrics, store, tables
 from oversight.demo import build_demo_database
-from oversight.filters import PERIOD_PRESETS, Filters, default_filters, preset_period
+from oversight.filters import PERIOD_PRESETS, URL_KEYS, Filters, default_filters, preset_period
 from oversight.i18n import (
     DEFAULT_LANGUAGE,
     LANGUAGES,
@@ -52,7 +52,7 @@ class PageContext:
 # ---------------------------------------------------------------- data access (cached)
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner=False, max_entries=4, validate=store.is_open)
 def _connection(path: str, version: str):
     con = store.connect(path)
     metrics.start_median_index(con)  # speeds medians up once built; SQL answers until then
@@ -140,15 +140,21 @@ def language_switch() -> str:
     if "lang" not in st.session_state:
         st.session_state["lang"] = _lang_from_url()
     st.sidebar.segmented_control(
-        t("lang.label", st.session_state["lang"]),
+        t("lang.label", st.session_state["lang"] or DEFAULT_LANGUAGE),
         options=list(LANGUAGES),
         format_func=str.upper,
         key="lang",
         label_visibility="collapsed",
+        on_change=_keep_a_language,
     )
-    if st.session_state["lang"] not in LANGUAGES:  # clicking the selected option clears it
-        st.session_state["lang"] = DEFAULT_LANGUAGE
-    return st.session_state["lang"]
+    return st.session_state["lang"] or DEFAULT_LANGUAGE
+
+
+def _keep_a_language() -> None:
+    """Clicking the selected language deselects it; keep the previous one instead."""
+    if st.session_state.get("lang") not in LANGUAGES:
+        st.session_state["lang"] = st.session_state.get("_last_lang", DEFAULT_LANGUAGE)
+    st.session_state["_last_lang"] = st.session_state["lang"]
 
 
 def _validate_ids(filters: Filters, options: dict[str, pd.DataFrame]) -> tuple[Filters, list]:
@@ -181,12 +187,16 @@ def _filter_options(db_path: str, version: str) -> dict[str, pd.DataFrame]:
     }
 
 
-def _init_filter_state(as_of: dt.datetime, options) -> None:
+def _init_filter_state(as_of: dt.datetime, options, first_day: dt.date, last_day: dt.date) -> None:
     """On a session's first run, take the filters from the URL (a shared link) into widget state."""
     if st.session_state.get("_filters_initialised"):
         return
     parsed, problems = Filters.from_query_params(st.query_params.to_dict(), default_filters(as_of))
     parsed, unknown = _validate_ids(parsed, options)
+    clamped = replace(parsed, start=min(max(parsed.start, first_day), last_day), end=min(max(parsed.end, first_day), last_day))
+    if (clamped.start, clamped.end) != (parsed.start, parsed.end):
+        problems.append(("out_of_range", f"{fmt_date(first_day)} – {fmt_date(last_day)}", f"{parsed.start} – {parsed.end}"))
+        parsed = clamped
     st.session_state["_filter_problems"] = problems + unknown
     st.session_state["flt_period"] = (parsed.start, parsed.end)
     for field in ("territory_id", "municipality_id", "organization_id", "category_id", "source"):
@@ -232,7 +242,9 @@ def filter_sidebar(lang: str, db_path: str, version: str, as_of: dt.datetime, fi
     """The shared filters: period with quick picks, direction, municipality, organisation,
     category, source, and the on-time target. Written back to the URL on every run."""
     options = _filter_options(db_path, version)
-    _init_filter_state(as_of, options)
+    last_day = (as_of - dt.timedelta(microseconds=1)).date()
+    first_day = min(first_day, last_day)
+    _init_filter_state(as_of, options, first_day, last_day)
     sb = st.sidebar
     sb.header(t("filters.header", lang))
 
@@ -244,10 +256,9 @@ def filter_sidebar(lang: str, db_path: str, version: str, as_of: dt.datetime, fi
         on_change=_set_preset,
         args=(as_of,),
     )
-    last_day = (as_of - dt.timedelta(microseconds=1)).date()
     period = sb.date_input(
         t("filters.period", lang),
-        min_value=min(first_day, last_day),
+        min_value=first_day,
         max_value=last_day,
         key="flt_period",
         format="DD.MM.YYYY" if lang == "ru" else "YYYY-MM-DD",
@@ -298,8 +309,13 @@ def filter_sidebar(lang: str, db_path: str, version: str, as_of: dt.datetime, fi
     url = {**filters.to_query_params(), "lang": lang}
     if abs(target - DEFAULT_TARGET) > 1e-9:
         url["target"] = str(st.session_state["flt_target"])
-    if st.query_params.to_dict() != url:
-        st.query_params.from_dict(url)
+    # Update only the shared keys: other parameters in the link belong to the page.
+    current = st.query_params.to_dict()
+    for key in (*URL_KEYS, "lang", "target"):
+        if key in url and current.get(key) != url[key]:
+            st.query_params[key] = url[key]
+        elif key not in url and key in current:
+            del st.query_params[key]
     return filters, target
 
 
@@ -348,6 +364,11 @@ def context() -> PageContext:
     return st.session_state["_ctx"]
 
 
+def _literal(text: str) -> str:
+    """Show text from a link as literal code, so it can never render as a Markdown link."""
+    return "`" + str(text).replace("`", "'")[:60] + "`"
+
+
 def page_header(title_key: str, ctx: PageContext) -> None:
     """Title, the demo banner on every page, the data date, and any problem with the link."""
     st.title(t(title_key, ctx.lang))
@@ -357,7 +378,7 @@ def page_header(title_key: str, ctx: PageContext) -> None:
         st.caption(t("data.as_of", ctx.lang, as_of=fmt_datetime(ctx.as_of, ctx.lang), source=ctx.source))
     # Problems with the opened link are shown once, on the first page the link opens.
     for kind, key, value in st.session_state.pop("_filter_problems", []):
-        st.warning(t(f"filters.{kind}", ctx.lang, key=key, value=value))
+        st.warning(t(f"filters.{kind}", ctx.lang, key=_literal(key), value=_literal(value)))
     f, prev = ctx.filters, ctx.filters.previous()
     st.caption(
         t(

@@ -26,11 +26,6 @@ def is_working_day(day: dt.date) -> bool:
     return _calendar(day.year, day.year).is_working_day(day)
 
 
-def is_holiday(day: dt.date) -> bool:
-    """True for a public holiday or a transferred day off (not ordinary weekends)."""
-    return day in _calendar(day.year, day.year)
-
-
 @lru_cache(maxsize=8)
 def day_table(first: dt.date, last: dt.date) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Days first..last (datetime64[D]) with a working-day flag and a holiday flag for each."""

@@ -44,11 +44,15 @@ order by t.created_at;
 
 -- daily_counts: per day and per (current municipality, category, source), how many requests were
 -- created, closed (and of those, returned for rework at least once), fell due, missed their
--- deadline, and left the overdue backlog, each counted on the day of its own event. Sums over days
--- answer every count of ARCHITECTURE.md §3 (backlog at a day's end = created minus closed up to
--- that day) without touching the ticket rows; ~3M rows for 10M tickets.
--- Deadlines (and overdue exits) at or after as_of have not happened yet and are left out, so the
--- running sums are right at as_of too.
+-- deadline, entered and left the overdue backlog, each counted on the day of its own event. Sums
+-- over days answer every count of ARCHITECTURE.md §3 without touching the ticket rows (backlog at a
+-- day's end = created minus closed up to that day; overdue backlog = entries minus exits); ~3M rows
+-- for 10M tickets.
+-- A request is in the overdue backlog at t when it exists, its deadline has passed and it is still
+-- open: it enters at greatest(created_at, due_at) and leaves at its closing if that is later.
+-- (greatest() skips nulls, hence the explicit "due_at is not null".)
+-- Events at or after as_of have not happened yet and are left out, so the running sums are right at
+-- as_of too (oversight.store refuses data whose creations or closings lie after as_of).
 create or replace table daily_counts as
 with as_of as (
     select max(as_of) as as_of from dataset
@@ -57,26 +61,34 @@ with as_of as (
 events as (
     select
         created_at::date as day, territory_id, current_municipality_id, category_id, source,
-        1 as created, 0 as closed, 0 as closed_returned, 0 as due, 0 as missed, 0 as overdue_exits
+        1 as created, 0 as closed, 0 as closed_returned, 0 as due, 0 as missed,
+        0 as overdue_entries, 0 as overdue_exits
     from ticket_facts
     union all
     select
         closed_at::date, territory_id, current_municipality_id, category_id, source,
-        0, 1, case when returned_count > 0 then 1 else 0 end, 0, 0, 0
+        0, 1, case when returned_count > 0 then 1 else 0 end, 0, 0, 0, 0
     from ticket_facts
     where closed_at is not null
     union all
     select
         due_at::date, territory_id, current_municipality_id, category_id, source,
-        0, 0, 0, 1, case when closed_at is null or closed_at > due_at then 1 else 0 end, 0
+        0, 0, 0, 1, case when closed_at is null or closed_at > due_at then 1 else 0 end, 0, 0
     from ticket_facts, as_of
     where due_at < as_of.as_of
     union all
     select
-        greatest(due_at, closed_at)::date, territory_id, current_municipality_id, category_id, source,
-        0, 0, 0, 0, 0, 1
+        greatest(created_at, due_at)::date, territory_id, current_municipality_id, category_id, source,
+        0, 0, 0, 0, 0, 1, 0
     from ticket_facts, as_of
-    where closed_at is not null and due_at is not null and greatest(due_at, closed_at) < as_of.as_of
+    where due_at is not null and greatest(created_at, due_at) < as_of.as_of
+    union all
+    select
+        greatest(created_at, due_at, closed_at)::date, territory_id, current_municipality_id, category_id, source,
+        0, 0, 0, 0, 0, 0, 1
+    from ticket_facts, as_of
+    where due_at is not null and closed_at is not null
+      and greatest(created_at, due_at, closed_at) < as_of.as_of
 )
 
 select
@@ -90,7 +102,13 @@ select
     sum(closed_returned)::integer as closed_returned,
     sum(due)::integer as due,
     sum(missed)::integer as missed,
+    sum(overdue_entries)::integer as overdue_entries,
     sum(overdue_exits)::integer as overdue_exits
 from events
 group by all
 order by day;
+
+-- derived_info: which version of these definitions built the tables, and for which as_of (the fast
+-- path is only valid for that moment). oversight.store rebuilds when the version differs.
+create or replace table derived_info as
+select 3 as version, (select max(as_of) from dataset) as as_of;

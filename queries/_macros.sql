@@ -12,3 +12,13 @@ where (p_territory is null or territory_id = p_territory)
   and (p_organization is null or organization_id = p_organization)
   and (p_category is null or category_id = p_category)
   and (p_source is null or source = p_source);
+
+-- scoped_daily_counts(...): daily_counts inside the shared filters (no organisation: the table has
+-- none; oversight.metrics uses the ticket rows when an organisation is chosen).
+create or replace temp macro scoped_daily_counts(p_territory, p_municipality, p_category, p_source) as table
+select *
+from daily_counts
+where (p_territory is null or territory_id = p_territory)
+  and (p_municipality is null or current_municipality_id = p_municipality)
+  and (p_category is null or category_id = p_category)
+  and (p_source is null or source = p_source);

@@ -3,12 +3,7 @@
 -- overdue_backlog_end, due, missed, on_time_rate, returned_share. No median (oversight.medians
 -- adds it). Used when no organisation filter is set (daily_counts has no organisation column).
 with counts as not materialized (
-    select *
-    from daily_counts
-    where ($territory_id is null or territory_id = $territory_id)
-      and ($municipality_id is null or current_municipality_id = $municipality_id)
-      and ($category_id is null or category_id = $category_id)
-      and ($source is null or source = $source)
+    select * from scoped_daily_counts($territory_id, $municipality_id, $category_id, $source)
 ),
 
 periods as (
@@ -36,7 +31,7 @@ stocks as (
     select
         periods.period,
         coalesce(sum(counts.created - counts.closed), 0)::bigint as backlog_end,
-        coalesce(sum(counts.due - counts.overdue_exits), 0)::bigint as overdue_backlog_end
+        coalesce(sum(counts.overdue_entries - counts.overdue_exits), 0)::bigint as overdue_backlog_end
     from periods
     left join counts
         on counts.day < periods.p_stop::date or periods.p_stop > $as_of::timestamp

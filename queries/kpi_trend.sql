@@ -27,7 +27,10 @@ buckets as (
 opening as (
     select
         count(*) filter (where closed_at is null or closed_at >= $start) as backlog,
-        count(*) filter (where due_at < $start and (closed_at is null or closed_at >= $start)) as overdue
+        count(*) filter (
+            where due_at is not null and greatest(created_at, due_at) < $start
+              and (closed_at is null or closed_at >= $start)
+        ) as overdue
     from scope
     where created_at < $start
 ),
@@ -60,14 +63,24 @@ due as (
     group by 1
 ),
 
--- Leaving the overdue backlog: closed after the deadline passed, or closed before it (then the
--- ticket never enters it; the +1 at the deadline and this -1 cancel out).
+-- A request is in the overdue backlog while it exists, its deadline has passed and it is open: it
+-- enters at greatest(created_at, due_at) and leaves at its closing if that is later (a request
+-- closed before its deadline enters and leaves at the same moment: the two cancel out).
+overdue_entry as (
+    select date_trunc($bucket, greatest(created_at, due_at)) as bucket, count(*) as entries
+    from scope
+    where due_at is not null
+      and greatest(created_at, due_at) >= $start
+      and greatest(created_at, due_at) < least($stop::timestamp, $as_of::timestamp)
+    group by 1
+),
+
 overdue_exit as (
-    select date_trunc($bucket, greatest(due_at, closed_at)) as bucket, count(*) as exits
+    select date_trunc($bucket, greatest(created_at, due_at, closed_at)) as bucket, count(*) as exits
     from scope
     where closed_at is not null and due_at is not null
-      and greatest(due_at, closed_at) >= $start
-      and greatest(due_at, closed_at) < least($stop::timestamp, $as_of::timestamp)
+      and greatest(created_at, due_at, closed_at) >= $start
+      and greatest(created_at, due_at, closed_at) < least($stop::timestamp, $as_of::timestamp)
     group by 1
 ),
 
@@ -82,11 +95,13 @@ joined as (
         coalesce(due.missed, 0) as missed,
         closed.median_resolution_hours,
         closed.returned_share,
+        coalesce(overdue_entry.entries, 0) as overdue_entries,
         coalesce(overdue_exit.exits, 0) as overdue_exits
     from buckets
     left join created using (bucket)
     left join closed using (bucket)
     left join due using (bucket)
+    left join overdue_entry using (bucket)
     left join overdue_exit using (bucket)
 ),
 
@@ -101,8 +116,8 @@ final as (
         1.0 - missed / nullif(due, 0) as on_time_rate,
         median_resolution_hours,
         returned_share,
-        opening.backlog + sum(created - closed) over w as backlog,
-        opening.overdue + sum(due - overdue_exits) over w as overdue_backlog
+        (opening.backlog + sum(created - closed) over w)::bigint as backlog,
+        (opening.overdue + sum(overdue_entries - overdue_exits) over w)::bigint as overdue_backlog
     from joined, opening
     window w as (order by bucket rows between unbounded preceding and current row)
 )

@@ -5,12 +5,7 @@
 -- Backlog is computed the event way: the stock before the period plus running sums of the daily
 -- events, never with a calendar join.
 with counts as not materialized (
-    select *
-    from daily_counts
-    where ($territory_id is null or territory_id = $territory_id)
-      and ($municipality_id is null or current_municipality_id = $municipality_id)
-      and ($category_id is null or category_id = $category_id)
-      and ($source is null or source = $source)
+    select * from scoped_daily_counts($territory_id, $municipality_id, $category_id, $source)
 ),
 
 step as (
@@ -28,7 +23,7 @@ buckets as (
 opening as (
     select
         coalesce(sum(created - closed), 0)::bigint as backlog,
-        coalesce(sum(due - overdue_exits), 0)::bigint as overdue
+        coalesce(sum(overdue_entries - overdue_exits), 0)::bigint as overdue
     from counts
     where day < $start::date
 ),
@@ -41,6 +36,7 @@ per_bucket as (
         sum(closed_returned)::bigint as closed_returned,
         sum(due)::bigint as due,
         sum(missed)::bigint as missed,
+        sum(overdue_entries)::bigint as overdue_entries,
         sum(overdue_exits)::bigint as overdue_exits
     from counts
     where day >= $start::date and day < $stop::date
@@ -57,6 +53,7 @@ joined as (
         coalesce(per_bucket.closed_returned, 0) as closed_returned,
         coalesce(per_bucket.due, 0) as due,
         coalesce(per_bucket.missed, 0) as missed,
+        coalesce(per_bucket.overdue_entries, 0) as overdue_entries,
         coalesce(per_bucket.overdue_exits, 0) as overdue_exits
     from buckets
     left join per_bucket using (bucket)
@@ -73,7 +70,7 @@ final as (
         1.0 - missed / nullif(due, 0) as on_time_rate,
         closed_returned / nullif(closed, 0) as returned_share,
         (opening.backlog + sum(created - closed) over w)::bigint as backlog,
-        (opening.overdue + sum(due - overdue_exits) over w)::bigint as overdue_backlog
+        (opening.overdue + sum(overdue_entries - overdue_exits) over w)::bigint as overdue_backlog
     from joined, opening
     window w as (order by bucket rows between unbounded preceding and current row)
 )

@@ -2,12 +2,7 @@
 -- municipality, level = 'territory' | 'municipality') from the pre-aggregated daily_counts. Used
 -- when no organisation filter is set.
 with counts as not materialized (
-    select *
-    from daily_counts
-    where ($territory_id is null or territory_id = $territory_id)
-      and ($municipality_id is null or current_municipality_id = $municipality_id)
-      and ($category_id is null or category_id = $category_id)
-      and ($source is null or source = $source)
+    select * from scoped_daily_counts($territory_id, $municipality_id, $category_id, $source)
 ),
 
 areas as (
@@ -41,7 +36,7 @@ stocks as (
         territory_id,
         current_municipality_id as municipality_id,
         sum(created - closed)::bigint as backlog_end,
-        sum(due - overdue_exits)::bigint as overdue_backlog_end
+        sum(overdue_entries - overdue_exits)::bigint as overdue_backlog_end
     from counts
     where day < $stop::date or $stop::timestamp > $as_of::timestamp
     group by grouping sets ((territory_id), (territory_id, current_municipality_id))

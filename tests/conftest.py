@@ -57,3 +57,19 @@ def _median_index_ready(con):
     from oversight import metrics
 
     metrics.prepare_median_index(con)
+
+
+MIDDAY = DemoSpec(tickets=30_000, seed=9, organizations=200, end=dt.date(2019, 12, 20), as_of=dt.datetime(2019, 12, 20, 14, 0))
+
+
+@pytest.fixture(scope="session")
+def midday(tmp_path_factory):
+    """A database whose as_of falls in the middle of a day (as real exports do): con, frames, as_of."""
+    from oversight import metrics
+
+    path = tmp_path_factory.mktemp("db") / "midday.duckdb"
+    build_demo_database(path, MIDDAY)
+    c = store.connect(path)
+    metrics.prepare_median_index(c)
+    tables = {name: read_table(str(path), name) for name in ["tickets", "municipalities", "categories"]}
+    return c, tables, MIDDAY.as_of

@@ -66,14 +66,14 @@ def test_bad_and_malicious_links_are_reported_not_run(small_db, con, as_of, monk
     at = _app(small_db, monkeypatch, **{"mun": "abc", "src": "eds' or 1=1 --", "org": "999999"}).run()
     assert not at.exception
     warnings = " ".join(w.value for w in at.warning)
-    assert "«mun»" in warnings and "«src»" in warnings and "«org»" in warnings
+    assert "`mun`" in warnings and "`src`" in warnings and "`org`" in warnings
     expected = metrics.kpis(con, default_filters(as_of), as_of)
     shown = {m.label: m.value for m in at.metric}
     assert shown[t("kpi.created", "ru")] == format_kpi("created", expected["created"], "ru")
     # The bad parameters are gone from the link, and the warning is not repeated on the next run.
     assert "mun" not in at.query_params and "src" not in at.query_params
     at.run()
-    assert not any("«mun»" in w.value for w in at.warning)
+    assert not any("`mun`" in w.value for w in at.warning)
 
 
 def test_first_run_builds_the_demo_database(tmp_path, monkeypatch):
@@ -95,3 +95,25 @@ def test_target_from_the_link_moves_the_on_time_card(small_db, con, as_of, monke
     assert at.slider(key="flt_target").value == 90
     card = next(m for m in at.metric if m.label == t("kpi.on_time_rate", "ru"))
     assert "90\u00a0%" in card.proto.delta
+
+
+def test_link_with_a_period_outside_the_data_is_cut_to_fit(small_db, con, as_of, monkeypatch):
+    at = _app(small_db, monkeypatch, **{"from": "2010-01-01", "to": "2030-03-31"}).run()
+    assert not at.exception, at.exception
+    assert any("2010-01-01" in w.value for w in at.warning)
+    start, end = at.date_input(key="flt_period").value
+    assert start == dt.date(2018, 1, 1) and end == dt.date(2019, 12, 31)
+
+
+def test_other_link_parameters_are_kept(small_db, monkeypatch):
+    at = _app(small_db, monkeypatch, ticket="123", tab="timeline").run()
+    assert not at.exception
+    assert at.query_params["ticket"] in ("123", ["123"]) and at.query_params["tab"] in ("timeline", ["timeline"])
+    assert "from" in at.query_params
+
+
+def test_deselecting_the_language_keeps_the_language(small_db, monkeypatch):
+    at = _app(small_db, monkeypatch, lang="en").run()
+    at.button_group(key="lang").set_value(None).run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == t("overview.title", "en")

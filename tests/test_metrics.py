@@ -168,7 +168,7 @@ def test_daily_counts_and_ticket_rows_give_the_same_answers(con, frames, as_of, 
             f = Filters(start=start, end=end, **scope)
             fast = (metrics.kpi_comparison(con, f, as_of), metrics.kpi_trend(con, f, as_of), metrics.kpis_by_area(con, f, as_of))
             with monkeypatch.context() as m:
-                m.setattr(metrics, "uses_daily_counts", lambda _f: False)
+                m.setattr(metrics, "uses_daily_counts", lambda *_a: False)
                 rows = (metrics.kpi_comparison(con, f, as_of), metrics.kpi_trend(con, f, as_of), metrics.kpis_by_area(con, f, as_of))
             for a, b in zip(fast, rows):
                 pd.testing.assert_frame_equal(a.reset_index(drop=True), b[a.columns].reset_index(drop=True), check_dtype=False)
@@ -184,3 +184,48 @@ def test_median_index_matches_sql_medians(con, frames, as_of, monkeypatch):
             with_sql = metrics.kpi_trend(con, g, as_of, "month")["median_resolution_hours"]
         assert with_index.notna().all()
         np.testing.assert_allclose(with_index.to_numpy(float), with_sql.to_numpy(float), rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "period",
+    [(D(2019, 12, 1), D(2019, 12, 20)), (D(2019, 12, 14), D(2019, 12, 31)), (D(2019, 12, 20), D(2019, 12, 20)), (D(2019, 11, 1), D(2019, 11, 30))],
+    ids=str,
+)
+def test_as_of_in_the_middle_of_a_day(midday, period):
+    """Real exports are taken mid-day: the day of as_of is cut at as_of on every path."""
+    con, frames, as_of = midday
+    for scope in ({}, {"territory_id": 2}, {"source": "eds"}, {"organization_id": int(frames["tickets"]["organization_id"].mode()[0])}):
+        f = Filters(start=period[0], end=period[1], **scope)
+        assert_same(metrics.kpis(con, f, as_of), ref.kpis(ref.scoped(frames, **scope), period[0], period[1], as_of))
+        trend = metrics.kpi_trend(con, f, as_of, "day")
+        t = ref.scoped(frames, **scope)
+        ends = [min(b + pd.Timedelta(days=1), pd.Timestamp(period[1] + dt.timedelta(days=1)), pd.Timestamp(as_of)) for b in trend["bucket"]]
+        brute = ref.backlog_by_brute_force(t, ends)
+        assert list(trend["backlog"]) == list(brute["backlog"])
+        assert list(trend["overdue_backlog"]) == list(brute["overdue_backlog"])
+        assert trend["days"].iloc[-1] == pytest.approx(14 / 24) if period[1] >= D(2019, 12, 20) else True
+
+
+def test_a_different_as_of_uses_the_rows_not_the_daily_table(midday):
+    """daily_counts is built for the dataset's as_of; asking for another moment must not use it."""
+    con, frames, as_of = midday
+    earlier = dt.datetime(2019, 6, 15, 12, 0)
+    f = Filters(start=D(2019, 6, 1), end=D(2019, 6, 30))
+    assert not metrics.uses_daily_counts(con, f, earlier) and metrics.uses_daily_counts(con, f, as_of)
+    assert_same(metrics.kpis(con, f, earlier), ref.kpis(ref.scoped(frames), f.start, f.end, earlier))
+
+
+def test_data_breaking_invariants_is_refused(tmp_path):
+    from oversight import store
+    from oversight.demo import DemoSpec, generate
+
+    data = generate(DemoSpec(tickets=2_000, seed=1, organizations=100))
+    tables = {name: getattr(data, name) for name in data.__dataclass_fields__}
+    bad = tables["tickets"].copy()
+    bad.loc[0, "due_at"] = bad.loc[0, "created_at"] - pd.Timedelta(hours=1)
+    bad.loc[1, "closed_at"] = pd.Timestamp("2020-02-01")
+    tables["tickets"] = bad
+    with pytest.raises(store.DataProblem, match="deadline not after creation: 1.*|closed at or after as_of: 1"):
+        store.write_database(tmp_path / "bad.duckdb", tables)
+    assert not (tmp_path / "bad.duckdb").exists()
+    assert not list(tmp_path.glob("*.tmp*"))
