@@ -22,3 +22,19 @@ where (p_territory is null or territory_id = p_territory)
   and (p_municipality is null or current_municipality_id = p_municipality)
   and (p_category is null or category_id = p_category)
   and (p_source is null or source = p_source);
+
+-- area_rows(...): the rows of the per-area tables inside the shared filters: every direction
+-- (level 'territory') and every current municipality (level 'municipality') in scope, so an area
+-- with no requests still shows, as zeros. With a municipality chosen, only its direction.
+create or replace temp macro area_rows(p_territory, p_municipality) as table
+select territory_id, null::integer as municipality_id, 'territory' as level
+from territories
+where (p_territory is null or territory_id = p_territory)
+  and (p_municipality is null
+       or territory_id = (select territory_id from municipalities where municipality_id = p_municipality))
+union all
+select territory_id, municipality_id, 'municipality' as level
+from municipalities
+where successor_id is null
+  and (p_territory is null or territory_id = p_territory)
+  and (p_municipality is null or municipality_id = p_municipality);

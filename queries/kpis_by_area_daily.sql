@@ -6,15 +6,7 @@ with counts as not materialized (
 ),
 
 areas as (
-    select territory_id, null::integer as municipality_id, 'territory' as level
-    from territories
-    where $territory_id is null or territory_id = $territory_id
-    union all
-    select territory_id, municipality_id, 'municipality' as level
-    from municipalities
-    where successor_id is null
-      and ($territory_id is null or territory_id = $territory_id)
-      and ($municipality_id is null or municipality_id = $municipality_id)
+    select * from area_rows($territory_id, $municipality_id)
 ),
 
 flows as (

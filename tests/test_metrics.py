@@ -229,3 +229,13 @@ def test_data_breaking_invariants_is_refused(tmp_path):
         store.write_database(tmp_path / "bad.duckdb", tables)
     assert not (tmp_path / "bad.duckdb").exists()
     assert not list(tmp_path.glob("*.tmp*"))
+
+
+def test_area_rows_follow_the_filters(con, as_of):
+    f = Filters(start=D(2019, 1, 1), end=D(2019, 3, 31), municipality_id=41)
+    area = metrics.kpis_by_area(con, f, as_of)
+    assert list(area["level"]) == ["municipality", "territory"]
+    assert area["territory_id"].nunique() == 1
+    f = Filters(start=D(2019, 1, 1), end=D(2019, 3, 31), territory_id=3)
+    area = metrics.kpis_by_area(con, f, as_of)
+    assert set(area["territory_id"]) == {3} and (area["level"] == "territory").sum() == 1
