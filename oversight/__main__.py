@@ -3,6 +3,7 @@
     python -m oversight demo [--db PATH] [--tickets N] [--seed S]
     python -m oversight kpis --db PATH --from 2019-01-01 --to 2019-03-31 [--territory ID]
         [--municipality ID] [--organization ID] [--category ID] [--source S] --json
+    python -m oversight backlog --db PATH --from D --to D --freq day|week|month [filters] --json
     python -m oversight geo --build
 """
 
@@ -103,6 +104,21 @@ def cmd_kpis(args) -> None:
     print(json.dumps(result, ensure_ascii=False))
 
 
+def cmd_backlog(args) -> None:
+    from oversight.backlog import series
+
+    con, info = _open(args.db)
+    f = _filters(args)
+    _check_filters(con, f)
+    data = series(con, f, info["as_of"].to_pydatetime(), args.freq)
+    rows = [
+        {"date": r.date.date().isoformat(), "backlog": int(r.backlog), "overdue_backlog": int(r.overdue_backlog),
+         "created": int(r.created), "closed": int(r.closed)}
+        for r in data.itertuples()
+    ]
+    print(json.dumps(rows, ensure_ascii=False))
+
+
 def cmd_geo(args) -> None:
     from oversight.geo import build_boundaries
 
@@ -123,6 +139,11 @@ def main(argv: list[str] | None = None) -> None:
     p = sub.add_parser("kpis", help="the overview KPIs for a period and filters, as JSON")
     _add_filters(p)
     p.set_defaults(func=cmd_kpis)
+
+    p = sub.add_parser("backlog", help="the backlog series of the Backlog page, as JSON")
+    _add_filters(p)
+    p.add_argument("--freq", choices=["day", "week", "month"], default="week")
+    p.set_defaults(func=cmd_backlog)
 
     p = sub.add_parser("geo", help="rebuild data/geo/municipalities.geojson from shared/geo")
     p.add_argument("--build", action="store_true", required=True)

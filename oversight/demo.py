@@ -359,10 +359,13 @@ def generate(spec: DemoSpec = DemoSpec(), progress: Progress | None = None) -> D
     no_due_close = created + rng.exponential(3 * 86400, n).astype("timedelta64[s]")
     closed = np.where(has_due, closed, no_due_close)
     closed = np.maximum(closed, created + np.timedelta64(300, "s"))
-    # A few requests get stuck and are never closed; the rest past as_of are simply still open.
-    stuck = rng.random(n) < 0.002 * org_factor
+    # A few late requests get stuck for months (so a worse organisation or period has more of
+    # them); whatever would close after as_of is still open.
+    stuck = late & has_due & (rng.random(n) < 0.03)
+    stuck_close = np.maximum(closed, created) + rng.exponential(30 * 86400, n).astype("timedelta64[s]")
+    closed = np.where(stuck, stuck_close, closed)
     as_of = np.datetime64(spec.as_of, "s")
-    closed = np.where(stuck | (closed >= as_of), np.datetime64("NaT"), closed)
+    closed = np.where(closed >= as_of, np.datetime64("NaT"), closed)
     is_closed = ~np.isnat(closed)
 
     say(0.65, "sources, ratings, municipalities")

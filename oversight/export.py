@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pandas as pd
 
@@ -12,7 +13,8 @@ def to_xlsx_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
     buffer = io.BytesIO()
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
         for name, frame in sheets.items():
-            sheet = name[:31]
+            # Excel forbids []:*?/\ in sheet names and allows 31 characters.
+            sheet = re.sub(r"[\[\]:*?/\\]", " ", name).strip()[:31] or "data"
             frame.to_excel(writer, sheet_name=sheet, index=False)
             ws = writer.sheets[sheet]
             ws.freeze_panes = "A2"

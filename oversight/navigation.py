@@ -22,5 +22,6 @@ class PageSpec:
 
 
 PAGES: tuple[PageSpec, ...] = (
-    PageSpec("pages/overview.py", "overview", "page.overview", "overview.title", "📊", default=True),
+    PageSpec("app_pages/overview.py", "overview", "page.overview", "overview.title", "📊", default=True),
+    PageSpec("app_pages/backlog.py", "backlog", "page.backlog", "backlog.title", "📈"),
 )

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from oversight import export, metrics, store, tables
+from oversight import backlog, export, metrics, store, tables
 from oversight.demo import build_demo_database
 from oversight.filters import PERIOD_PRESETS, URL_KEYS, Filters, default_filters, preset_period
 from oversight.i18n import (
@@ -147,14 +147,15 @@ def language_switch() -> str:
         label_visibility="collapsed",
         on_change=_keep_a_language,
     )
-    return st.session_state["lang"] or DEFAULT_LANGUAGE
+    lang = st.session_state["lang"] or DEFAULT_LANGUAGE
+    st.session_state["_last_lang"] = lang
+    return lang
 
 
 def _keep_a_language() -> None:
     """Clicking the selected language deselects it; keep the previous one instead."""
     if st.session_state.get("lang") not in LANGUAGES:
         st.session_state["lang"] = st.session_state.get("_last_lang", DEFAULT_LANGUAGE)
-    st.session_state["_last_lang"] = st.session_state["lang"]
 
 
 def _validate_ids(filters: Filters, options: dict[str, pd.DataFrame]) -> tuple[Filters, list]:
@@ -483,3 +484,98 @@ def plotly(fig, key: str) -> None:
     """Place a plotly figure; topojson is served locally so nothing is fetched from a CDN."""
     st.plotly_chart(fig, key=key, config={"topojsonURL": "/app/static/", "displaylogo": False}, width="stretch")
 
+
+
+# ---------------------------------------------------------------- page controls kept in the link
+
+
+def url_choice(key: str, options, default, format_func, label: str):
+    """A page control whose value lives in the URL under `key` (so a copied link keeps it)."""
+    options = list(options)
+    state_key = f"pg_{key}"
+    if state_key not in st.session_state:
+        from_url = st.query_params.get(key)
+        st.session_state[state_key] = from_url if from_url in options else default
+    if st.session_state[state_key] not in options:
+        st.session_state[state_key] = default
+    if len(options) <= 4:
+        st.segmented_control(label, options, format_func=format_func, key=state_key)
+        if st.session_state[state_key] is None:  # deselected: keep the default
+            st.session_state[state_key] = default
+    else:
+        st.selectbox(label, options, format_func=format_func, key=state_key)
+    value = st.session_state[state_key] or default
+    if st.query_params.get(key) != value:
+        st.query_params[key] = value
+    return value
+
+
+def comparison_options(ctx: PageContext) -> tuple[list[str], dict[str, str]]:
+    """What the backlog can be compared with: nothing, the region, a year earlier, any direction or
+    municipality (but the one already chosen)."""
+    name = name_column(ctx.lang)
+    options = ["none", "region", "year"]
+    names = {
+        "none": t("backlog.compare.none", ctx.lang),
+        "region": t("backlog.compare.region", ctx.lang),
+        "year": t("backlog.compare.year", ctx.lang),
+    }
+    for row in query("filter_territories", ctx.db_path, ctx.version).itertuples():
+        if row.territory_id != ctx.filters.territory_id:
+            options.append(f"territory:{row.territory_id}")
+            names[options[-1]] = getattr(row, name)
+    for row in query("filter_municipalities", ctx.db_path, ctx.version).itertuples():
+        if row.municipality_id != ctx.filters.municipality_id:
+            options.append(f"municipality:{row.municipality_id}")
+            names[options[-1]] = getattr(row, name)
+    return options, names
+
+
+_BACKLOG_FUNCTIONS = {
+    "series": backlog.series,
+    "comparison": backlog.comparison,
+    "ageing": backlog.ageing,
+    "by_area": backlog.by_area,
+    "events": backlog.events,
+    "stock_at_start": backlog.stock_at_start,
+}
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def _cached_backlog(function: str, db_path: str, version: str, filters: Filters, as_of: dt.datetime, extra: tuple):
+    return _BACKLOG_FUNCTIONS[function](_connection(db_path, version), filters, as_of, *extra)
+
+
+def cached_backlog(function: str, ctx: PageContext, *extra):
+    """A backlog.* function for the page's filters, cached on (function, params, data version)."""
+    return _cached_backlog(function, ctx.db_path, ctx.version, ctx.filters, ctx.as_of, tuple(extra))
+
+
+_COLUMN_KEYS = {
+    "date": "axis.date",
+    "backlog": "series.backlog",
+    "overdue_backlog": "series.overdue_backlog",
+    "created": "series.created",
+    "closed": "series.closed",
+}
+
+
+def localized(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """A copy for download: known columns named in the user's language, band codes spelled out."""
+    out = frame.copy()
+    if "band" in out:
+        out["band"] = [t(f"band.{b}", lang) for b in out["band"]]
+    if "date" in out:
+        out["date"] = pd.to_datetime(out["date"]).dt.date
+    return out.rename(columns={c: t(k, lang) for c, k in _COLUMN_KEYS.items() if c in out})
+
+
+def download_frames(key: str, sheets: dict[str, pd.DataFrame], ctx: PageContext) -> None:
+    """An Excel download of the numbers behind a chart."""
+    st.download_button(
+        t("download.chart_data", ctx.lang),
+        data=export.to_xlsx_bytes(sheets),
+        file_name=f"{key}_{ctx.filters.start}_{ctx.filters.end}.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        key=f"download_{key}",
+    )

@@ -86,3 +86,24 @@ def backlog_by_brute_force(t: pd.DataFrame, moments: list) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def ageing_by_brute_force(t: pd.DataFrame, moment) -> dict:
+    """Open requests at a moment by age band and by how far past the deadline (independent count)."""
+    is_open = open_at(t, moment)
+    age = (moment - t.loc[is_open, "created_at"]).dt.total_seconds() / 86400
+    due = t.loc[is_open, "due_at"]
+    late = (moment - due).dt.total_seconds() / 86400  # NaN without a deadline
+    overdue = due.notna() & (due < moment)
+    return {
+        "age_0_1": int((age <= 1).sum()),
+        "age_1_3": int(((age > 1) & (age <= 3)).sum()),
+        "age_3_7": int(((age > 3) & (age <= 7)).sum()),
+        "age_7_30": int(((age > 7) & (age <= 30)).sum()),
+        "age_30": int((age > 30).sum()),
+        "not_overdue": int((~overdue).sum()),
+        "overdue_0_1": int((overdue & (late <= 1)).sum()),
+        "overdue_1_7": int((overdue & (late > 1) & (late <= 7)).sum()),
+        "overdue_7_30": int((overdue & (late > 7) & (late <= 30)).sum()),
+        "overdue_30": int((overdue & (late > 30)).sum()),
+    }

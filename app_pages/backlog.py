@@ -1,0 +1,51 @@
+"""Backlog (Динамика): is the backlog growing, and where? Stocks, flows, ageing, areas, events."""
+
+import streamlit as st
+
+from oversight import backlog, charts, ui
+from oversight.i18n import t
+
+ctx = ui.context()
+ui.page_header("backlog.title", ctx)
+
+freq_col, compare_col = st.columns([1, 2])
+with freq_col:
+    freq = ui.url_choice("freq", backlog.FREQS, "week", lambda f: t(f"backlog.freq.{f}", ctx.lang), t("backlog.freq", ctx.lang))
+with compare_col:
+    options, names = ui.comparison_options(ctx)
+    whole_region = ctx.filters.territory_id is None and ctx.filters.municipality_id is None and ctx.filters.organization_id is None
+    compare = ui.url_choice("cmp", options, "year" if whole_region else "region", names.get, t("backlog.compare", ctx.lang))
+
+base = ui.cached_backlog("series", ctx, freq)
+events = ui.cached_backlog("events", ctx)
+start_stock = ui.cached_backlog("stock_at_start", ctx)
+st.info(backlog.summary(base, start_stock, ctx.filters, ctx.as_of, ctx.lang))
+
+st.subheader(t("backlog.stock", ctx.lang))
+other = ui.cached_backlog("comparison", ctx, freq, compare)
+ui.plotly(charts.backlog_lines(base, other, names.get(compare, ""), events, ctx.lang), key="backlog_lines")
+ui.download_frames("backlog_stock", {t("backlog.stock", ctx.lang): ui.localized(base, ctx.lang)}, ctx)
+if not events.empty:
+    st.caption(t("backlog.events_note", ctx.lang, events="; ".join(f"{r.event_date:%d.%m.%Y} — {r.title}" for r in events.itertuples())))
+
+st.subheader(t("backlog.flows", ctx.lang))
+ui.plotly(charts.flows_bars(base, events, ctx.lang), key="backlog_flows")
+ui.download_frames("backlog_flows", {t("backlog.flows", ctx.lang): ui.localized(base, ctx.lang)}, ctx)
+
+ageing = ui.cached_backlog("ageing", ctx, freq)
+left, right = st.columns(2)
+with left:
+    st.subheader(t("backlog.ageing", ctx.lang))
+    ui.plotly(charts.ageing_area(ageing, backlog.AGE_BANDS, charts.AGE_COLOURS, events, ctx.lang), key="backlog_age")
+with right:
+    st.subheader(t("backlog.ageing_overdue", ctx.lang))
+    ui.plotly(charts.ageing_area(ageing, backlog.OVERDUE_BANDS, charts.OVERDUE_COLOURS, events, ctx.lang), key="backlog_overdue_age")
+ui.download_frames("backlog_ageing", {t("backlog.ageing", ctx.lang): ui.localized(ageing, ctx.lang)}, ctx)
+
+st.subheader(t("backlog.where", ctx.lang))
+level = ui.url_choice("by", backlog.LEVELS, "territory", lambda v: t(f"backlog.level.{v}", ctx.lang), t("backlog.level", ctx.lang))
+areas = ui.cached_backlog("by_area", ctx, freq, level)
+shown, total = backlog.top_areas(areas)
+ui.plotly(charts.small_multiples(areas[areas["area_id"].isin(shown)], ctx.lang), key="backlog_multiples")
+st.caption(t("backlog.where_note", ctx.lang, shown=len(shown), total=total) + " " + t("backlog.where_legend", ctx.lang))
+ui.download_frames("backlog_areas", {t("backlog.where", ctx.lang): ui.localized(areas, ctx.lang)}, ctx)
