@@ -18,8 +18,7 @@ with compare_col:
 
 base = ui.cached_backlog("series", ctx, freq)
 events = ui.cached_backlog("events", ctx)
-start_stock = ui.cached_backlog("stock_at_start", ctx)
-st.info(backlog.summary(base, start_stock, ctx.filters, ctx.as_of, ctx.lang))
+st.info(backlog.summary(base, backlog.start_stock(base), ctx.filters, ctx.as_of, ctx.lang))
 
 st.subheader(t("backlog.stock", ctx.lang))
 other = ui.cached_backlog("comparison", ctx, freq, compare)

@@ -31,11 +31,12 @@ def _check_freq(freq: str) -> None:
 
 def series(con: duckdb.DuckDBPyConnection, filters: Filters, as_of: dt.datetime, freq: str) -> pd.DataFrame:
     """The backlog series the page draws: date (bucket start), backlog and overdue_backlog at the
-    bucket's end (or at as_of), created and closed in the bucket."""
+    bucket's end (or at as_of), created and closed in the bucket, days of the bucket in the period,
+    and the stocks when the period began (opening_backlog, opening_overdue)."""
     _check_freq(freq)
     trend = metrics.kpi_trend(con, filters, as_of, freq)
-    out = trend[["bucket", "backlog", "overdue_backlog", "created", "closed", "days"]].rename(columns={"bucket": "date"})
-    return out.reset_index(drop=True)
+    columns = ["bucket", "backlog", "overdue_backlog", "created", "closed", "days", "opening_backlog", "opening_overdue"]
+    return trend[columns].rename(columns={"bucket": "date"}).reset_index(drop=True)
 
 
 def year_earlier(filters: Filters) -> Filters:
@@ -87,11 +88,9 @@ def ageing(con, filters: Filters, as_of: dt.datetime, freq: str) -> pd.DataFrame
     """
     _check_freq(freq)
     params = {"bucket": freq, **filters.params(as_of)}
-    rows_needed = filters.category_id is not None or not metrics.uses_daily_counts(con, filters, as_of)
-    long = store.run(con, "ageing_trend" if rows_needed else "ageing_trend_daily", **params)
+    long = store.run(con, _ageing_query(con, filters, as_of), **params)
     wide = long.pivot_table(index="bucket", columns=["kind", "days"], values="open_count", aggfunc="sum")
-    base = series(con, filters, as_of, freq).set_index("date")
-    backlog, overdue = base["backlog"], base["overdue_backlog"]
+    backlog, overdue = wide[("age", 0)], wide[("overdue", 0)]
     age = {k: wide[("age", k)] for k in (1, 3, 7, 30)}
     late = {k: wide[("overdue", k)] for k in (1, 7, 30)}
     bands = pd.DataFrame(
@@ -110,6 +109,18 @@ def ageing(con, filters: Filters, as_of: dt.datetime, freq: str) -> pd.DataFrame
     )
     bands.index.name = "date"
     return bands.reset_index().melt(id_vars="date", var_name="band", value_name="count")
+
+
+def _ageing_query(con, filters: Filters, as_of: dt.datetime) -> str:
+    """Which table answers the ageing for these filters: ageing_counts (no category), the per-category
+    table (a category alone or with a direction), or the ticket rows (anything narrower)."""
+    if not metrics.uses_daily_counts(con, filters, as_of):
+        return "ageing_trend"
+    if filters.category_id is None:
+        return "ageing_trend_daily"
+    if filters.municipality_id is None and filters.source is None:
+        return "ageing_trend_category"
+    return "ageing_trend"
 
 
 def by_area(con, filters: Filters, as_of: dt.datetime, freq: str, level: str) -> pd.DataFrame:
@@ -139,11 +150,11 @@ def by_area(con, filters: Filters, as_of: dt.datetime, freq: str, level: str) ->
     return out
 
 
-def stock_at_start(con, filters: Filters, as_of: dt.datetime) -> dict:
-    """Backlog and overdue backlog at the start of the period (the end of the day before it)."""
-    day_before = filters.start - dt.timedelta(days=1)
-    row = series(con, replace(filters, start=day_before, end=day_before), as_of, "day").iloc[-1]
-    return {"backlog": int(row["backlog"]), "overdue_backlog": int(row["overdue_backlog"])}
+def start_stock(base: pd.DataFrame) -> dict:
+    """Backlog and overdue backlog when the period began, from a `series` result."""
+    if base.empty:
+        return {"backlog": 0, "overdue_backlog": 0}
+    return {"backlog": int(base["opening_backlog"].iloc[0]), "overdue_backlog": int(base["opening_overdue"].iloc[0])}
 
 
 def events(con, filters: Filters, as_of: dt.datetime) -> pd.DataFrame:
@@ -153,7 +164,7 @@ def events(con, filters: Filters, as_of: dt.datetime) -> pd.DataFrame:
 
 def summary(base: pd.DataFrame, start: dict, filters: Filters, as_of: dt.datetime, lang: str) -> str:
     """A short plain-language summary of the backlog series for the period (start: the stocks when
-    the period began, from `stock_at_start`)."""
+    the period began, from `start_stock`)."""
     if base.empty:
         return t("backlog.summary_empty", lang)
     last = base.iloc[-1]

@@ -66,7 +66,8 @@ def event_label(row, lang: str) -> str:
         return f"{kind}: {place.replace('городской округ ', '').replace(' городской округ', '')}"
     if pd.isna(row.organization_id):
         return f"{kind} ({t('event.region', lang)})"
-    return kind
+    name = getattr(row, "organization_name", None)
+    return f"{kind}: {name}" if isinstance(name, str) and name else kind
 
 
 def _mark_events(fig: go.Figure, events: pd.DataFrame, lang: str, rows: int = 1) -> None:

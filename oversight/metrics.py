@@ -276,7 +276,8 @@ def kpi_trend(
     """KPIs per bucket in the period, with backlog and overdue backlog at each bucket's end.
 
     Columns: bucket, days, created, closed, due, missed, on_time_rate, median_resolution_hours,
-    returned_share, backlog, overdue_backlog.
+    returned_share, backlog, overdue_backlog, and opening_backlog / opening_overdue (the stocks when
+    the period began, the same on every row).
     """
     bucket = bucket or trend_bucket(filters)
     if bucket not in BUCKETS:
@@ -297,7 +298,7 @@ def kpi_trend(
         trend["median_resolution_hours"] = trend["bucket"].map(medians)
     return trend[
         ["bucket", "days", "created", "closed", "due", "missed", "on_time_rate", "median_resolution_hours",
-         "returned_share", "backlog", "overdue_backlog"]
+         "returned_share", "backlog", "overdue_backlog", "opening_backlog", "opening_overdue"]
     ]
 
 

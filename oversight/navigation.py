@@ -22,6 +22,6 @@ class PageSpec:
 
 
 PAGES: tuple[PageSpec, ...] = (
-    PageSpec("app_pages/overview.py", "overview", "page.overview", "overview.title", "📊", default=True),
-    PageSpec("app_pages/backlog.py", "backlog", "page.backlog", "backlog.title", "📈"),
+    PageSpec("app_pages/overview.py", "overview", "page.overview", "overview.title", ":material/dashboard:", default=True),
+    PageSpec("app_pages/backlog.py", "backlog", "page.backlog", "backlog.title", ":material/trending_up:"),
 )

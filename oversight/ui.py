@@ -537,7 +537,6 @@ _BACKLOG_FUNCTIONS = {
     "ageing": backlog.ageing,
     "by_area": backlog.by_area,
     "events": backlog.events,
-    "stock_at_start": backlog.stock_at_start,
 }
 
 

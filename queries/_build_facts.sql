@@ -108,27 +108,30 @@ from events
 group by all
 order by day;
 
--- ageing_counts: for the ageing of the open backlog. For each threshold (kind 'age': more than N
--- days since creation; kind 'overdue': more than N days past the deadline), how many open requests
+-- ageing_thresholds / ageing_counts: for the ageing of the open backlog. For each threshold (kind
+-- 'age': more than N days since creation; kind 'overdue': more than N days past the deadline; N = 0
+-- gives the open backlog and the overdue backlog themselves), how many open requests
 -- crossed it (entries) and how many of those were closed afterwards (exits) on each day, per
 -- direction, current municipality and source (no category: with a category or organisation chosen,
 -- the same definitions run over the ticket rows). Open requests past a threshold at t = the running
 -- sum of entries - exits before t. A request crosses "age > N days" at created_at + N days and
 -- "overdue by > N days" at greatest(created_at, due_at + N days); it leaves at its closing if later.
-create or replace table ageing_counts as
+create or replace table ageing_thresholds as
+select * from (
+    values ('age', 0), ('age', 1), ('age', 3), ('age', 7), ('age', 30),
+           ('overdue', 0), ('overdue', 1), ('overdue', 7), ('overdue', 30)
+) as t(kind, days);
+
+create or replace temp view ageing_events as
 with as_of as (
     select max(as_of) as as_of from dataset
-),
-
-thresholds as (
-    select * from (values ('age', 1), ('age', 3), ('age', 7), ('age', 30), ('overdue', 1), ('overdue', 7), ('overdue', 30))
-        as t(kind, days)
 ),
 
 crossings as (
     select
         f.territory_id,
         f.current_municipality_id,
+        f.category_id,
         f.source,
         t.kind,
         t.days,
@@ -137,29 +140,42 @@ crossings as (
             else greatest(f.created_at, f.due_at + to_days(t.days))
         end as entry_at,
         f.closed_at
-    from ticket_facts as f, thresholds as t
+    from ticket_facts as f, ageing_thresholds as t
     where t.kind = 'age' or f.due_at is not null
-),
-
-events as (
-    select entry_at::date as day, territory_id, current_municipality_id, source, kind, days, 1 as entries, 0 as exits
-    from crossings, as_of
-    where entry_at < as_of.as_of
-    union all
-    select greatest(entry_at, closed_at)::date, territory_id, current_municipality_id, source, kind, days, 0, 1
-    from crossings, as_of
-    where closed_at is not null and greatest(entry_at, closed_at) < as_of.as_of
 )
 
+select entry_at::date as day, territory_id, current_municipality_id, category_id, source, kind, days,
+    1 as entries, 0 as exits
+from crossings, as_of
+where entry_at < as_of.as_of
+union all
+select greatest(entry_at, closed_at)::date, territory_id, current_municipality_id, category_id, source, kind, days, 0, 1
+from crossings, as_of
+where closed_at is not null and greatest(entry_at, closed_at) < as_of.as_of;
+
+create or replace table ageing_counts as
 select
     day, territory_id, current_municipality_id, source, kind, days,
     sum(entries)::integer as entries,
     sum(exits)::integer as exits
-from events
+from ageing_events
 group by all
 order by day;
+
+-- ageing_counts_category: the same counts per direction and category (no municipality, no
+-- source), for the ageing of one category region-wide or in one direction.
+create or replace table ageing_counts_category as
+select
+    day, territory_id, category_id, kind, days,
+    sum(entries)::integer as entries,
+    sum(exits)::integer as exits
+from ageing_events
+group by all
+order by day;
+
+drop view ageing_events;
 
 -- derived_info: which version of these definitions built the tables, and for which as_of (the fast
 -- path is only valid for that moment). oversight.store rebuilds when the version differs.
 create or replace table derived_info as
-select 4 as version, (select max(as_of) from dataset) as as_of;
+select 5 as version, (select max(as_of) from dataset) as as_of;

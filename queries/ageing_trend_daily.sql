@@ -24,8 +24,7 @@ buckets as (
 ),
 
 thresholds as (
-    select * from (values ('age', 1), ('age', 3), ('age', 7), ('age', 30), ('overdue', 1), ('overdue', 7), ('overdue', 30))
-        as t(kind, days)
+    select kind, days from ageing_thresholds
 ),
 
 opening as (

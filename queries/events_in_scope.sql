@@ -10,7 +10,8 @@ with final as (
         e.municipality_id,
         e.organization_id,
         m.name_ru as municipality_name_ru,
-        m.name_en as municipality_name_en
+        m.name_en as municipality_name_en,
+        o.name as organization_name
     from events as e
     left join municipality_rollup as r on r.municipality_id = e.municipality_id
     left join municipalities as m on m.municipality_id = e.municipality_id

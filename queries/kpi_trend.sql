@@ -2,7 +2,7 @@
 -- for the shared filters. One row per bucket start (buckets after $as_of are left out): days (of
 -- the bucket inside the period, to turn flows into per-day rates), created, closed, due, missed,
 -- on_time_rate, median_resolution_hours, returned_share, and backlog / overdue_backlog at the
--- bucket's end (or at $as_of if earlier).
+-- bucket's end (or at $as_of if earlier), and both stocks when the period began (opening_*).
 -- Backlog is computed the event way (opening stock + cumulative +1 at creation, -1 at closing),
 -- never with a calendar join, which is hundreds of times slower on millions of tickets.
 -- Reads the ticket rows: oversight.metrics uses it when an organisation filter is set (the
@@ -116,6 +116,8 @@ final as (
         1.0 - missed / nullif(due, 0) as on_time_rate,
         median_resolution_hours,
         returned_share,
+        opening.backlog::bigint as opening_backlog,
+        opening.overdue::bigint as opening_overdue,
         (opening.backlog + sum(created - closed) over w)::bigint as backlog,
         (opening.overdue + sum(overdue_entries - overdue_exits) over w)::bigint as overdue_backlog
     from joined, opening

@@ -69,6 +69,8 @@ final as (
         missed,
         1.0 - missed / nullif(due, 0) as on_time_rate,
         closed_returned / nullif(closed, 0) as returned_share,
+        opening.backlog::bigint as opening_backlog,
+        opening.overdue::bigint as opening_overdue,
         (opening.backlog + sum(created - closed) over w)::bigint as backlog,
         (opening.overdue + sum(overdue_entries - overdue_exits) over w)::bigint as overdue_backlog
     from joined, opening

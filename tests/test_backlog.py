@@ -25,8 +25,10 @@ def _ends(dates, freq, f: Filters, as_of):
 
 
 def _scopes(frames):
+    """One scope for each way the data are read: ageing_counts, the per-category table, the rows."""
     org = int(frames["tickets"]["organization_id"].value_counts().index[3])
-    return [{}, {"territory_id": 2}, {"category_id": 38}, {"source": "phone", "municipality_id": 41}, {"organization_id": org}]
+    return [{}, {"territory_id": 2}, {"category_id": 38}, {"category_id": 2, "territory_id": 4},
+            {"source": "phone", "municipality_id": 41}, {"category_id": 5, "source": "eds"}, {"organization_id": org}]
 
 
 @pytest.mark.parametrize("freq", backlog.FREQS)
@@ -40,6 +42,8 @@ def test_series_is_the_brute_force_count(con, frames, as_of, freq):
         assert list(s["backlog"]) == list(brute["backlog"]), scope
         assert list(s["overdue_backlog"]) == list(brute["overdue_backlog"]), scope
         assert list(s.columns[:5]) == ["date", "backlog", "overdue_backlog", "created", "closed"]
+        before = ref.backlog_by_brute_force(t, [pd.Timestamp(start)])
+        assert backlog.start_stock(s) == {"backlog": before["backlog"][0], "overdue_backlog": before["overdue_backlog"][0]}
     # Tickets still open at as_of are in the last point; tickets without a deadline never overdue.
     last = backlog.series(con, Filters(start=D(2019, 12, 1), end=D(2019, 12, 31), category_id=38), as_of, "week").iloc[-1]
     assert last["backlog"] > 0 and last["overdue_backlog"] == 0
@@ -116,7 +120,7 @@ def test_comparisons(con, as_of):
 def test_summary_in_plain_russian(con, as_of):
     f = Filters(start=D(2018, 10, 1), end=D(2019, 3, 31))
     s = backlog.series(con, f, as_of, "week")
-    start = backlog.stock_at_start(con, f, as_of)
+    start = backlog.start_stock(s)
     before = ref.backlog_by_brute_force(ref.scoped({"tickets": con.execute("select * from tickets").df(),
                                                     "municipalities": con.execute("select * from municipalities").df()}),
                                         [pd.Timestamp(2018, 10, 1)])

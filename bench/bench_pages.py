@@ -1,13 +1,12 @@
-"""Benchmark: the Overview page's data at 1 and 10 million tickets, cold and warm.
+"""Benchmark: each page's data at 1 and 10 million tickets, cold and warm.
 
-    .venv/bin/python bench/bench_overview.py [--sizes 1000000 10000000] [--runs 5]
+    .venv/bin/python bench/bench_pages.py [--sizes 1000000 10000000] [--runs 5] [--pages overview backlog]
 
-Builds demo databases under data/bench/ when missing (git-ignored), then times what the Overview
-asks the library for (KPIs now and for the previous period, the per-bucket trend, the per-area
-tables) for a spread of filters and periods, without Streamlit's result cache: "warm" is DuckDB
-with its buffers filled, the median of several runs; "cold" is the first call on a new connection.
-Writes docs/benchmarks.md and the table between the BENCH markers in README.md.
-Not a timed test: figures depend on the machine.
+Builds demo databases under data/bench/ when missing (git-ignored), then times exactly what each
+page asks the library for, for a spread of filters and periods, without Streamlit's result cache:
+"warm" is DuckDB with its buffers filled, the median of several runs; "cold" is the first call on a
+fresh DuckDB instance. Writes docs/benchmarks.md and the summary between the BENCH markers in
+README.md. Not a timed test: figures depend on the machine.
 """
 
 from __future__ import annotations
@@ -26,7 +25,7 @@ import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
 
-from oversight import metrics, store
+from oversight import backlog, metrics, store
 from oversight.demo import DemoSpec, build_demo_database
 from oversight.filters import Filters
 from oversight.paths import ROOT
@@ -50,10 +49,24 @@ PERIODS = {
 
 
 def overview_data(con, f: Filters, as_of) -> None:
-    """Exactly what pages/overview.py asks for."""
+    """Exactly what app_pages/overview.py asks for."""
     metrics.kpi_comparison(con, f, as_of)
     metrics.kpi_trend(con, f, as_of)
     metrics.kpis_by_area(con, f, as_of)
+
+
+def backlog_data(con, f: Filters, as_of) -> None:
+    """Exactly what app_pages/backlog.py asks for with its defaults (weekly, compared with the same
+    period a year earlier for the region or with the region for a narrower scope, by direction)."""
+    whole_region = f.territory_id is None and f.municipality_id is None and f.organization_id is None
+    backlog.start_stock(backlog.series(con, f, as_of, "week"))
+    backlog.events(con, f, as_of)
+    backlog.comparison(con, f, as_of, "week", "year" if whole_region else "region")
+    backlog.ageing(con, f, as_of, "week")
+    backlog.by_area(con, f, as_of, "week", "territory")
+
+
+PAGES = {"overview": overview_data, "backlog": backlog_data}
 
 
 def database(n: int) -> Path:
@@ -71,7 +84,7 @@ def time_ms(fn) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def bench(n: int, runs: int) -> tuple[list[dict], float]:
+def bench(n: int, runs: int, pages: list[str]) -> tuple[list[dict], float]:
     path = database(n)
     store._close_all()
     started = time.perf_counter()
@@ -82,19 +95,20 @@ def bench(n: int, runs: int) -> tuple[list[dict], float]:
     index = store.attachment(con, "median_index", lambda c: None)
     print(f"{n:>11,} opening the database and building the median index: {startup_ms:.0f} ms", flush=True)
     rows = []
-    for period_name, (start, end) in PERIODS.items():
-        for scope_name, scope in SCOPES.items():
-            f = Filters(start=start, end=end, **scope)
-            # Cold: a brand-new DuckDB instance on the file, its buffers empty (every connection to
-            # it closed first; the OS page cache may still hold the file); the median index, built
-            # once per data version, is kept.
-            store._close_all()
-            cold_con = store.connect(path)
-            store.attachment(cold_con, "median_index", lambda c, index=index: index)
-            cold = time_ms(lambda c=cold_con, f=f: overview_data(c, f, as_of))
-            warm = statistics.median(time_ms(lambda c=cold_con, f=f: overview_data(c, f, as_of)) for _ in range(runs))
-            rows.append({"tickets": n, "period": period_name, "scope": scope_name, "cold_ms": cold, "warm_ms": warm})
-            print(f"{n:>11,} {period_name:10} {scope_name:30} cold {cold:7.0f} ms  warm {warm:6.0f} ms", flush=True)
+    for page, period_name, scope_name in [(p, pn, sn) for p in pages for pn in PERIODS for sn in SCOPES]:
+        start, end = PERIODS[period_name]
+        f = Filters(start=start, end=end, **SCOPES[scope_name])
+        page_data = PAGES[page]
+        # Cold: a brand-new DuckDB instance on the file, its buffers empty (every connection to
+        # it closed first; the OS page cache may still hold the file); the median index, built
+        # once per data version, is kept.
+        store._close_all()
+        cold_con = store.connect(path)
+        store.attachment(cold_con, "median_index", lambda c, index=index: index)
+        cold = time_ms(lambda c=cold_con, f=f, d=page_data: d(c, f, as_of))
+        warm = statistics.median(time_ms(lambda c=cold_con, f=f, d=page_data: d(c, f, as_of)) for _ in range(runs))
+        rows.append({"page": page, "tickets": n, "period": period_name, "scope": scope_name, "cold_ms": cold, "warm_ms": warm})
+        print(f"{page:9} {n:>11,} {period_name:10} {scope_name:30} cold {cold:7.0f} ms  warm {warm:6.0f} ms", flush=True)
     return rows, startup_ms
 
 
@@ -103,22 +117,23 @@ def render(rows: list[dict], runs: int, startups: dict[int, float]) -> str:
         f"Machine: {os.cpu_count()} cores, Python {platform.python_version()}, DuckDB {duckdb.__version__}; "
         f"{dt.date.today().isoformat()}; warm = median of {runs} runs; budget {BUDGET_MS} ms warm at 10M.",
         "",
-        "| tickets | period | filter | cold, ms | warm, ms |",
-        "|---:|---|---|---:|---:|",
+        "| page | tickets | period | filter | cold, ms | warm, ms |",
+        "|---|---:|---|---|---:|---:|",
     ]
     for r in rows:
         flag = " ⚠" if r["warm_ms"] > BUDGET_MS else ""
-        lines.append(f"| {r['tickets']:,} | {r['period']} | {r['scope']} | {r['cold_ms']:.0f} | {r['warm_ms']:.0f}{flag} |")
+        lines.append(f"| {r['page']} | {r['tickets']:,} | {r['period']} | {r['scope']} | {r['cold_ms']:.0f} | {r['warm_ms']:.0f}{flag} |")
     worst = {}
     for r in rows:
-        worst[r["tickets"]] = max(worst.get(r["tickets"], 0), r["warm_ms"])
+        key = (r["page"], r["tickets"])
+        worst[key] = max(worst.get(key, 0), r["warm_ms"])
     lines.append("")
     lines.append(
         "Opening a database and building the median index (once per data version, in the background in "
         "the app; medians come from SQL until it is ready): " + "; ".join(f"{n:,} tickets: {ms / 1000:.1f} s" for n, ms in startups.items()) + "."
     )
     lines.append("")
-    lines.append("Worst warm case: " + "; ".join(f"{n:,} tickets: {ms:.0f} ms" for n, ms in worst.items()))
+    lines.append("Worst warm case: " + "; ".join(f"{page}, {n:,} tickets: {ms:.0f} ms" for (page, n), ms in worst.items()))
     return "\n".join(lines)
 
 
@@ -126,14 +141,15 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 10_000_000])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--pages", nargs="+", choices=list(PAGES), default=list(PAGES))
     args = parser.parse_args()
     rows, startups = [], {}
     for n in args.sizes:
-        size_rows, startups[n] = bench(n, args.runs)
+        size_rows, startups[n] = bench(n, args.runs, args.pages)
         rows += size_rows
     table = render(rows, args.runs, startups)
     docs = ROOT / "docs" / "benchmarks.md"
-    docs.write_text("# Benchmarks: the Overview page's data\n\nMade by `bench/bench_overview.py`.\n\n" + table + "\n", encoding="utf-8")
+    docs.write_text("# Benchmarks: each page's data\n\nMade by `bench/bench_pages.py`.\n\n" + table + "\n", encoding="utf-8")
     readme = ROOT / "README.md"
     if readme.exists():
         text = readme.read_text(encoding="utf-8")
