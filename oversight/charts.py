@@ -70,14 +70,16 @@ def event_label(row, lang: str) -> str:
     return f"{kind}: {name}" if isinstance(name, str) and name else kind
 
 
-def _mark_events(fig: go.Figure, events: pd.DataFrame, lang: str, rows: int = 1) -> None:
-    """A dotted vertical line with its name for every event, on every time axis of the figure."""
+def _mark_events(fig: go.Figure, events: pd.DataFrame, lang: str, axes: int = 1) -> None:
+    """A dotted vertical line for every event on each of the first `axes` time axes, its name on
+    the first (subplots would be unreadable with a label on each)."""
     for row in events.itertuples():
         when = pd.Timestamp(row.event_date)
-        for r in range(1, rows + 1):
+        for i in range(1, axes + 1):
+            suffix = "" if i == 1 else str(i)
             fig.add_shape(
-                type="line", x0=when, x1=when, y0=0, y1=1, yref="y domain" if r == 1 else f"y{r} domain",
-                xref="x" if r == 1 else f"x{r}", line=dict(color=NEUTRAL, width=1, dash="dot"),
+                type="line", x0=when, x1=when, y0=0, y1=1, xref=f"x{suffix}", yref=f"y{suffix} domain",
+                line=dict(color=NEUTRAL, width=1, dash="dot"),
             )
         fig.add_annotation(
             x=when, y=1.0, yref="y domain", xref="x", text=event_label(row, lang), showarrow=False,
@@ -140,8 +142,9 @@ def ageing_area(ageing: pd.DataFrame, bands: tuple[str, ...], colours: list[str]
     return _time_layout(fig, 320, lang)
 
 
-def small_multiples(by_area: pd.DataFrame, lang: str, columns: int = 4) -> go.Figure:
-    """One small backlog chart per area (already sorted by growth), overdue shaded under it."""
+def small_multiples(by_area: pd.DataFrame, events: pd.DataFrame, lang: str, columns: int = 4) -> go.Figure:
+    """One small backlog chart per area (already sorted by growth), overdue shaded under it, events
+    as dotted lines on each."""
     from plotly.subplots import make_subplots
 
     areas = list(dict.fromkeys(by_area["area_id"]))
@@ -157,6 +160,11 @@ def small_multiples(by_area: pd.DataFrame, lang: str, columns: int = 4) -> go.Fi
                                  name=t("series.backlog", lang), showlegend=i == 0), row=r, col=c)
         fig.add_trace(go.Scatter(x=part["date"], y=part["overdue_backlog"], mode="lines", fill="tozeroy",
                                  line=dict(color=BAD, width=1), name=t("series.overdue_backlog", lang), showlegend=i == 0), row=r, col=c)
+    for i in range(1, len(areas) + 1):
+        suffix = "" if i == 1 else str(i)
+        for row in events.itertuples():
+            fig.add_shape(type="line", x0=pd.Timestamp(row.event_date), x1=pd.Timestamp(row.event_date), y0=0, y1=1,
+                          xref=f"x{suffix}", yref=f"y{suffix} domain", line=dict(color=NEUTRAL, width=1, dash="dot"))
     _layout(fig, 190 * rows + 40, lang)
     fig.update_layout(showlegend=False, margin=dict(t=40, b=20))
     fig.update_yaxes(rangemode="tozero", gridcolor="#eeeeee", tickformat=",d")

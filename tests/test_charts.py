@@ -1,0 +1,31 @@
+"""Figures carry the data and the events they should (the browser tests check they are drawn)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from oversight import backlog, charts
+from oversight.filters import Filters
+
+D = dt.date
+
+
+def test_backlog_figures_have_data_and_events(con, as_of):
+    f = Filters(start=D(2018, 10, 1), end=D(2019, 6, 30))
+    base = backlog.series(con, f, as_of, "week")
+    events = backlog.events(con, f, as_of)
+    assert len(events) >= 4
+    other = backlog.comparison(con, f, as_of, "week", "year")
+    fig = charts.backlog_lines(base, other, "год назад", events, "ru")
+    assert [len(tr.y) for tr in fig.data[:2]] == [len(base)] * 2 and len(fig.data) == 4
+    assert len(fig.layout.shapes) == len(events) and len(fig.layout.annotations) == len(events)
+    assert "Семинар: Серпухов" in {a.text for a in fig.layout.annotations}
+    assert fig.layout.xaxis.tickformat == "%d.%m.%Y"
+    ageing = backlog.ageing(con, f, as_of, "week")
+    fig = charts.ageing_area(ageing, backlog.AGE_BANDS, charts.AGE_COLOURS, events, "en")
+    assert [tr.name for tr in fig.data] == ["up to 1 day", "1–3 days", "3–7 days", "7–30 days", "over 30 days"]
+    areas = backlog.by_area(con, f, as_of, "month", "territory")
+    fig = charts.small_multiples(areas, events, "ru")
+    assert len(fig.data) == 2 * 4 and len(fig.layout.shapes) == 4 * len(events)
+    flows = charts.flows_bars(base, events, "ru")
+    assert sum(flows.data[0].y) == base["created"].sum()
