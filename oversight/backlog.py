@@ -113,12 +113,13 @@ def ageing(con, filters: Filters, as_of: dt.datetime, freq: str) -> pd.DataFrame
 
 def _ageing_query(con, filters: Filters, as_of: dt.datetime) -> str:
     """Which table answers the ageing for these filters: ageing_counts (no category), the per-category
-    table (a category alone or with a direction), or the ticket rows (anything narrower)."""
+    table (a category, with or without a direction and a source), or the ticket rows (a category in
+    one municipality, or an organisation: small scopes)."""
     if not metrics.uses_daily_counts(con, filters, as_of):
         return "ageing_trend"
     if filters.category_id is None:
         return "ageing_trend_daily"
-    if filters.municipality_id is None and filters.source is None:
+    if filters.municipality_id is None:
         return "ageing_trend_category"
     return "ageing_trend"
 

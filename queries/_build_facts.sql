@@ -162,11 +162,11 @@ from ageing_events
 group by all
 order by day;
 
--- ageing_counts_category: the same counts per direction and category (no municipality, no
--- source), for the ageing of one category region-wide or in one direction.
+-- ageing_counts_category: the same counts per direction, category and source (no municipality),
+-- for the ageing of one category region-wide or in one direction.
 create or replace table ageing_counts_category as
 select
-    day, territory_id, category_id, kind, days,
+    day, territory_id, category_id, source, kind, days,
     sum(entries)::integer as entries,
     sum(exits)::integer as exits
 from ageing_events
@@ -178,4 +178,4 @@ drop view ageing_events;
 -- derived_info: which version of these definitions built the tables, and for which as_of (the fast
 -- path is only valid for that moment). oversight.store rebuilds when the version differs.
 create or replace table derived_info as
-select 5 as version, (select max(as_of) from dataset) as as_of;
+select 6 as version, (select max(as_of) from dataset) as as_of;

@@ -1,12 +1,13 @@
 -- ageing_trend_category: how many requests open at the end of each $bucket ('day', 'week', 'month')
 -- of [$start, $stop) have waited more than N days (kind 'age') or are more than N days past their
--- deadline (kind 'overdue'), from ageing_counts_category, for one category region-wide or in one
--- direction. Long format: bucket, kind, days, open_count (the same answer as ageing_trend).
+-- deadline (kind 'overdue'), from ageing_counts_category, for one category (and source) region-wide
+-- or in one direction. Long format: bucket, kind, days, open_count (the same answer as ageing_trend).
 with counts as not materialized (
     select *
     from ageing_counts_category
     where ($territory_id is null or territory_id = $territory_id)
       and category_id = $category_id
+      and ($source is null or source = $source)
 ),
 
 step as (

@@ -28,7 +28,8 @@ def _scopes(frames):
     """One scope for each way the data are read: ageing_counts, the per-category table, the rows."""
     org = int(frames["tickets"]["organization_id"].value_counts().index[3])
     return [{}, {"territory_id": 2}, {"category_id": 38}, {"category_id": 2, "territory_id": 4},
-            {"source": "phone", "municipality_id": 41}, {"category_id": 5, "source": "eds"}, {"organization_id": org}]
+            {"source": "phone", "municipality_id": 41}, {"category_id": 5, "source": "eds"},
+            {"category_id": 2, "municipality_id": 41}, {"organization_id": org}]
 
 
 @pytest.mark.parametrize("freq", backlog.FREQS)
