@@ -13,8 +13,7 @@ with freq_col:
     freq = ui.url_choice("freq", backlog.FREQS, "week", lambda f: t(f"backlog.freq.{f}", ctx.lang), t("backlog.freq", ctx.lang))
 with compare_col:
     options, names = ui.comparison_options(ctx)
-    whole_region = ctx.filters.territory_id is None and ctx.filters.municipality_id is None and ctx.filters.organization_id is None
-    compare = ui.url_choice("cmp", options, "year" if whole_region else "region", names.get, t("backlog.compare", ctx.lang))
+    compare = ui.url_choice("cmp", options, backlog.default_comparison(ctx.filters), names.get, t("backlog.compare", ctx.lang))
 
 base = ui.cached_backlog("series", ctx, freq)
 events = ui.cached_backlog("events", ctx)

@@ -58,10 +58,9 @@ def overview_data(con, f: Filters, as_of) -> None:
 def backlog_data(con, f: Filters, as_of) -> None:
     """Exactly what app_pages/backlog.py asks for with its defaults (weekly, compared with the same
     period a year earlier for the region or with the region for a narrower scope, by direction)."""
-    whole_region = f.territory_id is None and f.municipality_id is None and f.organization_id is None
     backlog.start_stock(backlog.series(con, f, as_of, "week"))
     backlog.events(con, f, as_of)
-    backlog.comparison(con, f, as_of, "week", "year" if whole_region else "region")
+    backlog.comparison(con, f, as_of, "week", backlog.default_comparison(f))
     backlog.ageing(con, f, as_of, "week")
     backlog.by_area(con, f, as_of, "week", "territory")
 

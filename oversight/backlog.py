@@ -51,6 +51,12 @@ def year_earlier(filters: Filters) -> Filters:
     return replace(filters, start=back(filters.start), end=back(filters.end))
 
 
+def default_comparison(filters: Filters) -> str:
+    """The region for a narrower scope; for the whole region, the same period a year earlier."""
+    whole_region = filters.territory_id is None and filters.municipality_id is None and filters.organization_id is None
+    return "year" if whole_region else "region"
+
+
 def comparison(con, filters: Filters, as_of: dt.datetime, freq: str, compare: str) -> pd.DataFrame | None:
     """The series to draw beside the scope's, or None for no comparison.
 
