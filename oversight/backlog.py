@@ -118,16 +118,12 @@ def ageing(con, filters: Filters, as_of: dt.datetime, freq: str) -> pd.DataFrame
 
 
 def _ageing_query(con, filters: Filters, as_of: dt.datetime) -> str:
-    """Which table answers the ageing for these filters: ageing_counts (no category), the per-category
-    table (a category, with or without a direction and a source), or the ticket rows (a category in
-    one municipality, or an organisation: small scopes)."""
-    if not metrics.uses_daily_counts(con, filters, as_of):
-        return "ageing_trend"
-    if filters.category_id is None:
-        return "ageing_trend_daily"
-    if filters.municipality_id is None:
-        return "ageing_trend_category"
-    return "ageing_trend"
+    """Pre-aggregated ageing counts (any filter but an organisation or a category within one
+    municipality, see queries/_macros.sql scoped_ageing_counts), else the ticket rows (small scopes)."""
+    rows_needed = not metrics.uses_daily_counts(con, filters, as_of) or (
+        filters.category_id is not None and filters.municipality_id is not None
+    )
+    return "ageing_trend" if rows_needed else "ageing_trend_daily"
 
 
 def by_area(con, filters: Filters, as_of: dt.datetime, freq: str, level: str) -> pd.DataFrame:

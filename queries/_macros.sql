@@ -38,3 +38,35 @@ from municipalities
 where successor_id is null
   and (p_territory is null or territory_id = p_territory)
   and (p_municipality is null or municipality_id = p_municipality);
+
+-- bucket_width(p_bucket): the length of a 'day', 'week' or 'month' bucket.
+create or replace temp macro bucket_width(p_bucket) as
+    case p_bucket when 'day' then interval 1 day when 'week' then interval 7 day else interval 1 month end;
+
+-- period_buckets(...): the start of every bucket that overlaps [p_start, min(p_stop, p_as_of)):
+-- the time axis of every trend (buckets after as_of are left out).
+create or replace temp macro period_buckets(p_bucket, p_start, p_stop, p_as_of) as table
+select unnest(generate_series(
+    date_trunc(p_bucket, p_start::timestamp),
+    least(p_stop::timestamp, p_as_of::timestamp) - interval 1 microsecond,
+    bucket_width(p_bucket)
+)) as bucket;
+
+-- scoped_ageing_counts(...): the ageing counts inside the shared filters: from ageing_counts when
+-- no category is chosen, from ageing_counts_category when one is (that table has no municipality:
+-- oversight.backlog uses the ticket rows for a category within one municipality, or an
+-- organisation). The branch not taken is a constant-false filter, so it costs nothing.
+create or replace temp macro scoped_ageing_counts(p_territory, p_municipality, p_category, p_source) as table
+select day, kind, days, entries, exits
+from ageing_counts
+where p_category is null
+  and (p_territory is null or territory_id = p_territory)
+  and (p_municipality is null or current_municipality_id = p_municipality)
+  and (p_source is null or source = p_source)
+union all
+select day, kind, days, entries, exits
+from ageing_counts_category
+where p_category is not null and p_municipality is null
+  and (p_territory is null or territory_id = p_territory)
+  and category_id = p_category
+  and (p_source is null or source = p_source);

@@ -1,26 +1,14 @@
 -- ageing_trend_daily: how many requests open at the end of each $bucket ('day', 'week', 'month')
 -- of [$start, $stop) have waited more than N days (kind 'age') or are more than N days past their
--- deadline (kind 'overdue'), from the pre-aggregated ageing_counts. Long format: bucket, kind,
--- days, open_count. Used when neither a category nor an organisation is chosen (ageing_counts has
--- neither); oversight.backlog turns the thresholds into stacked bands.
+-- deadline (kind 'overdue'), from the pre-aggregated ageing counts (see scoped_ageing_counts). Long
+-- format: bucket, kind, days, open_count; oversight.backlog turns the thresholds into stacked bands.
+-- Not for an organisation, nor a category within one municipality: those use ageing_trend (rows).
 with counts as not materialized (
-    select *
-    from ageing_counts
-    where ($territory_id is null or territory_id = $territory_id)
-      and ($municipality_id is null or current_municipality_id = $municipality_id)
-      and ($source is null or source = $source)
-),
-
-step as (
-    select case $bucket when 'day' then interval 1 day when 'week' then interval 7 day else interval 1 month end as width
+    select * from scoped_ageing_counts($territory_id, $municipality_id, $category_id, $source)
 ),
 
 buckets as (
-    select unnest(generate_series(
-        date_trunc($bucket, $start::timestamp),
-        least($stop::timestamp, $as_of::timestamp) - interval 1 microsecond,
-        (select width from step)
-    )) as bucket
+    select bucket from period_buckets($bucket, $start, $stop, $as_of)
 ),
 
 thresholds as (

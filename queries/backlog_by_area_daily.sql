@@ -9,16 +9,8 @@ with counts as not materialized (
     from scoped_daily_counts($territory_id, $municipality_id, $category_id, $source)
 ),
 
-step as (
-    select case $bucket when 'day' then interval 1 day when 'week' then interval 7 day else interval 1 month end as width
-),
-
 buckets as (
-    select unnest(generate_series(
-        date_trunc($bucket, $start::timestamp),
-        least($stop::timestamp, $as_of::timestamp) - interval 1 microsecond,
-        (select width from step)
-    )) as bucket
+    select bucket from period_buckets($bucket, $start, $stop, $as_of)
 ),
 
 areas as (

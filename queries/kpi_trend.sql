@@ -12,16 +12,8 @@ with scope as materialized (
     from scoped_tickets($territory_id, $municipality_id, $organization_id, $category_id, $source)
 ),
 
-step as (
-    select case $bucket when 'day' then interval 1 day when 'week' then interval 7 day else interval 1 month end as width
-),
-
 buckets as (
-    select unnest(generate_series(
-        date_trunc($bucket, $start::timestamp),
-        least($stop::timestamp, $as_of::timestamp) - interval 1 microsecond,
-        (select width from step)
-    )) as bucket
+    select bucket from period_buckets($bucket, $start, $stop, $as_of)
 ),
 
 opening as (
@@ -87,7 +79,7 @@ overdue_exit as (
 joined as (
     select
         buckets.bucket,
-        epoch(least(buckets.bucket + (select width from step), $stop::timestamp, $as_of::timestamp)
+        epoch(least(buckets.bucket + bucket_width($bucket), $stop::timestamp, $as_of::timestamp)
             - greatest(buckets.bucket, $start::timestamp)) / 86400.0 as days,
         coalesce(created.created, 0) as created,
         coalesce(closed.closed, 0) as closed,
