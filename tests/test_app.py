@@ -117,3 +117,20 @@ def test_deselecting_the_language_keeps_the_language(small_db, monkeypatch):
     at.button_group(key="lang").set_value(None).run()
     assert not at.exception, at.exception
     assert at.title[0].value == t("overview.title", "en")
+
+
+def test_backlog_page_controls_and_link(small_db, con, as_of, monkeypatch):
+    """The page's own controls live in the link too: a copied link reopens the same view."""
+    at = _app(small_db, monkeypatch, **{"freq": "month", "cmp": "territory:1", "by": "municipality", "dir": "2"})
+    at.switch_page("app_pages/backlog.py").run()
+    assert not at.exception, at.exception
+    assert at.button_group(key="pg_freq").value == "month"
+    assert at.selectbox(key="pg_cmp").value == "territory:1"
+    assert len(at.get("plotly_chart")) == 5
+    summary = at.info[0].value
+    from oversight import backlog
+
+    base = backlog.series(con, Filters(start=default_filters(as_of).start, end=default_filters(as_of).end, territory_id=2), as_of, "month")
+    assert format_kpi("backlog_end", int(base["backlog"].iloc[-1]), "ru") in summary
+    at.button_group(key="pg_freq").set_value("day").run()
+    assert not at.exception and at.query_params["freq"] in ("day", ["day"])
