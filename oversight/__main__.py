@@ -4,6 +4,7 @@
     python -m oversight kpis --db PATH --from 2019-01-01 --to 2019-03-31 [--territory ID]
         [--municipality ID] [--organization ID] [--category ID] [--source S] --json
     python -m oversight backlog --db PATH --from D --to D --freq day|week|month [filters] --json
+    python -m oversight heatmap --db PATH --from D --to D --freq week|month --metric missed|on_time_rate|overdue_backlog|missed_per_10k --json
     python -m oversight geo --build
 """
 
@@ -119,6 +120,27 @@ def cmd_backlog(args) -> None:
     print(json.dumps(rows, ensure_ascii=False))
 
 
+def cmd_heatmap(args) -> None:
+    from oversight.heatmap import matrix
+
+    con, info = _open(args.db)
+    f = _filters(args)
+    _check_filters(con, f)
+    cells = matrix(con, f, info["as_of"].to_pydatetime(), args.freq, args.metric)
+    rows = [
+        {
+            "level": r.level,
+            "territory_id": int(r.territory_id),
+            "municipality_id": None if r.level == "territory" else int(r.municipality_id),
+            "name_ru": r.name_ru,
+            "date": r.bucket.date().isoformat(),
+            "value": None if r.value != r.value else float(r.value),
+        }
+        for r in cells.itertuples()
+    ]
+    print(json.dumps(rows, ensure_ascii=False))
+
+
 def cmd_geo(args) -> None:
     from oversight.geo import build_boundaries
 
@@ -144,6 +166,12 @@ def main(argv: list[str] | None = None) -> None:
     _add_filters(p)
     p.add_argument("--freq", choices=["day", "week", "month"], default="week")
     p.set_defaults(func=cmd_backlog)
+
+    p = sub.add_parser("heatmap", help="the Map page's municipality x time matrix, as JSON")
+    _add_filters(p)
+    p.add_argument("--freq", choices=["week", "month"], default="month")
+    p.add_argument("--metric", choices=["missed", "on_time_rate", "overdue_backlog", "missed_per_10k"], default="missed")
+    p.set_defaults(func=cmd_heatmap)
 
     p = sub.add_parser("geo", help="rebuild data/geo/municipalities.geojson from shared/geo")
     p.add_argument("--build", action="store_true", required=True)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from oversight.i18n import fmt_percent, t
+from oversight.i18n import fmt_number, fmt_percent, t
 from oversight.theme import BAD, FONT, GOOD, NEUTRAL, PRIMARY, RED_MARGIN, WARN
 
 
@@ -171,4 +172,113 @@ def small_multiples(by_area: pd.DataFrame, events: pd.DataFrame, lang: str, colu
     _date_axes(fig, lang)
     fig.update_xaxes(nticks=3, tickangle=0, tickformat="%m.%Y" if lang == "ru" else "%Y-%m")
     fig.update_annotations(font_size=12)
+    return fig
+
+
+# ---------------------------------------------------------------- map page
+
+GREY = "#e0e0e0"
+
+
+def _short(name: str) -> str:
+    return str(name).replace("городской округ ", "").replace(" городской округ", "")
+
+
+def format_metric(value, metric: str, lang: str) -> str:
+    if metric == "on_time_rate":
+        return fmt_percent(value, lang)
+    if metric == "missed_per_10k":
+        return fmt_number(value, lang, 1)
+    return fmt_number(value, lang)
+
+
+def _scale(metric: str, target: float) -> dict:
+    """Sequential reds for counts (more is worse); red-yellow-green around the target for rates."""
+    if metric == "on_time_rate":
+        return dict(colorscale="RdYlGn", zmid=target)
+    return dict(colorscale="Reds")
+
+
+def choropleth_map(values: pd.DataFrame, geojson: dict, outlines: dict, metric: str, target: float, lang: str,
+                   territory_id: int | None = None) -> go.Figure:
+    """Municipalities coloured by the metric, directions outlined and labelled; with a direction
+    chosen the map zooms to it and the rest is grey. No tiles and no basemap: works offline."""
+    name = "municipality_name_en" if lang == "en" else "municipality_name_ru"
+    terr_name = "territory_name_en" if lang == "en" else "territory_name_ru"
+    shown = values[values["value"].notna()]
+    custom = np.stack([
+        shown[name].map(_short), shown[terr_name], [format_metric(v, metric, lang) for v in shown["value"]],
+        shown["rank_region"].fillna(0).astype(int), shown["in_region"], shown["rank_direction"].fillna(0).astype(int),
+        shown["in_direction"],
+    ], axis=-1) if len(shown) else None
+    hover = t("map.hover", lang)
+    fig = go.Figure()
+    in_scope = set(values["municipality_id"])
+    others = [f["properties"]["municipality_id"] for f in geojson["features"] if f["properties"]["municipality_id"] not in in_scope]
+    if others:
+        fig.add_trace(go.Choropleth(
+            geojson=geojson, featureidkey="properties.municipality_id", locations=others, z=[0] * len(others),
+            colorscale=[[0, GREY], [1, GREY]], showscale=False, hoverinfo="skip", marker_line=dict(color="white", width=0.5),
+        ))
+    fig.add_trace(go.Choropleth(
+        geojson=geojson, featureidkey="properties.municipality_id", locations=shown["municipality_id"], z=shown["value"],
+        customdata=custom, hovertemplate=hover, marker_line=dict(color="white", width=0.6),
+        colorbar=dict(title=dict(text=t(f"map.metric.{metric}", lang), side="right"), thickness=14,
+                      tickformat=".0%" if metric == "on_time_rate" else None),
+        **_scale(metric, target),
+    ))
+    for tid, outline in outlines.items():
+        if territory_id is not None and tid != territory_id:
+            continue
+        lons, lats = [], []
+        for ring in outline["rings"]:
+            lons += list(ring[:, 0]) + [None]
+            lats += list(ring[:, 1]) + [None]
+        fig.add_trace(go.Scattergeo(lon=lons, lat=lats, mode="lines", line=dict(color="#222222", width=2),
+                                    hoverinfo="skip", showlegend=False))
+    labels = {tid: o["label"] for tid, o in outlines.items() if territory_id is None or tid == territory_id}
+    names = values.drop_duplicates("territory_id").set_index("territory_id")[terr_name]
+    fig.add_trace(go.Scattergeo(
+        lon=[p[0] for p in labels.values()], lat=[p[1] for p in labels.values()], mode="text",
+        text=[f"<b>{names.get(tid, '')}</b>" for tid in labels], textfont=dict(size=15, color="#111111"),
+        hoverinfo="skip", showlegend=False,
+    ))
+    fig.update_geos(fitbounds="locations", visible=False, projection_type="mercator")
+    fig.update_layout(height=620, margin=dict(l=0, r=0, t=10, b=0), font=dict(family=FONT), showlegend=False,
+                      separators=", " if lang == "ru" else ".,")
+    return fig
+
+
+def matrix_heatmap(cells: pd.DataFrame, order: list[tuple[str, int]], metric: str, target: float, lang: str) -> go.Figure:
+    """Municipalities (grouped under their direction's subtotal row) × time, coloured by the metric.
+    Subtotals have their own colour scale, so the directions' large counts do not wash out the rest."""
+    name = "name_en" if lang == "en" else "name_ru"
+    key = cells["level"] + ":" + cells["territory_id"].astype(str).where(cells["level"] == "territory", cells["municipality_id"].astype(str))
+    cells = cells.assign(key=key)
+    labels = {}
+    for level, ident in order:
+        row = cells[cells["key"] == f"{level}:{ident}"].iloc[0]
+        labels[f"{level}:{ident}"] = f"<b>{row[name]}</b>" if level == "territory" else _short(row[name])
+    buckets = sorted(cells["bucket"].unique())
+    fig = go.Figure()
+    for level, axis in (("municipality", "coloraxis"), ("territory", "coloraxis2")):
+        keys = [f"{lv}:{i}" for lv, i in order]
+        grid = cells[cells["level"] == level].pivot(index="key", columns="bucket", values="value").reindex(index=keys, columns=buckets)
+        text = [[format_metric(v, metric, lang) for v in row] for row in grid.to_numpy()]
+        fig.add_trace(go.Heatmap(
+            z=grid.to_numpy(dtype=float), x=buckets, y=[labels[k] for k in keys], coloraxis=axis, text=text,
+            hovertemplate="%{y}<br>%{x|" + DATE_FORMAT.get(lang, DATE_FORMAT["ru"]) + "}: %{text}<extra></extra>",
+            xgap=1, ygap=1,
+        ))
+    scale = _scale(metric, target)
+    coloraxis = dict(colorscale=scale["colorscale"], colorbar=dict(title=dict(text=t(f"map.metric.{metric}", lang)), thickness=12))
+    if "zmid" in scale:
+        coloraxis["cmid"] = scale["zmid"]
+    fig.update_layout(coloraxis=coloraxis, coloraxis2=dict(colorscale=scale["colorscale"], showscale=False, **({"cmid": scale["zmid"]} if "zmid" in scale else {})))
+    fig.update_yaxes(autorange="reversed", tickfont=dict(size=11))
+    _layout(fig, 120 + 17 * len(order), lang)
+    _date_axes(fig, lang)
+    step = max(1, len(buckets) // 12)  # at most a dozen date labels
+    fig.update_xaxes(tickvals=buckets[::step], tickangle=0)
+    fig.update_layout(margin=dict(l=10, r=10, t=10, b=10))
     return fig

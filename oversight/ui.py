@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from oversight import backlog, export, metrics, store, tables
+from oversight import backlog, export, heatmap, metrics, store, tables
 from oversight.demo import build_demo_database
 from oversight.filters import PERIOD_PRESETS, URL_KEYS, Filters, default_filters, preset_period
 from oversight.i18n import (
@@ -246,6 +246,12 @@ def filter_sidebar(lang: str, db_path: str, version: str, as_of: dt.datetime, fi
     last_day = (as_of - dt.timedelta(microseconds=1)).date()
     first_day = min(first_day, last_day)
     _init_filter_state(as_of, options, first_day, last_day)
+    pending = st.session_state.pop("_pending_municipality", None)
+    if pending is not None:
+        chosen = options["municipalities"][options["municipalities"]["municipality_id"] == pending]
+        if not chosen.empty:
+            st.session_state["flt_municipality_id"] = pending
+            st.session_state["flt_territory_id"] = int(chosen["territory_id"].iloc[0])
     sb = st.sidebar
     sb.header(t("filters.header", lang))
 
@@ -480,9 +486,24 @@ def ranked_table(area: pd.DataFrame, level: str, ctx: PageContext, height: int |
     )
 
 
-def plotly(fig, key: str) -> None:
-    """Place a plotly figure; topojson is served locally so nothing is fetched from a CDN."""
-    st.plotly_chart(fig, key=key, config={"topojsonURL": "/app/static/", "displaylogo": False}, width="stretch")
+def plotly(fig, key: str, on_select="ignore"):
+    """Place a plotly figure. The world topojson that plotly's geo traces ask for is a local stub
+    (static/world_110m.json), so nothing is fetched from a CDN; the camera button saves a PNG."""
+    config = {"topojsonURL": "/app/static/", "displaylogo": False, "toImageButtonOptions": {"filename": key, "scale": 2}}
+    if on_select == "ignore":
+        return st.plotly_chart(fig, key=key, config=config, width="stretch")
+    return st.plotly_chart(fig, key=key, config=config, width="stretch", on_select=on_select, selection_mode="points")
+
+
+def narrow_to_clicked_municipality(event) -> None:
+    """A click on a municipality on the map narrows every page's filter to it (applied on the next
+    run, before the sidebar is drawn, since a drawn widget's value cannot be changed)."""
+    points = (event or {}).get("selection", {}).get("points", []) if isinstance(event, dict) else getattr(getattr(event, "selection", None), "points", [])
+    for point in points or []:
+        location = point.get("location") if isinstance(point, dict) else None
+        if location is not None and str(location).isdigit():
+            st.session_state["_pending_municipality"] = int(location)
+            st.rerun()
 
 
 
@@ -548,6 +569,19 @@ def _cached_backlog(function: str, db_path: str, version: str, filters: Filters,
 def cached_backlog(function: str, ctx: PageContext, *extra):
     """A backlog.* function for the page's filters, cached on (function, params, data version)."""
     return _cached_backlog(function, ctx.db_path, ctx.version, ctx.filters, ctx.as_of, tuple(extra))
+
+
+_HEATMAP_FUNCTIONS = {"map_values": heatmap.map_values, "matrix": heatmap.matrix}
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _cached_heatmap(function: str, db_path: str, version: str, filters: Filters, as_of: dt.datetime, extra: tuple):
+    return _HEATMAP_FUNCTIONS[function](_connection(db_path, version), filters, as_of, *extra)
+
+
+def cached_heatmap(function: str, ctx: PageContext, *extra):
+    """A heatmap.* function for the page's filters, cached on (function, params, data version)."""
+    return _cached_heatmap(function, ctx.db_path, ctx.version, ctx.filters, ctx.as_of, tuple(extra))
 
 
 _COLUMN_KEYS = {

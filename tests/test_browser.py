@@ -132,11 +132,15 @@ class Visit:
 
 
 DRAWN_PATHS = """el => [...el.querySelectorAll('.trace path, path.choroplethlocation, .point path')]
-    .filter(p => (p.getAttribute('d') || '').length > 8).length"""
-# For every map trace: how many areas it should draw (locations with a value) and how many it drew.
-MAP_SHAPES = """el => (el.data || []).filter(t => t.type === 'choropleth').map(t => ({
-    expected: (t.locations || []).filter((_, i) => t.z && t.z[i] !== null && t.z[i] !== undefined).length,
-    drawn: el.querySelectorAll('path.choroplethlocation').length}))"""
+    .filter(p => (p.getAttribute('d') || '').length > 8).length
+    + [...el.querySelectorAll('.hm image')].filter(i => (i.getAttribute('href') || '').length > 100).length"""
+# Map shapes: every location of every choropleth trace that has a value must be drawn as a path.
+MAP_SHAPES = """el => {
+    const traces = (el.calcdata || []).filter(cd => cd.length && cd[0].trace && cd[0].trace.type === 'choropleth');
+    if (!traces.length) return null;
+    const expected = traces.reduce((n, cd) => n + cd.filter(p => Number.isFinite(p.z)).length, 0);
+    return {expected, drawn: el.querySelectorAll('path.choroplethlocation').length};
+}"""
 
 
 @pytest.mark.parametrize("lang", ["ru", "en"])
@@ -154,13 +158,14 @@ def test_page_renders_offline_with_data_drawn(browser, server, lang, page):
         # Every KPI shows a number.
         values = p.locator('[data-testid="stMetricValue"]').all_inner_texts()
         assert all(any(ch.isdigit() for ch in v) for v in values), values
-        # Every plotly chart has drawn data: bars, lines or shapes with real path data, and every
+        # Every plotly chart has drawn data (bars, lines, shapes with real path data, heatmap images), and every
         # map draws one shape per area it has a value for.
         plots = p.locator(".js-plotly-plot")
         for i in range(plots.count()):
             assert plots.nth(i).evaluate(DRAWN_PATHS) > 0, f"chart {i} on {page.url_path} has no drawn data"
-            for trace in plots.nth(i).evaluate(MAP_SHAPES):
-                assert trace["drawn"] == trace["expected"] > 0, trace
+            shapes = plots.nth(i).evaluate(MAP_SHAPES)
+            if shapes is not None:
+                assert shapes["drawn"] == shapes["expected"] > 0, shapes
     finally:
         visit.close()
 
@@ -174,6 +179,19 @@ def test_overview_shows_cards_chart_and_tables(browser, server):
         assert visit.page.locator(".js-plotly-plot").count() == 1
     finally:
         visit.close()
+
+
+def test_map_draws_every_municipality_and_zooms_to_a_direction(browser, server):
+    for query, expected in (("lang=ru", 60), ("lang=ru&dir=3", 60)):
+        visit = Visit(browser, f"{server}/map?{query}")
+        try:
+            shapes = visit.page.locator(".js-plotly-plot").first.evaluate(MAP_SHAPES)
+            assert shapes == {"expected": expected, "drawn": expected}
+            assert visit.outside == []
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            visit.page.screenshot(path=str(SCREENSHOTS / f"map-{query.replace('&', '-').replace('=', '')}.png"))
+        finally:
+            visit.close()
 
 
 def test_shared_link_shows_the_filtered_view(browser, server, con, as_of):
