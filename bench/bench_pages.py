@@ -25,12 +25,12 @@ import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
 
-from oversight import backlog, metrics, store
+from oversight import backlog, heatmap, metrics, store
 from oversight.demo import DemoSpec, build_demo_database
 from oversight.filters import Filters
 from oversight.paths import ROOT
 
-BUDGET_MS = 300
+BUDGET_MS = {"overview": 300, "backlog": 300, "map": 500}
 D = dt.date
 SCOPES = {
     "whole region": {},
@@ -65,7 +65,13 @@ def backlog_data(con, f: Filters, as_of) -> None:
     backlog.by_area(con, f, as_of, "week", "territory")
 
 
-PAGES = {"overview": overview_data, "backlog": backlog_data}
+def map_data(con, f: Filters, as_of) -> None:
+    """What app_pages/map.py asks for, with the matrix by week (the issue's budget case)."""
+    heatmap.map_values(con, f, as_of, "missed")
+    heatmap.matrix(con, f, as_of, "week", "missed")
+
+
+PAGES = {"overview": overview_data, "backlog": backlog_data, "map": map_data}
 
 
 def database(n: int) -> Path:
@@ -114,13 +120,14 @@ def bench(n: int, runs: int, pages: list[str]) -> tuple[list[dict], float]:
 def render(rows: list[dict], runs: int, startups: dict[int, float]) -> str:
     lines = [
         f"Machine: {os.cpu_count()} cores, Python {platform.python_version()}, DuckDB {duckdb.__version__}; "
-        f"{dt.date.today().isoformat()}; warm = median of {runs} runs; budget {BUDGET_MS} ms warm at 10M.",
+        f"{dt.date.today().isoformat()}; warm = median of {runs} runs; budgets warm at 10M: "
+        + ", ".join(f"{page} {ms} ms" for page, ms in BUDGET_MS.items()) + " (map: the matrix by week).",
         "",
         "| page | tickets | period | filter | cold, ms | warm, ms |",
         "|---|---:|---|---|---:|---:|",
     ]
     for r in rows:
-        flag = " ⚠" if r["warm_ms"] > BUDGET_MS else ""
+        flag = " ⚠" if r["warm_ms"] > BUDGET_MS[r["page"]] else ""
         lines.append(f"| {r['page']} | {r['tickets']:,} | {r['period']} | {r['scope']} | {r['cold_ms']:.0f} | {r['warm_ms']:.0f}{flag} |")
     worst = {}
     for r in rows:

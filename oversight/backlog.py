@@ -34,7 +34,7 @@ def series(con: duckdb.DuckDBPyConnection, filters: Filters, as_of: dt.datetime,
     bucket's end (or at as_of), created and closed in the bucket, days of the bucket in the period,
     and the stocks when the period began (opening_backlog, opening_overdue)."""
     _check_freq(freq)
-    trend = metrics.kpi_trend(con, filters, as_of, freq)
+    trend = metrics.kpi_trend(con, filters, as_of, freq, medians=False)
     columns = ["bucket", "backlog", "overdue_backlog", "created", "closed", "days", "opening_backlog", "opening_overdue"]
     return trend[columns].rename(columns={"bucket": "date"}).reset_index(drop=True)
 

@@ -215,13 +215,19 @@ def choropleth_map(values: pd.DataFrame, geojson: dict, outlines: dict, metric: 
     fig = go.Figure()
     in_scope = set(values["municipality_id"])
     others = [f["properties"]["municipality_id"] for f in geojson["features"] if f["properties"]["municipality_id"] not in in_scope]
+    # Each trace carries only its own shapes: the boundaries are sent to the browser once, not twice.
+    def subset(ids) -> dict:
+        wanted = set(ids)
+        return {"type": "FeatureCollection", "features": [f for f in geojson["features"] if f["properties"]["municipality_id"] in wanted]}
+
     if others:
         fig.add_trace(go.Choropleth(
-            geojson=geojson, featureidkey="properties.municipality_id", locations=others, z=[0] * len(others),
+            geojson=subset(others), featureidkey="properties.municipality_id", locations=others, z=[0] * len(others),
             colorscale=[[0, GREY], [1, GREY]], showscale=False, hoverinfo="skip", marker_line=dict(color="white", width=0.5),
         ))
     fig.add_trace(go.Choropleth(
-        geojson=geojson, featureidkey="properties.municipality_id", locations=shown["municipality_id"], z=shown["value"],
+        geojson=subset(shown["municipality_id"]), featureidkey="properties.municipality_id",
+        locations=shown["municipality_id"], z=shown["value"],
         customdata=custom, hovertemplate=hover, marker_line=dict(color="white", width=0.6),
         colorbar=dict(title=dict(text=t(f"map.metric.{metric}", lang), side="right"), thickness=14,
                       tickformat=".0%" if metric == "on_time_rate" else None),
@@ -243,7 +249,15 @@ def choropleth_map(values: pd.DataFrame, geojson: dict, outlines: dict, metric: 
         text=[f"<b>{names.get(tid, '')}</b>" for tid in labels], textfont=dict(size=15, color="#111111"),
         hoverinfo="skip", showlegend=False,
     ))
-    fig.update_geos(fitbounds="locations", visible=False, projection_type="mercator")
+    if territory_id is not None and territory_id in outlines:
+        # Zoom to the chosen direction (fitbounds would also fit the grey rest of the oblast).
+        points = np.concatenate(outlines[territory_id]["rings"])
+        pad = 0.08
+        fig.update_geos(fitbounds=False, visible=False, projection_type="mercator",
+                        lonaxis_range=[points[:, 0].min() - pad, points[:, 0].max() + pad],
+                        lataxis_range=[points[:, 1].min() - pad, points[:, 1].max() + pad])
+    else:
+        fig.update_geos(fitbounds="locations", visible=False, projection_type="mercator")
     fig.update_layout(height=620, margin=dict(l=0, r=0, t=10, b=0), font=dict(family=FONT), showlegend=False,
                       separators=", " if lang == "ru" else ".,")
     return fig

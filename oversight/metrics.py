@@ -166,6 +166,9 @@ def _indexed(con, filters: Filters) -> tuple[MedianIndex | None, tuple[str, int]
         return None, None
     coded = _index(con)
     if coded is None:
+        # Not built yet: start building it in the background (only pages that need medians pay
+        # for it) and let SQL answer this time.
+        start_median_index(con)
         return None, None
     name, value = scope
     if name == "source":
@@ -271,13 +274,15 @@ def _bucket_end(start: pd.Timestamp, bucket: str) -> pd.Timestamp:
 
 
 def kpi_trend(
-    con: duckdb.DuckDBPyConnection, filters: Filters, as_of: dt.datetime, bucket: str | None = None
+    con: duckdb.DuckDBPyConnection, filters: Filters, as_of: dt.datetime, bucket: str | None = None,
+    medians: bool = True,
 ) -> pd.DataFrame:
     """KPIs per bucket in the period, with backlog and overdue backlog at each bucket's end.
 
     Columns: bucket, days, created, closed, due, missed, on_time_rate, median_resolution_hours,
     returned_share, backlog, overdue_backlog, and opening_backlog / opening_overdue (the stocks when
-    the period began, the same on every row).
+    the period began, the same on every row). medians=False skips the medians (left empty): the
+    backlog series do not need them.
     """
     bucket = bucket or trend_bucket(filters)
     if bucket not in BUCKETS:
@@ -286,16 +291,18 @@ def kpi_trend(
     if not uses_daily_counts(con, filters, as_of):
         return store.run(con, "kpi_trend", **params)
     trend = store.run(con, "kpi_trend_daily", **params)
-    index, scope = _indexed(con, filters)
-    if index is not None:
+    index, scope = _indexed(con, filters) if medians else (None, None)
+    if not medians:
+        trend["median_resolution_hours"] = np.nan  # not asked for: no median work at all
+    elif index is not None:
         first, stop = _day(filters.start), _day(filters.end) + 1
         trend["median_resolution_hours"] = [
             index.median_hours(*scope, max(_day(b), first), min(_day(_bucket_end(b, bucket)), stop))
             for b in trend["bucket"]
         ]
     else:
-        medians = store.run(con, "median_buckets", **params).set_index("bucket")["median_resolution_hours"]
-        trend["median_resolution_hours"] = trend["bucket"].map(medians)
+        by_bucket = store.run(con, "median_buckets", **params).set_index("bucket")["median_resolution_hours"]
+        trend["median_resolution_hours"] = trend["bucket"].map(by_bucket)
     return trend[
         ["bucket", "days", "created", "closed", "due", "missed", "on_time_rate", "median_resolution_hours",
          "returned_share", "backlog", "overdue_backlog", "opening_backlog", "opening_overdue"]

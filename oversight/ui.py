@@ -54,9 +54,7 @@ class PageContext:
 
 @st.cache_resource(show_spinner=False, max_entries=4, validate=store.is_open)
 def _connection(path: str, version: str):
-    con = store.connect(path)
-    metrics.start_median_index(con)  # speeds medians up once built; SQL answers until then
-    return con
+    return store.connect(path)
 
 
 def connection(ctx: PageContext):

@@ -1,0 +1,123 @@
+"""Benchmark: how long each page takes to render in a real browser, first and again.
+
+    .venv/bin/python bench/bench_first_render.py [--db data/bench/demo10m.duckdb] [--runs 3]
+
+Starts the app on a free loopback port against the database, opens each page in Debian's chromium
+and times from navigation until Streamlit reports the script run finished. "first" is the first
+visit after the server started (connection opened, caches empty); "other filters" are new tabs on
+the same server with a direction chosen (result cache cold for those). For scale it also times a
+one-line Streamlit app the same way. Appends its table to docs/benchmarks.md. Not a timed test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from oversight.navigation import PAGES  # noqa: E402
+
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(script: str, db: str) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true",
+         "--server.address", "127.0.0.1", "--server.port", str(port)],
+        cwd=ROOT, env={**os.environ, "OVERSIGHT_DB": db}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(120):
+        try:
+            urllib.request.urlopen(f"{base}/_stcore/health", timeout=2)
+            break
+        except OSError:
+            time.sleep(0.5)
+    return server, base
+
+
+def render_ms(browser, url: str) -> float:
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    started = time.perf_counter()
+    page.goto(url)
+    page.wait_for_selector("h1", timeout=120_000)
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=120_000)
+    elapsed = (time.perf_counter() - started) * 1000
+    page.close()
+    return elapsed
+
+
+def baseline_ms(browser, runs: int) -> float:
+    """The same measure for a one-line Streamlit app: what the browser and Streamlit cost anyway."""
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / "hello.py"
+        script.write_text('import streamlit as st\nst.title("Привет")\n', encoding="utf-8")
+        server, base = start(str(script), "")
+        try:
+            return statistics.median(render_ms(browser, base + "/") for _ in range(runs))
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--db", default=str(ROOT / "data" / "bench" / "demo10m.duckdb"))
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    rows = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        server, base = start("dashboard.py", args.db)
+        try:
+            for spec in PAGES:
+                first = render_ms(browser, f"{base}{spec.url}?lang=ru")
+                again = statistics.median(
+                    render_ms(browser, f"{base}{spec.url}?lang=ru&dir={1 + i % 4}") for i in range(args.runs)
+                )
+                rows.append((spec.url_path, first, again))
+                print(f"{spec.url_path:10} first {first:7.0f} ms   other filters {again:7.0f} ms", flush=True)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        hello = baseline_ms(browser, args.runs)
+        browser.close()
+    table = "\n".join(
+        ["", f"## Page render in the browser ({Path(args.db).name}, `bench/bench_first_render.py`)", "",
+         "Navigation until Streamlit's script run has finished: the first visit after the server started, and the",
+         f"median of {args.runs} visits with other filters (a direction). For scale, a one-line Streamlit app takes "
+         f"{hello:.0f} ms by the same measure on this machine (headless chromium, no GPU): most of each figure is the "
+         "browser loading Streamlit itself.", "",
+         "| page | first visit, ms | other filters, ms |", "|---|---:|---:|"]
+        + [f"| {name} | {first:.0f} | {again:.0f} |" for name, first, again in rows]
+    )
+    docs = ROOT / "docs" / "benchmarks.md"
+    text = docs.read_text(encoding="utf-8") if docs.exists() else "# Benchmarks\n"
+    text = re.sub(r"\n## Page render in the browser.*", "", text, flags=re.S).rstrip() + "\n" + table + "\n"
+    docs.write_text(text, encoding="utf-8")
+    print(table)
+
+
+if __name__ == "__main__":
+    main()
