@@ -194,6 +194,19 @@ def test_map_draws_every_municipality_and_zooms_to_a_direction(browser, server):
             visit.close()
 
 
+def test_clicking_a_municipality_narrows_the_filters(browser, server):
+    visit = Visit(browser, f"{server}/map?lang=ru")
+    try:
+        shapes = visit.page.locator("path.choroplethlocation")
+        box = shapes.nth(shapes.count() // 2).bounding_box()
+        visit.page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        visit.page.wait_for_url(lambda url: "mun=" in url, timeout=30_000)
+        visit.page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=60_000)
+        assert "dir=" in visit.page.url  # the municipality's direction is chosen with it
+    finally:
+        visit.close()
+
+
 def test_shared_link_shows_the_filtered_view(browser, server, con, as_of):
     query = {"from": "2019-02-01", "to": "2019-04-30", "dir": "2", "src": "dobrodel", "lang": "ru"}
     visit = Visit(browser, f"{server}/?{urlencode(query)}")
