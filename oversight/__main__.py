@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> None:
 
     p = sub.add_parser("geo", help="rebuild data/geo/municipalities.geojson from shared/geo")
     p.add_argument("--build", action="store_true", required=True)
-    p.add_argument("--tolerance", type=float, default=80.0, help="simplification tolerance, metres")
+    p.add_argument("--tolerance", type=float, default=120.0, help="simplification tolerance, metres")
     p.set_defaults(func=cmd_geo)
 
     args = parser.parse_args(argv)

@@ -112,7 +112,7 @@ def match_to_reference(gdf, municipalities: pd.DataFrame) -> pd.DataFrame:
 def build_boundaries(
     source: Path = SHARED_GEO_SOURCE,
     out: Path = BOUNDARIES_FILE,
-    tolerance_m: float = 80.0,
+    tolerance_m: float = 120.0,
 ) -> Path:
     """Write the simplified, clockwise-oriented boundaries keyed by municipality_id.
 
@@ -128,7 +128,7 @@ def build_boundaries(
     metric["geometry"] = metric.geometry.simplify(tolerance_m, preserve_topology=True)
     gdf = metric.to_crs(4326)
     gdf["geometry"] = shapely.orient_polygons(gdf.geometry.values, exterior_cw=True)
-    gdf["geometry"] = shapely.set_precision(gdf.geometry.values, 1e-5)
+    gdf["geometry"] = shapely.set_precision(gdf.geometry.values, 1e-4)  # ~10 m: finer than the simplification
     gdf = gdf[["municipality_id", "name_ru", "geometry"]].sort_values("municipality_id")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(gdf.to_json(drop_id=True, ensure_ascii=False), encoding="utf-8")
