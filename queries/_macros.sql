@@ -13,59 +13,15 @@ where (p_territory is null or territory_id = p_territory)
   and (p_category is null or category_id = p_category)
   and (p_source is null or source = p_source);
 
--- scoped_counts(...): daily counts of each event (created, closed, closed_returned, due, missed,
--- overdue_entries, overdue_exits per day x direction x current municipality x category x source)
--- inside the shared filters. With p_rows false they come from the pre-aggregated daily_counts
--- (built for the dataset's as_of; it has no organisation column); with p_rows true they are
--- counted from the ticket rows, for an organisation or another as_of. The branch not taken is a
--- constant-false filter. Every count query reads through this macro, so both ways share one SQL.
-create or replace temp macro scoped_counts(p_rows, p_as_of, p_territory, p_municipality, p_organization, p_category, p_source) as table
-with rows_scope as materialized (
-    select territory_id, current_municipality_id, category_id, source, created_at, closed_at, due_at, returned_count
-    from scoped_tickets(p_territory, p_municipality, p_organization, p_category, p_source)
-    where p_rows
-),
-
-row_events as (
-    select created_at::date as day, territory_id, current_municipality_id, category_id, source,
-        1 as created, 0 as closed, 0 as closed_returned, 0 as due, 0 as missed, 0 as overdue_entries, 0 as overdue_exits
-    from rows_scope
-    where created_at < p_as_of
-    union all
-    select closed_at::date, territory_id, current_municipality_id, category_id, source,
-        0, 1, case when returned_count > 0 then 1 else 0 end, 0, 0, 0, 0
-    from rows_scope
-    where closed_at < p_as_of
-    union all
-    select due_at::date, territory_id, current_municipality_id, category_id, source,
-        0, 0, 0, 1, case when closed_at is null or closed_at > due_at then 1 else 0 end, 0, 0
-    from rows_scope
-    where due_at < p_as_of
-    union all
-    select greatest(created_at, due_at)::date, territory_id, current_municipality_id, category_id, source,
-        0, 0, 0, 0, 0, 1, 0
-    from rows_scope
-    where due_at is not null and greatest(created_at, due_at) < p_as_of
-    union all
-    select greatest(created_at, due_at, closed_at)::date, territory_id, current_municipality_id, category_id, source,
-        0, 0, 0, 0, 0, 0, 1
-    from rows_scope
-    where due_at is not null and closed_at is not null and greatest(created_at, due_at, closed_at) < p_as_of
-)
-
-select day, territory_id, current_municipality_id, category_id, source, created, closed, closed_returned,
-    due, missed, overdue_entries, overdue_exits
+-- scoped_daily_counts(...): daily_counts inside the shared filters (no organisation: the table has
+-- none; oversight.metrics uses the ticket rows when an organisation is chosen).
+create or replace temp macro scoped_daily_counts(p_territory, p_municipality, p_category, p_source) as table
+select *
 from daily_counts
-where not p_rows
-  and (p_territory is null or territory_id = p_territory)
+where (p_territory is null or territory_id = p_territory)
   and (p_municipality is null or current_municipality_id = p_municipality)
   and (p_category is null or category_id = p_category)
-  and (p_source is null or source = p_source)
-union all
-select day, territory_id, current_municipality_id, category_id, source,
-    sum(created), sum(closed), sum(closed_returned), sum(due), sum(missed), sum(overdue_entries), sum(overdue_exits)
-from row_events
-group by all;
+  and (p_source is null or source = p_source);
 
 -- area_rows(...): the rows of the per-area tables inside the shared filters: every direction
 -- (level 'territory') and every current municipality (level 'municipality') in scope, so an area

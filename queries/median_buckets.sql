@@ -5,5 +5,5 @@ select
     date_trunc($bucket, closed_at) as bucket,
     median(resolution_us) / 3600e6 as median_resolution_hours
 from scoped_tickets($territory_id, $municipality_id, $organization_id, $category_id, $source)
-where closed_at >= $start and closed_at < $stop and closed_at < $as_of
+where closed_at >= $start and closed_at < $stop
 group by 1

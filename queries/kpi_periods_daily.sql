@@ -1,0 +1,58 @@
+-- kpi_periods_daily: the counts of kpi_periods (current and previous period) from the
+-- pre-aggregated daily_counts instead of the ticket rows: created, closed, backlog_end,
+-- overdue_backlog_end, due, missed, on_time_rate, returned_share. No median (oversight.medians
+-- adds it). Used when no organisation filter is set (daily_counts has no organisation column).
+with counts as not materialized (
+    select * from scoped_daily_counts($territory_id, $municipality_id, $category_id, $source)
+),
+
+periods as (
+    select
+        unnest(['previous', 'current']) as period,
+        unnest([$start::timestamp, $stop::timestamp]) as p_stop
+),
+
+flows as (
+    select
+        case when day >= $start::date then 'current' else 'previous' end as period,
+        sum(created)::bigint as created,
+        sum(closed)::bigint as closed,
+        sum(closed_returned)::bigint as closed_returned,
+        sum(due)::bigint as due,
+        sum(missed)::bigint as missed
+    from counts
+    where day >= $prev_start::date and day < $stop::date
+    group by 1
+),
+
+-- Stocks at a period's end: every event before it. If the end is past as_of, that is every event
+-- in the data (nothing happens after as_of, and deadlines after it were left out of daily_counts).
+stocks as (
+    select
+        periods.period,
+        coalesce(sum(counts.created - counts.closed), 0)::bigint as backlog_end,
+        coalesce(sum(counts.overdue_entries - counts.overdue_exits), 0)::bigint as overdue_backlog_end
+    from periods
+    left join counts
+        on counts.day < periods.p_stop::date or periods.p_stop > $as_of::timestamp
+    group by 1
+),
+
+final as (
+    select
+        periods.period,
+        coalesce(flows.created, 0) as created,
+        coalesce(flows.closed, 0) as closed,
+        stocks.backlog_end,
+        stocks.overdue_backlog_end,
+        coalesce(flows.due, 0) as due,
+        coalesce(flows.missed, 0) as missed,
+        1.0 - flows.missed / nullif(flows.due, 0) as on_time_rate,
+        flows.closed_returned / nullif(flows.closed, 0) as returned_share
+    from periods
+    left join flows using (period)
+    left join stocks using (period)
+)
+
+select * from final
+order by period desc
