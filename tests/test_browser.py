@@ -106,10 +106,16 @@ class Visit:
         probe = """() => [document.querySelectorAll('[data-testid="stElementContainer"]').length,
                           document.querySelectorAll('.js-plotly-plot .main-svg').length,
                           document.querySelectorAll('[data-testid="stDataFrame"] canvas').length].join()"""
+        # Plotly charts mount after their library has loaded: wait until every chart container
+        # holds a drawn plot, then until nothing changes for a second.
         last, stable_since, deadline = None, time.time(), time.time() + timeout_s
         while time.time() < deadline:
             now = self.page.evaluate(probe)
-            if now != last:
+            ready = self.page.evaluate(
+                """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
+                          .every(c => c.querySelector('.js-plotly-plot .main-svg'))"""
+            )
+            if now != last or not ready:
                 last, stable_since = now, time.time()
             elif time.time() - stable_since >= 1.0:
                 return
@@ -175,6 +181,7 @@ def test_overview_shows_cards_chart_and_tables(browser, server):
     try:
         # Grids mount after the script run ends: wait for them rather than count too early.
         visit.page.wait_for_function("() => document.querySelectorAll('[data-testid=\"stDataFrame\"]').length === 2", timeout=30_000)
+        visit.page.wait_for_selector(".js-plotly-plot", timeout=30_000)
         assert visit.page.locator('[data-testid="stMetricValue"]').count() == len(CARD_METRICS)
         assert visit.page.locator(".js-plotly-plot").count() == 1
     finally:
