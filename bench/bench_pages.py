@@ -155,7 +155,12 @@ def main() -> None:
         rows += size_rows
     table = render(rows, args.runs, startups)
     docs = ROOT / "docs" / "benchmarks.md"
-    docs.write_text("# Benchmarks: each page's data\n\nMade by `bench/bench_pages.py`.\n\n" + table + "\n", encoding="utf-8")
+    # Keep the browser render section that bench/bench_first_render.py appends.
+    render = ""
+    if docs.exists():
+        found = re.search(r"\n## Page render in the browser.*", docs.read_text(encoding="utf-8"), flags=re.S)
+        render = found.group(0) if found else ""
+    docs.write_text("# Benchmarks: each page's data\n\nMade by `bench/bench_pages.py`.\n\n" + table + "\n" + render, encoding="utf-8")
     readme = ROOT / "README.md"
     if readme.exists():
         text = readme.read_text(encoding="utf-8")
