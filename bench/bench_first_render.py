@@ -68,11 +68,16 @@ def render_ms(browser, url: str) -> float:
     return elapsed
 
 
-def baseline_ms(browser, runs: int) -> float:
-    """The same measure for a one-line Streamlit app: what the browser and Streamlit cost anyway."""
+HELLO = 'import streamlit as st\nst.title("Привет")\n'
+HELLO_PLOTLY = HELLO + 'import plotly.graph_objects as go\nst.plotly_chart(go.Figure(go.Bar(x=[1, 2, 3], y=[3, 1, 2])))\n'
+
+
+def baseline_ms(browser, runs: int, source: str = HELLO) -> float:
+    """The same measure for a one-line Streamlit app (or one with a single tiny plotly chart): what
+    the browser, Streamlit and plotly cost here whatever the page does."""
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "hello.py"
-        script.write_text('import streamlit as st\nst.title("Привет")\n', encoding="utf-8")
+        script.write_text(source, encoding="utf-8")
         server, base = start(str(script), "")
         try:
             return statistics.median(render_ms(browser, base + "/") for _ in range(runs))
@@ -104,13 +109,15 @@ def main() -> None:
             server.terminate()
             server.wait(timeout=30)
         hello = baseline_ms(browser, args.runs)
+        hello_plotly = baseline_ms(browser, args.runs, HELLO_PLOTLY)
         browser.close()
     table = "\n".join(
         ["", f"## Page render in the browser ({Path(args.db).name}, `bench/bench_first_render.py`)", "",
          "Navigation until Streamlit's script run has finished: the first visit after the server started, and the",
          f"median of {args.runs} visits with other filters (a direction). For scale, a one-line Streamlit app takes "
-         f"{hello:.0f} ms by the same measure on this machine (headless chromium, no GPU): that much of each figure is the "
-         "browser loading Streamlit itself. The Overview is visited last: it starts the median index build.", "",
+         f"{hello:.0f} ms by the same measure on this machine (headless chromium, no GPU), and one with a single "
+         f"three-bar plotly chart {hello_plotly:.0f} ms: that much of each figure is the browser loading Streamlit "
+         "and plotly. The Overview is visited last: it starts the median index build.", "",
          "| page | first visit, ms | other filters, ms |", "|---|---:|---:|"]
         + [f"| {name} | {first:.0f} | {again:.0f} |" for name, first, again in rows]
     )
