@@ -15,12 +15,12 @@ with compare_col:
     options, names = ui.comparison_options(ctx)
     compare = ui.url_choice("cmp", options, backlog.default_comparison(ctx.filters), names.get, t("backlog.compare", ctx.lang))
 
-base = ui.cached_backlog("series", ctx, freq)
-events = ui.cached_backlog("events", ctx)
+base = ui.cached("backlog.series", ctx, freq)
+events = ui.cached("backlog.events", ctx)
 st.info(backlog.summary(base, backlog.start_stock(base), ctx.filters, ctx.as_of, ctx.lang))
 
 st.subheader(t("backlog.stock", ctx.lang))
-other = ui.cached_backlog("comparison", ctx, freq, compare)
+other = ui.cached("backlog.comparison", ctx, freq, compare)
 ui.plotly(charts.backlog_lines(base, other, names.get(compare, ""), events, ctx.lang), key="backlog_lines")
 ui.download_frames("backlog_stock", {t("backlog.stock", ctx.lang): ui.localized(base, ctx.lang)}, ctx)
 if not events.empty:
@@ -30,7 +30,7 @@ st.subheader(t("backlog.flows", ctx.lang))
 ui.plotly(charts.flows_bars(base, events, ctx.lang), key="backlog_flows")
 ui.download_frames("backlog_flows", {t("backlog.flows", ctx.lang): ui.localized(base, ctx.lang)}, ctx)
 
-ageing = ui.cached_backlog("ageing", ctx, freq)
+ageing = ui.cached("backlog.ageing", ctx, freq)
 left, right = st.columns(2)
 with left:
     st.subheader(t("backlog.ageing", ctx.lang))
@@ -42,7 +42,7 @@ ui.download_frames("backlog_ageing", {t("backlog.ageing", ctx.lang): ui.localize
 
 st.subheader(t("backlog.where", ctx.lang))
 level = ui.url_choice("by", backlog.LEVELS, "territory", lambda v: t(f"backlog.level.{v}", ctx.lang), t("backlog.level", ctx.lang))
-areas = ui.cached_backlog("by_area", ctx, freq, level)
+areas = ui.cached("backlog.by_area", ctx, freq, level)
 shown, total = backlog.top_areas(areas)
 ui.plotly(charts.small_multiples(areas[areas["area_id"].isin(shown)], events, ctx.lang), key="backlog_multiples")
 st.caption(t("backlog.where_note", ctx.lang, shown=len(shown), total=total) + " " + t("backlog.where_legend", ctx.lang))

@@ -10,7 +10,7 @@ ctx = ui.context()
 ui.page_header("map.title", ctx)
 
 metric = ui.url_choice("metric", heatmap.METRICS, "missed", lambda m: t(f"map.metric.{m}", ctx.lang), t("map.metric", ctx.lang))
-values = ui.cached_heatmap("map_values", ctx, metric)
+values = ui.cached("heatmap.map_values", ctx, metric)
 figure = charts.choropleth_map(values, heatmap.boundaries(), heatmap.direction_outlines(), metric, ctx.target, ctx.lang,
                                ctx.filters.territory_id)
 event = ui.plotly(figure, key="overdue_map", on_select="rerun")
@@ -24,7 +24,7 @@ with freq_col:
     freq = ui.url_choice("mfreq", ("week", "month"), "month", lambda f: t(f"backlog.freq.{f}", ctx.lang), t("map.freq", ctx.lang))
 with sort_col:
     sort = ui.url_choice("sort", heatmap.SORTS, "value", lambda s: t(f"map.sort.{s}", ctx.lang), t("map.sort", ctx.lang))
-cells = ui.cached_heatmap("matrix", ctx, freq, metric)
+cells = ui.cached("heatmap.matrix", ctx, freq, metric)
 order = heatmap.row_order(cells, metric, sort, ctx.lang)
 ui.plotly(charts.matrix_heatmap(cells, order, metric, ctx.target, ctx.lang), key="overdue_matrix")
 ui.download_frames("overdue_matrix", {t("map.matrix", ctx.lang): ui.localized(cells, ctx.lang)}, ctx)

@@ -61,16 +61,23 @@ def connection(ctx: PageContext):
     return _connection(ctx.db_path, ctx.version)
 
 
-# Library functions a page may ask for through `cached`; an allow-list, not a lookup by string.
+# Library functions a page may ask for through `cached`: an allow-list, not a lookup by string.
 _CACHED_FUNCTIONS = {
     "kpis": metrics.kpis,
     "kpi_comparison": metrics.kpi_comparison,
     "kpi_trend": metrics.kpi_trend,
     "kpis_by_area": metrics.kpis_by_area,
+    "backlog.series": backlog.series,
+    "backlog.comparison": backlog.comparison,
+    "backlog.ageing": backlog.ageing,
+    "backlog.by_area": backlog.by_area,
+    "backlog.events": backlog.events,
+    "heatmap.map_values": heatmap.map_values,
+    "heatmap.matrix": heatmap.matrix,
 }
 
 
-@st.cache_data(show_spinner=False, max_entries=512)
+@st.cache_data(show_spinner=False, max_entries=1024)
 def _cached(function: str, db_path: str, version: str, filters: Filters, as_of: dt.datetime, extra: tuple):
     con = _connection(db_path, version)
     return _CACHED_FUNCTIONS[function](con, filters, as_of, *extra)
@@ -548,38 +555,6 @@ def comparison_options(ctx: PageContext) -> tuple[list[str], dict[str, str]]:
             options.append(f"municipality:{row.municipality_id}")
             names[options[-1]] = getattr(row, name)
     return options, names
-
-
-_BACKLOG_FUNCTIONS = {
-    "series": backlog.series,
-    "comparison": backlog.comparison,
-    "ageing": backlog.ageing,
-    "by_area": backlog.by_area,
-    "events": backlog.events,
-}
-
-
-@st.cache_data(show_spinner=False, max_entries=512)
-def _cached_backlog(function: str, db_path: str, version: str, filters: Filters, as_of: dt.datetime, extra: tuple):
-    return _BACKLOG_FUNCTIONS[function](_connection(db_path, version), filters, as_of, *extra)
-
-
-def cached_backlog(function: str, ctx: PageContext, *extra):
-    """A backlog.* function for the page's filters, cached on (function, params, data version)."""
-    return _cached_backlog(function, ctx.db_path, ctx.version, ctx.filters, ctx.as_of, tuple(extra))
-
-
-_HEATMAP_FUNCTIONS = {"map_values": heatmap.map_values, "matrix": heatmap.matrix}
-
-
-@st.cache_data(show_spinner=False, max_entries=256)
-def _cached_heatmap(function: str, db_path: str, version: str, filters: Filters, as_of: dt.datetime, extra: tuple):
-    return _HEATMAP_FUNCTIONS[function](_connection(db_path, version), filters, as_of, *extra)
-
-
-def cached_heatmap(function: str, ctx: PageContext, *extra):
-    """A heatmap.* function for the page's filters, cached on (function, params, data version)."""
-    return _cached_heatmap(function, ctx.db_path, ctx.version, ctx.filters, ctx.as_of, tuple(extra))
 
 
 _COLUMN_KEYS = {
