@@ -199,10 +199,14 @@ def _scale(metric: str, target: float) -> dict:
     return dict(colorscale="Reds")
 
 
-def choropleth_map(values: pd.DataFrame, geojson: dict, outlines: dict, metric: str, target: float, lang: str,
-                   territory_id: int | None = None) -> go.Figure:
+def choropleth_map(values: pd.DataFrame, geojson: dict | str, outlines: dict, metric: str, target: float, lang: str,
+                   territory_id: int | None = None, feature_ids: list[int] | None = None) -> go.Figure:
     """Municipalities coloured by the metric, directions outlined and labelled; with a direction
-    chosen the map zooms to it and the rest is grey. No tiles and no basemap: works offline."""
+    chosen the map zooms to it and the rest is grey. No tiles and no basemap: works offline.
+
+    `geojson` is the boundaries themselves (for a self-contained figure: images, slides) or the URL
+    our own server publishes them at (the page: a small figure, the shapes fetched once and cached);
+    with a URL, `feature_ids` lists the municipality ids the file has (those out of scope are grey)."""
     name = "municipality_name_en" if lang == "en" else "municipality_name_ru"
     terr_name = "territory_name_en" if lang == "en" else "territory_name_ru"
     shown = values[values["value"].notna()]
@@ -214,9 +218,13 @@ def choropleth_map(values: pd.DataFrame, geojson: dict, outlines: dict, metric: 
     hover = t("map.hover", lang)
     fig = go.Figure()
     in_scope = set(values["municipality_id"])
-    others = [f["properties"]["municipality_id"] for f in geojson["features"] if f["properties"]["municipality_id"] not in in_scope]
+    if feature_ids is None:
+        feature_ids = [f["properties"]["municipality_id"] for f in geojson["features"]]
+    others = [i for i in feature_ids if i not in in_scope]
     # Each trace carries only its own shapes: the boundaries are sent to the browser once, not twice.
-    def subset(ids) -> dict:
+    def subset(ids) -> dict | str:
+        if isinstance(geojson, str):
+            return geojson  # a URL: features without a location are simply not drawn
         wanted = set(ids)
         return {"type": "FeatureCollection", "features": [f for f in geojson["features"] if f["properties"]["municipality_id"] in wanted]}
 
@@ -236,11 +244,10 @@ def choropleth_map(values: pd.DataFrame, geojson: dict, outlines: dict, metric: 
     for tid, outline in outlines.items():
         if territory_id is not None and tid != territory_id:
             continue
-        lons, lats = [], []
-        for ring in outline["rings"]:
-            lons += list(ring[:, 0]) + [None]
-            lats += list(ring[:, 1]) + [None]
-        fig.add_trace(go.Scattergeo(lon=lons, lat=lats, mode="lines", line=dict(color="#222222", width=2),
+        # Rings one after another, a NaN between them to lift the pen (arrays, not lists: fast to validate).
+        gap = np.full((1, 2), np.nan)
+        points = np.concatenate([part for ring in outline["rings"] for part in (ring[:, :2], gap)])
+        fig.add_trace(go.Scattergeo(lon=points[:, 0], lat=points[:, 1], mode="lines", line=dict(color="#222222", width=2),
                                     hoverinfo="skip", showlegend=False))
     labels = {tid: o["label"] for tid, o in outlines.items() if territory_id is None or tid == territory_id}
     names = values.drop_duplicates("territory_id").set_index("territory_id")[terr_name]

@@ -8,6 +8,7 @@ file the map draws (`data/geo/municipalities.geojson`) and fails on any name it 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -15,10 +16,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from oversight.paths import GEO_DIR, REFERENCE_DIR, SHARED_GEO_SOURCE
+from oversight.paths import GEO_DIR, REFERENCE_DIR, SHARED_GEO_SOURCE, STATIC_DIR
 
 ATTRIBUTION = "© OpenStreetMap contributors (ODbL)"
 BOUNDARIES_FILE = GEO_DIR / "municipalities.geojson"
+# Served by Streamlit at /app/static/geo/ (a copy of BOUNDARIES_FILE, not committed).
+STATIC_GEO_DIR = STATIC_DIR / "geo"
 
 # Moscow's centre (Kremlin), the origin of the direction rule.
 MOSCOW_CENTRE = (37.6173, 55.7558)
@@ -133,6 +136,24 @@ def build_boundaries(
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(gdf.to_json(drop_id=True, ensure_ascii=False), encoding="utf-8")
     return out
+
+
+def publish_boundaries(source: Path = BOUNDARIES_FILE, static_dir: Path = STATIC_GEO_DIR) -> str:
+    """Copy the committed boundaries where Streamlit serves static files and return their URL.
+
+    The map's choropleth then names this URL instead of carrying 274 KB of shapes in every figure:
+    the browser fetches it once from our own server (never from the internet) and caches it, and
+    the script neither copies nor serialises the shapes on each run. Streamlit refuses symlinks in
+    static/, hence a copy; the content hash in the URL makes a browser fetch a changed file anew."""
+    data = Path(source).read_bytes()
+    digest = hashlib.sha256(data).hexdigest()[:12]
+    target = Path(static_dir) / source.name
+    if not target.exists() or target.read_bytes() != data:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(".tmp")
+        tmp.write_bytes(data)
+        tmp.replace(target)
+    return f"/app/static/{Path(static_dir).name}/{source.name}?v={digest}"
 
 
 def load_boundaries(path: Path = BOUNDARIES_FILE) -> dict:

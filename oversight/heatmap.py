@@ -15,7 +15,7 @@ import pandas as pd
 
 from oversight import metrics, reference, store
 from oversight.filters import Filters
-from oversight.geo import load_boundaries
+from oversight.geo import load_boundaries, publish_boundaries
 
 METRICS = ("missed", "on_time_rate", "overdue_backlog", "missed_per_10k")
 # Where a metric lives in metrics.kpis_by_area.
@@ -116,9 +116,26 @@ def row_order(cells: pd.DataFrame, metric: str, sort: str, lang: str) -> list[tu
 
 
 @lru_cache(maxsize=1)
-def boundaries() -> dict:
-    """The committed boundaries (GeoJSON, features keyed by properties.municipality_id)."""
+@lru_cache(maxsize=1)
+def _boundaries() -> dict:
     return load_boundaries()
+
+
+def boundaries() -> dict:
+    """The committed boundaries (GeoJSON, features keyed by properties.municipality_id), read once."""
+    return _boundaries()
+
+
+@lru_cache(maxsize=1)
+def boundary_ids() -> tuple[int, ...]:
+    """The municipality ids the boundaries file has a shape for."""
+    return tuple(f["properties"]["municipality_id"] for f in boundaries()["features"])
+
+
+@lru_cache(maxsize=1)
+def boundaries_url() -> str:
+    """Where the app's own server serves the boundaries (published once per process)."""
+    return publish_boundaries()
 
 
 @lru_cache(maxsize=1)

@@ -9,6 +9,7 @@ ROOT = Path(__file__).resolve().parent.parent
 QUERIES_DIR = ROOT / "queries"
 REFERENCE_DIR = ROOT / "data" / "reference"
 GEO_DIR = ROOT / "data" / "geo"
+STATIC_DIR = ROOT / "static"  # served by Streamlit at /app/static/ (server.enableStaticServing)
 I18N_DIR = ROOT / "data" / "i18n"
 SHARED_GEO_SOURCE = ROOT.parent / "shared" / "geo" / "moscow_region_okrugs.geojson"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from oversight import backlog, charts
+from oversight import backlog, charts, heatmap
 from oversight.filters import Filters
 
 D = dt.date
@@ -29,3 +29,21 @@ def test_backlog_figures_have_data_and_events(con, as_of):
     assert len(fig.data) == 2 * 4 and len(fig.layout.shapes) == 4 * len(events)
     flows = charts.flows_bars(base, events, "ru")
     assert sum(flows.data[0].y) == base["created"].sum()
+
+
+def test_map_by_url_carries_no_shapes_and_greys_the_areas_out_of_scope(con, as_of):
+    chosen = Filters(dt.date(2019, 1, 1), dt.date(2019, 3, 31), territory_id=1)
+    values = heatmap.map_values(con, chosen, as_of, "missed")
+    url = "/app/static/geo/municipalities.geojson?v=test"
+    fig = charts.choropleth_map(values, url, heatmap.direction_outlines(), "missed", 0.95, "ru", 1,
+                                feature_ids=heatmap.boundary_ids())
+    inline = charts.choropleth_map(values, heatmap.boundaries(), heatmap.direction_outlines(), "missed", 0.95, "ru", 1)
+    maps = [tr for tr in fig.data if tr.type == "choropleth"]
+    assert all(tr.geojson == url for tr in maps)
+    grey, coloured = maps
+    assert set(coloured.locations) == set(values.loc[values["value"].notna(), "municipality_id"])
+    assert set(grey.locations) == set(heatmap.boundary_ids()) - set(values["municipality_id"])
+    # The same picture as with the shapes inline, minus the shapes.
+    inline_maps = [tr for tr in inline.data if tr.type == "choropleth"]
+    assert [list(tr.locations) for tr in inline_maps] == [list(tr.locations) for tr in maps]
+    assert len(fig.to_json()) < len(inline.to_json()) / 3

@@ -87,3 +87,16 @@ def test_simplified_boundaries_keep_each_area_within_two_percent():
     ratio = (ours / src.reindex(ours.index)).dropna()
     assert len(ratio) == 60
     assert ratio.between(0.98, 1.02).all(), ratio[~ratio.between(0.98, 1.02)]
+
+
+def test_boundaries_are_published_for_the_browser_once_and_byte_identical(tmp_path):
+    url = geo.publish_boundaries(static_dir=tmp_path / "geo")
+    copy = tmp_path / "geo" / geo.BOUNDARIES_FILE.name
+    assert copy.read_bytes() == geo.BOUNDARIES_FILE.read_bytes()
+    assert url.startswith("/app/static/geo/municipalities.geojson?v=")
+    stamp = copy.stat().st_mtime_ns
+    assert geo.publish_boundaries(static_dir=tmp_path / "geo") == url
+    assert copy.stat().st_mtime_ns == stamp  # unchanged file: not rewritten
+    copy.write_text("{}", encoding="utf-8")  # a stale or damaged copy is replaced
+    geo.publish_boundaries(static_dir=tmp_path / "geo")
+    assert copy.read_bytes() == geo.BOUNDARIES_FILE.read_bytes()
