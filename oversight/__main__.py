@@ -5,6 +5,8 @@
         [--municipality ID] [--organization ID] [--category ID] [--source S] --json
     python -m oversight backlog --db PATH --from D --to D --freq day|week|month [filters] --json
     python -m oversight heatmap --db PATH --from D --to D --freq week|month --metric missed|on_time_rate|overdue_backlog|missed_per_10k --json
+    python -m oversight drill --db PATH --level territory|municipality|organization|building|request
+        [--parent ID] --from D --to D [filters] --json
     python -m oversight geo --build
 """
 
@@ -141,6 +143,53 @@ def cmd_heatmap(args) -> None:
     print(json.dumps(rows, ensure_ascii=False))
 
 
+def _json_value(value):
+    """A table cell as JSON: numbers as numbers, missing as null, timestamps as ISO text."""
+    import pandas as pd
+
+    if value is None or (isinstance(value, float) and value != value) or value is pd.NA or value is pd.NaT:
+        return None
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if hasattr(value, "item"):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return value
+
+
+def cmd_drill(args) -> None:
+    from dataclasses import replace
+
+    from oversight import drill, store
+
+    con, info = _open(args.db)
+    f = _filters(args)
+    level, parent = args.level, args.parent
+    if level == "territory" and parent is not None:
+        raise SystemExit("--level territory lists every direction: it takes no --parent")
+    if level != "territory" and parent is None:
+        raise SystemExit(f"--level {level} needs --parent (the id of the level above)")
+    building = None
+    if level == "municipality":
+        f = replace(f, territory_id=parent)
+    elif level == "organization":
+        known = store.run(con, "filter_municipalities")
+        match = known[known["municipality_id"] == parent]
+        if match.empty:
+            raise SystemExit(f"--parent {parent}: no such current municipality")
+        f = replace(f, territory_id=int(match["territory_id"].iloc[0]), municipality_id=parent)
+    elif level == "building":
+        f = replace(f, organization_id=parent)
+    elif level == "request":
+        building = parent
+    _check_filters(con, f)
+    as_of = info["as_of"].to_pydatetime()
+    table = drill.requests(con, f, as_of, building) if level == "request" else drill.children(con, f, as_of, level)
+    rows = [{k: _json_value(v) for k, v in row.items()} for row in table.to_dict("records")]
+    print(json.dumps({"level": level, "parent": parent, "as_of": as_of.isoformat(), "rows": rows}, ensure_ascii=False))
+
+
 def cmd_geo(args) -> None:
     from oversight.geo import build_boundaries
 
@@ -172,6 +221,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--freq", choices=["week", "month"], default="month")
     p.add_argument("--metric", choices=["missed", "on_time_rate", "overdue_backlog", "missed_per_10k"], default="missed")
     p.set_defaults(func=cmd_heatmap)
+
+    p = sub.add_parser("drill", help="the Drill-down page's ranked table of one level, as JSON")
+    _add_filters(p)
+    p.add_argument("--level", choices=["territory", "municipality", "organization", "building", "request"], required=True)
+    p.add_argument("--parent", type=int, help="id of the level above: direction, municipality, organisation or building")
+    p.set_defaults(func=cmd_drill)
 
     p = sub.add_parser("geo", help="rebuild data/geo/municipalities.geojson from shared/geo")
     p.add_argument("--build", action="store_true", required=True)

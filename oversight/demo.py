@@ -120,6 +120,7 @@ class DemoData:
     buildings: pd.DataFrame
     categories: pd.DataFrame
     tickets: pd.DataFrame
+    ticket_returns: pd.DataFrame
     events: pd.DataFrame
     dataset: pd.DataFrame
     demo_story: pd.DataFrame
@@ -240,6 +241,55 @@ def _category_month_matrix(cats: pd.DataFrame) -> np.ndarray:
 def _weighted_pick(rng, weights: np.ndarray, n: int) -> np.ndarray:
     cdf = np.cumsum(weights, dtype=float)
     return np.searchsorted(cdf, rng.random(n) * cdf[-1], side="right")
+
+
+_PHRASES = np.array([
+    "Прошу принять меры.", "Проблема повторяется.", "Обращаюсь повторно, ничего не сделано.",
+    "Просьба устранить в кратчайшие сроки.", "Жильцы подъезда жалуются.", "Прошу сообщить сроки устранения.",
+    "Ситуация сохраняется третий день.", "Управляющая компания на звонки не отвечает.", "",
+], dtype=object)
+_SURNAMES = ["Иванов", "Смирнов", "Кузнецов", "Попов", "Соколов", "Лебедев", "Козлов", "Новиков", "Морозов", "Волков"]
+_FIRST = [("Александр", "Мария"), ("Сергей", "Елена"), ("Андрей", "Ольга"), ("Дмитрий", "Наталья"), ("Алексей", "Татьяна")]
+_PATRONYMIC = [("Иванович", "Ивановна"), ("Петрович", "Петровна"), ("Сергеевич", "Сергеевна"), ("Николаевич", "Николаевна")]
+
+
+def _descriptions(rng, category_names: np.ndarray) -> np.ndarray:
+    """Request texts as residents write them: the problem, a remark, and in some of them the kind of
+    personal data the app must never show (a name, a phone number, a flat, an e-mail)."""
+    n = len(category_names)
+    text = pd.Series(category_names, dtype=object) + ". " + _PHRASES[rng.integers(0, len(_PHRASES), n)]
+    kind = rng.choice(5, n, p=[0.62, 0.22, 0.09, 0.05, 0.02])  # none, flat, name+phone, phone, e-mail
+    picks = rng.integers(0, 10_000_000, (n, 4))
+    suffix = np.full(n, "", dtype=object)
+    for i in np.flatnonzero(kind):
+        a, b, c, d = picks[i]
+        female = a % 2
+        if kind[i] == 1:
+            suffix[i] = f" Кв. {1 + b % 300}."
+        elif kind[i] == 2:
+            surname = _SURNAMES[b % 10] + ("а" if female else "")
+            suffix[i] = (f" Заявитель: {surname} {_FIRST[c % 5][female]} {_PATRONYMIC[d % 4][female]},"
+                         f" тел. +7 (9{b % 100:02d}) {c % 1000:03d}-{d % 100:02d}-{a % 100:02d}.")
+        elif kind[i] == 3:
+            suffix[i] = f" Звонить {_FIRST[c % 5][female]} по номеру 8-9{b % 100:02d}-{c % 1000:03d}-{d % 100:02d}-{a % 100:02d}."
+        else:
+            suffix[i] = f" Ответ прошу на {_SURNAMES[b % 10].lower()}{c % 100}@mail.ru."
+    return (text.str.rstrip() + suffix).to_numpy()
+
+
+def _returns(rng, tickets: pd.DataFrame, as_of: np.datetime64) -> pd.DataFrame:
+    """When each return for rework happened: spread over the request's life (creation to closing,
+    or to as_of while open), in order, as many as returned_count says."""
+    counts = tickets["returned_count"].to_numpy()
+    idx = np.repeat(np.flatnonzero(counts), counts[counts > 0])
+    nth = np.concatenate([np.arange(k) for k in counts[counts > 0]]) if len(idx) else np.array([], dtype=np.int64)
+    created = tickets["created_at"].to_numpy()[idx]
+    end = tickets["closed_at"].to_numpy()[idx]
+    end = np.where(np.isnat(end), as_of.astype(end.dtype) - np.timedelta64(1, "s"), end)
+    life = (end - created).astype(np.int64)
+    share = (nth + rng.uniform(0.3, 0.9, len(idx))) / counts[idx]
+    returned_at = created + (life * share).astype(np.int64).astype(created.dtype.str.replace("M8", "m8"))
+    return pd.DataFrame({"ticket_id": tickets["ticket_id"].to_numpy()[idx], "returned_at": returned_at.astype("datetime64[s]").astype("datetime64[us]")})
 
 
 def generate(spec: DemoSpec = DemoSpec(), progress: Progress | None = None) -> DemoData:
@@ -404,6 +454,12 @@ def generate(spec: DemoSpec = DemoSpec(), progress: Progress | None = None) -> D
         }
     )
 
+    say(0.77, "texts and returns for rework")
+    # A separate random stream: adding these did not change any of the numbers drawn above.
+    extra = np.random.default_rng([spec.seed, 1])
+    tickets["description"] = _descriptions(extra, cats["name_ru"].to_numpy()[cat_idx])
+    ticket_returns = _returns(extra, tickets, as_of)
+
     seminar_ids = {name: name_to_id[name] for name in SEMINARS}
     poor_ids = orgs.loc[poor_idx, "organization_id"].tolist()
     events = pd.DataFrame(
@@ -460,6 +516,7 @@ def generate(spec: DemoSpec = DemoSpec(), progress: Progress | None = None) -> D
         buildings=buildings.drop(columns=["area_municipality_id"]),
         categories=cats,
         tickets=tickets,
+        ticket_returns=ticket_returns,
         events=events,
         dataset=dataset,
         demo_story=story,

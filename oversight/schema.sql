@@ -63,7 +63,17 @@ create table tickets (
     organization_id integer,
     building_id integer,
     returned_count integer not null default 0,
-    rating tinyint
+    rating tinyint,
+    -- The request's text as the resident wrote it. May hold personal data (names, phones): the app
+    -- shows it only through oversight.privacy.mask.
+    description varchar
+);
+
+-- Each return of a request for rework (возврат на доработку), when it happened. Optional: data that
+-- only carry tickets.returned_count show the count without dates.
+create table ticket_returns (
+    ticket_id bigint not null,
+    returned_at timestamp not null
 );
 
 create table events (

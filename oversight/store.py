@@ -26,7 +26,7 @@ from oversight.paths import QUERIES_DIR
 SCHEMA_FILE = Path(__file__).with_name("schema.sql")
 MACROS_FILE = QUERIES_DIR / "_macros.sql"
 DERIVED_FILE = QUERIES_DIR / "_build_facts.sql"
-DERIVED_VERSION = 6  # bump together with derived_info in _build_facts.sql
+DERIVED_VERSION = 7  # bump together with derived_info in _build_facts.sql
 
 
 class DataProblem(ValueError):
@@ -39,6 +39,7 @@ TABLES = (
     "buildings",
     "categories",
     "tickets",
+    "ticket_returns",
     "events",
     "dataset",
     "demo_story",
@@ -119,8 +120,18 @@ def check_data(con: duckdb.DuckDBPyConnection) -> None:
         raise DataProblem(f"Данные не прошли проверку ({listed})")
 
 
+# Columns and tables added to the contract after databases were first written: added (empty) to an
+# older database when it is opened, so every query can rely on them.
+_CONTRACT_UPGRADES = (
+    "alter table tickets add column if not exists description varchar",
+    "create table if not exists ticket_returns (ticket_id bigint not null, returned_at timestamp not null)",
+)
+
+
 def build_derived(con: duckdb.DuckDBPyConnection) -> None:
-    """Check the contract tables, then (re)build the derived tables from them."""
+    """Bring an older database up to the contract, check it, then (re)build the derived tables."""
+    for statement in _CONTRACT_UPGRADES:
+        con.execute(statement)
     check_data(con)
     con.execute(DERIVED_FILE.read_text(encoding="utf-8"))
 

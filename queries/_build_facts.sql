@@ -178,4 +178,4 @@ drop view ageing_events;
 -- derived_info: which version of these definitions built the tables, and for which as_of (the fast
 -- path is only valid for that moment). oversight.store rebuilds when the version differs.
 create or replace table derived_info as
-select 6 as version, (select max(as_of) from dataset) as as_of;
+select 7 as version, (select max(as_of) from dataset) as as_of;

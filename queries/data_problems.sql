@@ -21,6 +21,15 @@ checks as (
     where municipality_id not in (select municipality_id from municipalities)
     union all
     select 'duplicate ticket_id', count(*) - count(distinct ticket_id) from tickets
+    union all
+    select 'return for rework outside the request''s life', count(*)
+    from ticket_returns as r
+    join tickets as t using (ticket_id), as_of
+    where r.returned_at < t.created_at or r.returned_at > t.closed_at or r.returned_at >= as_of.as_of
+    union all
+    select 'return for rework of an unknown request', count(*)
+    from ticket_returns
+    where ticket_id not in (select ticket_id from tickets)
 )
 
 select problem, n

@@ -1,0 +1,191 @@
+"""Drill-down for territorial department heads: direction → municipality → organisation →
+building → request, each level a ranked table of the level below with the KPIs of ARCHITECTURE.md §3,
+plus an organisation's card, a request's card and search.
+
+The scope is the shared `Filters` (direction, municipality and organisation are the drill path's
+first three steps, so every page follows the drill-down) plus a building, which only this page has.
+Children always add up to their parent: requests with no organisation or building are a row of
+their own (child_id None).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, replace
+
+import pandas as pd
+
+from oversight import metrics, privacy, store
+from oversight.filters import Filters
+
+# The rows each level lists; "region" is the top (no direction chosen).
+LEVELS = ("territory", "municipality", "organization", "building", "request")
+TABLE_LEVELS = ("territory", "municipality", "organization", "building", "category")
+COUNT_COLUMNS = ("created", "closed", "due", "missed", "backlog_end", "overdue_backlog_end")
+REQUEST_LIMIT = 500
+ORG_KINDS = ("uk", "tszh", "rso", "omsu", "other")
+
+
+@dataclass(frozen=True)
+class Path:
+    """Where the user is: the chosen direction, municipality, organisation, building and request."""
+
+    territory_id: int | None = None
+    municipality_id: int | None = None
+    organization_id: int | None = None
+    building_id: int | None = None
+    ticket_id: int | None = None
+
+    @classmethod
+    def from_filters(cls, filters: Filters, building_id: int | None = None, ticket_id: int | None = None) -> Path:
+        return cls(filters.territory_id, filters.municipality_id, filters.organization_id, building_id, ticket_id)
+
+    @property
+    def level(self) -> str:
+        """The deepest step chosen: 'region', 'territory', …, 'building' or 'request'."""
+        for name, value in (("request", self.ticket_id), ("building", self.building_id),
+                            ("organization", self.organization_id), ("municipality", self.municipality_id),
+                            ("territory", self.territory_id)):
+            if value is not None:
+                return name
+        return "region"
+
+    @property
+    def child_level(self) -> str | None:
+        """The level the ranked table lists (None on a request's card)."""
+        order = ("region", *LEVELS)
+        index = order.index(self.level)
+        return order[index + 1] if index + 1 < len(order) else None
+
+
+def _check_level(level: str) -> None:
+    if level not in TABLE_LEVELS:
+        raise ValueError(f"level must be one of {TABLE_LEVELS}")
+
+
+def children(con, filters: Filters, as_of: dt.datetime, level: str, building_id: int | None = None) -> pd.DataFrame:
+    """The ranked table: one row per child at `level` inside the scope, worst first.
+
+    Directions and municipalities are listed even with no requests (zeros); organisations,
+    buildings and categories only when they had any. Columns: child_id, name_ru, name_en, inn, kind,
+    territory_id, municipality_id, the counts of COUNT_COLUMNS, on_time_rate, median_resolution_hours,
+    returned_share, rank (1 = most missed deadlines)."""
+    _check_level(level)
+    params = filters.params(as_of)
+    counts = store.run(con, "drill_children", level=level, building_id=building_id, **params)
+    labels = store.run(con, "drill_labels", level=level)
+    if level == "territory":
+        labels = labels[labels["child_id"].isin([filters.territory_id] if filters.territory_id else labels["child_id"])]
+        table = labels.merge(counts, on="child_id", how="left")
+    elif level == "municipality":
+        keep = labels
+        if filters.territory_id is not None:
+            keep = keep[keep["territory_id"] == filters.territory_id]
+        if filters.municipality_id is not None:
+            keep = keep[keep["child_id"] == filters.municipality_id]
+        table = keep.merge(counts, on="child_id", how="left")
+    else:
+        table = counts.merge(labels, on="child_id", how="left")
+    for column in COUNT_COLUMNS + ("closed_returned",):
+        table[column] = table[column].fillna(0).astype("int64")
+    table["on_time_rate"] = 1.0 - table["missed"] / table["due"].where(table["due"] > 0)
+    table["returned_share"] = table["closed_returned"] / table["closed"].where(table["closed"] > 0)
+    table["child_id"] = table["child_id"].astype("Int64")
+    table = table.sort_values(["missed", "overdue_backlog_end", "created"], ascending=False, kind="stable")
+    table["rank"] = table["missed"].rank(ascending=False, method="min").astype("int64")
+    columns = ["child_id", "name_ru", "name_en", "inn", "kind", "territory_id", "municipality_id", "apartments",
+               *COUNT_COLUMNS, "on_time_rate", "median_resolution_hours", "returned_share", "rank"]
+    return table[columns].reset_index(drop=True)
+
+
+def requests(con, filters: Filters, as_of: dt.datetime, building_id: int | None = None,
+             limit: int = REQUEST_LIMIT) -> pd.DataFrame:
+    """The requests of the scope that matter for the period, worst first (the building level)."""
+    return store.run(con, "drill_requests", building_id=building_id, limit=limit, **filters.params(as_of))
+
+
+def scope_kpis(con, filters: Filters, as_of: dt.datetime, building_id: int | None = None) -> dict:
+    """The KPIs of the current scope. With a building chosen, its children table's one row (the
+    shared KPI functions have no building filter); otherwise metrics.kpis."""
+    if building_id is None:
+        return metrics.kpis(con, filters, as_of)
+    row = children(con, filters, as_of, "building", building_id)
+    if row.empty:
+        return {key: 0 if key in COUNT_COLUMNS else None for key in metrics.KPI_KEYS}
+    first = row.iloc[0]
+    return {key: (None if pd.isna(first[key]) else first[key].item() if hasattr(first[key], "item") else first[key])
+            for key in metrics.KPI_KEYS}
+
+
+def organization_card(con, organization_id: int, filters: Filters, as_of: dt.datetime) -> dict:
+    """An organisation: its facts, its KPIs beside its direction's and the region's, its worst
+    categories and its open overdue requests, oldest deadline first."""
+    facts = store.run(con, "organization_card", organization_id=organization_id)
+    if facts.empty:
+        raise KeyError(organization_id)
+    info = facts.iloc[0].to_dict()
+    own = replace(filters, organization_id=organization_id)
+    territory = filters.territory_id
+    comparison = {"organization": metrics.kpis(con, own, as_of)}
+    if territory is not None:
+        comparison["territory"] = metrics.kpis(
+            con, replace(filters, municipality_id=None, organization_id=None), as_of)
+    comparison["region"] = metrics.kpis(
+        con, replace(filters, territory_id=None, municipality_id=None, organization_id=None), as_of)
+    categories = children(con, own, as_of, "category")
+    worst = categories[categories["missed"] > 0].head(5)
+    overdue = store.run(con, "open_overdue", building_id=None, limit=50, **own.params(as_of))
+    return {"info": info, "kpis": comparison, "worst_categories": worst, "open_overdue": overdue}
+
+
+def request_card(con, ticket_id: int, as_of: dt.datetime, lang: str = "ru") -> dict | None:
+    """A request: its facts, its text with personal data masked, its timeline and how late it is."""
+    rows = store.run(con, "ticket_card", ticket_id=ticket_id)
+    if rows.empty:
+        return None
+    card = rows.iloc[0].to_dict()
+    card["description"] = privacy.mask(card.pop("description"), lang)
+    returns = store.run(con, "ticket_returns_of", ticket_id=ticket_id)["returned_at"].tolist()
+    timeline = [("created", card["created_at"])]
+    if pd.notna(card["due_at"]):
+        timeline.append(("due", card["due_at"]))
+    timeline += [("returned", moment) for moment in returns]
+    if pd.notna(card["closed_at"]):
+        timeline.append(("closed", card["closed_at"]))
+    timeline.sort(key=lambda item: item[1])
+    card["timeline"] = timeline
+    card["returns_dated"] = len(returns)
+    card["hours_late"] = hours_late(card["due_at"], card["closed_at"], as_of)
+    return card
+
+
+def hours_late(due_at, closed_at, as_of: dt.datetime) -> float | None:
+    """How many hours past the deadline: at closing, or now (as_of) while open; 0 when on time;
+    None without a deadline."""
+    if due_at is None or pd.isna(due_at):
+        return None
+    end = pd.Timestamp(as_of) if closed_at is None or pd.isna(closed_at) else pd.Timestamp(closed_at)
+    return max(0.0, (end - pd.Timestamp(due_at)).total_seconds() / 3600.0)
+
+
+def normalise(text: str) -> str:
+    """What search compares: lower case, ё as е, spaces collapsed, LIKE's wildcards escaped."""
+    needle = " ".join(str(text).split()).lower().replace("ё", "е")
+    return needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def search(con, text: str, limit: int = 20) -> dict[str, pd.DataFrame]:
+    """Organisations by name or INN, buildings by address, a request by its number."""
+    needle = normalise(text)
+    if len(needle) < 2:
+        empty = pd.DataFrame()
+        return {"organizations": empty, "buildings": empty, "requests": empty}
+    found = {
+        "organizations": store.run(con, "search_organizations", needle=needle, limit=limit),
+        "buildings": store.run(con, "search_buildings", needle=needle, limit=limit),
+    }
+    digits = text.strip().lstrip("№#").strip()
+    found["requests"] = (store.run(con, "ticket_card", ticket_id=int(digits))[["ticket_id", "created_at", "category_ru",
+                                                                             "category_en", "address"]]
+                         if digits.isdigit() and len(digits) < 19 else pd.DataFrame())
+    return found
