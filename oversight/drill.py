@@ -117,7 +117,7 @@ def scope_kpis(con, filters: Filters, as_of: dt.datetime, building_id: int | Non
             for key in metrics.KPI_KEYS}
 
 
-def organization_card(con, organization_id: int, filters: Filters, as_of: dt.datetime) -> dict:
+def organization_card(con, filters: Filters, as_of: dt.datetime, organization_id: int) -> dict:
     """An organisation: its facts, its KPIs beside its direction's and the region's, its worst
     categories and its open overdue requests, oldest deadline first."""
     facts = store.run(con, "organization_card", organization_id=organization_id)

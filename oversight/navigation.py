@@ -25,4 +25,5 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("app_pages/overview.py", "overview", "page.overview", "overview.title", ":material/dashboard:", default=True),
     PageSpec("app_pages/backlog.py", "backlog", "page.backlog", "backlog.title", ":material/trending_up:"),
     PageSpec("app_pages/map.py", "map", "page.map", "map.title", ":material/map:"),
+    PageSpec("app_pages/drill.py", "drill", "page.drill", "drill.title", ":material/account_tree:"),
 )

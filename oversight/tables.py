@@ -48,15 +48,41 @@ def rate_colour(rate: float | None, target: float) -> str:
     return f"background-color: {WARN_BG}"
 
 
-def styled(table: pd.DataFrame, lang: str, target: float):
+# The drill-down's ranked tables: the KPIs of ARCHITECTURE.md §3 per child.
+DRILL_COLUMNS = (
+    "created",
+    "on_time_rate",
+    "missed",
+    "due",
+    "overdue_backlog_end",
+    "median_resolution_hours",
+    "returned_share",
+)
+
+
+def drill(children: pd.DataFrame, level: str, lang: str) -> pd.DataFrame:
+    """The drill-down table of one level with localized column names, in the order given (worst
+    first); rows without an organisation or building are named as such."""
+    name = "name_en" if lang == "en" else "name_ru"
+    names = children[name].where(children["child_id"].notna(), t(f"drill.none.{level}", lang))
+    out = pd.DataFrame({t("col.rank", lang): children["rank"].to_numpy(), t("col.name", lang): names.to_numpy()})
+    if level == "organization":
+        out[t("col.inn", lang)] = children["inn"].fillna("—").to_numpy()
+        out[t("col.kind", lang)] = [t(f"kind.{k}", lang) if isinstance(k, str) else "—" for k in children["kind"]]
+    for c in DRILL_COLUMNS:
+        out[t(f"col.{c}", lang)] = children[c].to_numpy()
+    return out
+
+
+def styled(table: pd.DataFrame, lang: str, target: float, columns=RANK_COLUMNS):
     """A pandas Styler: numbers in the language's format, the on-time column coloured."""
     on_time = t("col.on_time_rate", lang)
     formats = {}
-    for c in RANK_COLUMNS:
+    for c in columns:
         label = t(f"col.{c}", lang)
         if c in ("on_time_rate", "returned_share"):
             formats[label] = lambda v, lang=lang: fmt_percent(v, lang)
-        elif c == "missed_per_10k":
+        elif c in ("missed_per_10k", "median_resolution_hours"):
             formats[label] = lambda v, lang=lang: fmt_number(v, lang, 1)
         else:
             formats[label] = lambda v, lang=lang: fmt_number(v, lang)

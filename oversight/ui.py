@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from oversight import backlog, export, heatmap, metrics, store, tables
+from oversight import backlog, drill, export, heatmap, metrics, store, tables
 from oversight.demo import build_demo_database
 from oversight.filters import PERIOD_PRESETS, URL_KEYS, Filters, default_filters, preset_period
 from oversight.i18n import (
@@ -75,6 +75,10 @@ _CACHED_FUNCTIONS = {
     "backlog.events": backlog.events,
     "heatmap.map_values": heatmap.map_values,
     "heatmap.matrix": heatmap.matrix,
+    "drill.children": drill.children,
+    "drill.requests": drill.requests,
+    "drill.scope_kpis": drill.scope_kpis,
+    "drill.organization_card": drill.organization_card,
 }
 
 
@@ -252,12 +256,7 @@ def filter_sidebar(lang: str, db_path: str, version: str, as_of: dt.datetime, fi
     last_day = (as_of - dt.timedelta(microseconds=1)).date()
     first_day = min(first_day, last_day)
     _init_filter_state(as_of, options, first_day, last_day)
-    pending = st.session_state.pop("_pending_municipality", None)
-    if pending is not None:
-        chosen = options["municipalities"][options["municipalities"]["municipality_id"] == pending]
-        if not chosen.empty:
-            st.session_state["flt_municipality_id"] = pending
-            st.session_state["flt_territory_id"] = int(chosen["territory_id"].iloc[0])
+    _apply_pending_scope(options)
     sb = st.sidebar
     sb.header(t("filters.header", lang))
 
@@ -330,6 +329,29 @@ def filter_sidebar(lang: str, db_path: str, version: str, as_of: dt.datetime, fi
         elif key not in url and key in current:
             del st.query_params[key]
     return filters, target
+
+
+def set_scope(territory_id=None, municipality_id=None, organization_id=None) -> None:
+    """Narrow (or widen) the shared filters to a direction / municipality / organisation on the next
+    run: a map click or a drill-down step. Applied before the sidebar is drawn (a drawn widget's
+    value cannot be changed); a municipality brings its direction along."""
+    st.session_state["_pending_scope"] = {
+        "territory_id": territory_id, "municipality_id": municipality_id, "organization_id": organization_id,
+    }
+
+
+def _apply_pending_scope(options: dict[str, pd.DataFrame]) -> None:
+    pending = st.session_state.pop("_pending_scope", None)
+    if pending is None:
+        return
+    municipalities = options["municipalities"]
+    if pending["municipality_id"] is not None:
+        chosen = municipalities[municipalities["municipality_id"] == pending["municipality_id"]]
+        if chosen.empty:
+            return
+        pending["territory_id"] = int(chosen["territory_id"].iloc[0])
+    for field in ("territory_id", "municipality_id", "organization_id"):
+        st.session_state[f"flt_{field}"] = ALL if pending[field] is None else pending[field]
 
 
 def _source_label(source: str, lang: str) -> str:
@@ -508,7 +530,7 @@ def narrow_to_clicked_municipality(event) -> None:
     for point in points or []:
         location = point.get("location") if isinstance(point, dict) else None
         if location is not None and str(location).isdigit():
-            st.session_state["_pending_municipality"] = int(location)
+            set_scope(municipality_id=int(location))
             st.rerun()
 
 
@@ -575,6 +597,17 @@ def localized(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
     if "date" in out:
         out["date"] = pd.to_datetime(out["date"]).dt.date
     return out.rename(columns={c: t(k, lang) for c, k in _COLUMN_KEYS.items() if c in out})
+
+
+def download_table(key: str, table: pd.DataFrame, ctx: PageContext) -> None:
+    """An Excel download of a table as shown (built when clicked)."""
+    st.download_button(
+        t("download.xlsx", ctx.lang),
+        data=functools.partial(export.to_xlsx_bytes, {key[:31]: table}),
+        file_name=f"{key}_{ctx.filters.start}_{ctx.filters.end}.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        key=f"download_{key}",
+    )
 
 
 def download_frames(key: str, sheets: dict[str, pd.DataFrame], ctx: PageContext) -> None:

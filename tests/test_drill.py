@@ -126,7 +126,7 @@ def test_path_levels():
 def test_organization_card(con, as_of, frames, path_ids):
     territory, municipality, organization, _ = path_ids
     filters = replace(PERIOD, territory_id=territory, municipality_id=municipality)
-    card = drill.organization_card(con, organization, filters, as_of)
+    card = drill.organization_card(con, filters, as_of, organization)
     org = frames["organizations"].set_index("organization_id").loc[organization]
     assert card["info"]["name"] == org["name"] and card["info"]["inn"] == org["inn"]
     own = ref.scoped(frames, organization_id=organization)
