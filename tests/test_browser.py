@@ -244,6 +244,60 @@ def test_default_view_at_1920(browser, server, con, as_of):
         visit.close()
 
 
+def test_drill_down_deep_link_opens_an_organisation_card(browser, server, con, as_of):
+    from oversight import drill
+
+    period = default_filters(as_of)
+    municipality = drill.children(con, period, as_of, "municipality").iloc[0]
+    scope = Filters(period.start, period.end, int(municipality["territory_id"]), int(municipality["child_id"]))
+    org = drill.children(con, scope, as_of, "organization").dropna(subset=["child_id"]).iloc[0]
+    query = {"lang": "ru", "dir": scope.territory_id, "mun": scope.municipality_id, "org": int(org["child_id"])}
+    visit = Visit(browser, f"{server}/drill?{urlencode(query)}", 1366, 2000)
+    try:
+        visit.page.wait_for_selector(f"text={t('drill.org_card', 'ru')}", timeout=30_000)
+        text = visit.page.inner_text("body")
+        assert org["name_ru"] in text and str(org["inn"]) in text
+        assert municipality["name_ru"] in text  # in the breadcrumbs
+        assert visit.page.locator('[data-testid="stException"]').count() == 0
+        assert visit.outside == [] and visit.real_console_errors() == []
+        visit.page.screenshot(path=str(SCREENSHOTS / "drill-organization-ru.png"), full_page=True)
+    finally:
+        visit.close()
+
+
+def test_drill_down_row_click_goes_one_level_down(browser, server):
+    visit = Visit(browser, f"{server}/drill?lang=ru")
+    try:
+        grid = visit.page.locator('[data-testid="stDataFrame"]').first
+        grid.wait_for(timeout=30_000)
+        grid.scroll_into_view_if_needed()
+        visit.page.wait_for_timeout(500)
+        box = grid.bounding_box()
+        # The row-selection checkbox of the first data row (header row is ~35 px high).
+        visit.page.mouse.click(box["x"] + 14, box["y"] + 35 + 17)
+        visit.page.wait_for_function("() => location.href.includes('dir=')", timeout=30_000)
+        visit.page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=60_000)
+        visit.page.wait_for_selector(f"text={t('drill.children.municipality', 'ru')}", timeout=30_000)
+    finally:
+        visit.close()
+
+
+def test_drill_down_request_card_masks_personal_data(browser, server, frames):
+    tickets = frames["tickets"]
+    ticket = tickets[tickets["description"].str.contains("тел.", regex=False, na=False)].iloc[0]
+    visit = Visit(browser, f"{server}/drill?lang=ru&req={int(ticket['ticket_id'])}")
+    try:
+        visit.page.wait_for_selector(f"text={t('drill.timeline', 'ru')}", timeout=30_000)
+        text = visit.page.inner_text("body")
+        assert "[телефон скрыт]" in text and "[ФИО скрыто]" in text
+        phone = ticket["description"].split("тел. ")[1].rstrip(".")
+        assert phone not in text
+        assert visit.page.locator('[data-testid="stException"]').count() == 0
+        visit.page.screenshot(path=str(SCREENSHOTS / "drill-request-ru.png"), full_page=True)
+    finally:
+        visit.close()
+
+
 def test_chromium_is_the_debian_one():
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI"):
