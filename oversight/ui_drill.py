@@ -210,7 +210,9 @@ def _requests_table(path: drill.Path, ctx: PageContext) -> None:
 
 
 def organization_card(path: drill.Path, ctx: PageContext) -> None:
-    card = ui.cached("drill.organization_card", ctx, path.organization_id)
+    card = ui.cached("drill.organization_card", ctx, path.organization_id, False)
+    own = ui.cached("kpi_comparison", ctx).set_index("metric")["value"].to_dict()  # the KPI cards' numbers
+    card = {**card, "kpis": {"organization": own, **card["kpis"]}}
     info = card["info"]
     lang = ctx.lang
     st.subheader(t("drill.org_card", lang) + f": {info['name']}")

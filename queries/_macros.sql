@@ -4,12 +4,23 @@
 -- scoped_tickets(...): the tickets inside the shared sidebar filters, read from ticket_facts (so
 -- each carries the current municipality it rolls up to and its direction). A null argument means
 -- "all". Every query reads tickets through this macro, so the filters apply the same way everywhere.
+-- With an organisation chosen the rows come from ticket_facts_by_org (ordered by organisation: a
+-- few row groups instead of all); the other branch is then empty, and the reverse without one.
 create or replace temp macro scoped_tickets(p_territory, p_municipality, p_organization, p_category, p_source) as table
 select *
 from ticket_facts
-where (p_territory is null or territory_id = p_territory)
+where p_organization is null
+  and (p_territory is null or territory_id = p_territory)
   and (p_municipality is null or current_municipality_id = p_municipality)
-  and (p_organization is null or organization_id = p_organization)
+  and (p_category is null or category_id = p_category)
+  and (p_source is null or source = p_source)
+union all
+select *
+from ticket_facts_by_org
+where p_organization is not null
+  and organization_id = p_organization
+  and (p_territory is null or territory_id = p_territory)
+  and (p_municipality is null or current_municipality_id = p_municipality)
   and (p_category is null or category_id = p_category)
   and (p_source is null or source = p_source);
 

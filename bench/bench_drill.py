@@ -1,0 +1,103 @@
+"""Benchmark: the Drill-down page's data per level, warm (database buffers warm, no result cache).
+
+    .venv/bin/python bench/bench_drill.py [--db data/bench/demo10m.duckdb] [--runs 5]
+
+For each level it times what the page computes for it (the library calls, not the browser): the
+KPI cards (comparison and trend), the ranked table of the level below, and at the organisation
+level the organisation's card; at the building level its KPIs and its requests; a request's card;
+a search. The path is chosen from the data (the busiest direction, its busiest municipality …).
+Median of the runs after a first one. Writes its table to docs/benchmarks.md. Not a timed test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from oversight import drill, metrics, store  # noqa: E402
+from oversight.filters import default_filters  # noqa: E402
+
+
+def timed(function, runs: int) -> float:
+    function()
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        function()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--db", default=str(ROOT / "data" / "bench" / "demo10m.duckdb"))
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    con = store.connect(args.db)
+    tickets = int(con.execute("select count(*) from tickets").fetchone()[0])
+    as_of = store.dataset_info(con)["as_of"].to_pydatetime()
+    metrics.prepare_median_index(con)  # the app builds it in the background on the first visit
+    period = default_filters(as_of)
+
+    territory = int(drill.children(con, period, as_of, "territory")["child_id"].iloc[0])
+    f_dir = replace(period, territory_id=territory)
+    municipality = int(drill.children(con, f_dir, as_of, "municipality")["child_id"].iloc[0])
+    f_mun = replace(f_dir, municipality_id=municipality)
+    orgs = drill.children(con, f_mun, as_of, "organization").dropna(subset=["child_id"])
+    organization = int(orgs["child_id"].iloc[0])
+    f_org = replace(f_mun, organization_id=organization)
+    building = int(drill.children(con, f_org, as_of, "building").dropna(subset=["child_id"])["child_id"].iloc[0])
+    ticket = int(drill.requests(con, f_org, as_of, building)["ticket_id"].iloc[0])
+
+    def cards(f):
+        return lambda: (metrics.kpi_comparison(con, f, as_of), metrics.kpi_trend(con, f, as_of))
+
+    levels = [
+        ("region: directions", period, [("KPI cards", cards(period)),
+                                        ("table", lambda: drill.children(con, period, as_of, "territory"))]),
+        ("direction: municipalities", f_dir, [("KPI cards", cards(f_dir)),
+                                              ("table", lambda: drill.children(con, f_dir, as_of, "municipality"))]),
+        ("municipality: organisations", f_mun, [("KPI cards", cards(f_mun)),
+                                                ("table", lambda: drill.children(con, f_mun, as_of, "organization"))]),
+        ("organisation: buildings", f_org, [
+            ("KPI cards", cards(f_org)),
+            ("organisation card", lambda: drill.organization_card(con, f_org, as_of, organization, own_kpis=False)),
+            ("table", lambda: drill.children(con, f_org, as_of, "building")),
+        ]),
+        ("building: requests", f_org, [("KPIs", lambda: drill.scope_kpis(con, f_org, as_of, building)),
+                                       ("table", lambda: drill.requests(con, f_org, as_of, building))]),
+        ("request card", f_org, [("card", lambda: drill.request_card(con, ticket, as_of))]),
+        ("search", f_org, [("organisations, buildings, request", lambda: drill.search(con, "ул. лен"))]),
+    ]
+    rows = []
+    for name, _f, parts in levels:
+        measured = [(part, timed(fn, args.runs)) for part, fn in parts]
+        total = sum(ms for _, ms in measured)
+        detail = ", ".join(f"{part} {ms:.0f}" for part, ms in measured)
+        rows.append((name, total, detail))
+        print(f"{name:32} {total:6.0f} ms   ({detail})", flush=True)
+
+    table = "\n".join(
+        ["", f"## Drill-down data per level ({tickets:,} tickets, `bench/bench_drill.py`)", "",
+         "Warm: database buffers warm, no result cache (each call computed afresh), median index ready. The",
+         "time of a level is the sum of what the page computes for it, computed one after another; in the app",
+         f"Streamlit caches each result. Median of {args.runs} runs after a first one. Budget: 300 ms per level.", "",
+         "| level | total, ms | parts, ms |", "|---|---:|---|"]
+        + [f"| {name} | {total:.0f} | {detail} |" for name, total, detail in rows]
+    )
+    docs = ROOT / "docs" / "benchmarks.md"
+    text = docs.read_text(encoding="utf-8")
+    text = re.sub(r"\n## Drill-down data per level.*?(?=\n## |\Z)", "", text, flags=re.S).rstrip() + "\n" + table + "\n"
+    docs.write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
