@@ -1,6 +1,6 @@
 """Entry point: page config, language, first-run demo build, shared sidebar filters, navigation.
 
-Run with `./run.sh` (or `streamlit run dashboard.py`). Pages live in pages/ and stay thin; the list
+Run with `./run.sh` (or `streamlit run dashboard.py`). Pages live in app_pages/ and stay thin; the list
 of pages is oversight.navigation.PAGES.
 """
 

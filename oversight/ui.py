@@ -1,6 +1,6 @@
 """Shared Streamlit pieces: first-run demo build, language, the filter sidebar, KPI cards, tables.
 
-The only module of the library that imports streamlit. Pages call `context()` to get everything
+With ui_drill.py, the only modules of the library that import streamlit. Pages call `context()` to get everything
 they need (language, connection, data facts, filters) and the render helpers below.
 """
 
