@@ -118,6 +118,11 @@ def scope_kpis(con, filters: Filters, as_of: dt.datetime, building_id: int | Non
             for key in metrics.KPI_KEYS}
 
 
+def building_trend(con, filters: Filters, as_of: dt.datetime, building_id: int) -> pd.DataFrame:
+    """metrics.kpi_trend for one building inside the scope."""
+    return metrics.kpi_trend(con, filters, as_of, building_id=building_id)
+
+
 def organization_card(con, filters: Filters, as_of: dt.datetime, organization_id: int, own_kpis: bool = True) -> dict:
     """An organisation: its facts, its KPIs beside its direction's and the region's, its worst
     categories and its open overdue requests, oldest deadline first. own_kpis=False leaves the

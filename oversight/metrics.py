@@ -275,20 +275,20 @@ def _bucket_end(start: pd.Timestamp, bucket: str) -> pd.Timestamp:
 
 def kpi_trend(
     con: duckdb.DuckDBPyConnection, filters: Filters, as_of: dt.datetime, bucket: str | None = None,
-    medians: bool = True,
+    medians: bool = True, building_id: int | None = None,
 ) -> pd.DataFrame:
     """KPIs per bucket in the period, with backlog and overdue backlog at each bucket's end.
 
     Columns: bucket, days, created, closed, due, missed, on_time_rate, median_resolution_hours,
     returned_share, backlog, overdue_backlog, and opening_backlog / opening_overdue (the stocks when
     the period began, the same on every row). medians=False skips the medians (left empty): the
-    backlog series do not need them.
+    backlog series do not need them. building_id narrows the scope to one building (the drill-down).
     """
     bucket = bucket or trend_bucket(filters)
     if bucket not in BUCKETS:
         raise ValueError(f"bucket must be one of {BUCKETS}")
-    params = {"bucket": bucket, **filters.params(as_of)}
-    if not uses_daily_counts(con, filters, as_of):
+    params = {"bucket": bucket, "building_id": building_id, **filters.params(as_of)}
+    if building_id is not None or not uses_daily_counts(con, filters, as_of):
         return store.run(con, "kpi_trend", **params)
     trend = store.run(con, "kpi_trend_daily", **params)
     index, scope = _indexed(con, filters) if medians else (None, None)

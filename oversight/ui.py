@@ -78,6 +78,7 @@ _CACHED_FUNCTIONS = {
     "drill.children": drill.children,
     "drill.requests": drill.requests,
     "drill.scope_kpis": drill.scope_kpis,
+    "drill.building_trend": drill.building_trend,
     "drill.organization_card": drill.organization_card,
 }
 

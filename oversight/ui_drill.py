@@ -138,10 +138,13 @@ def scope_kpis(path: drill.Path, ctx: PageContext) -> None:
         ui.kpi_cards(ui.cached("kpi_comparison", ctx), ui.cached("kpi_trend", ctx), ctx)
         return
     values = ui.cached("drill.scope_kpis", ctx, path.building_id)
+    trend = ui.cached("drill.building_trend", ctx, path.building_id)
     columns = st.columns(4) + st.columns(4)
     for column, metric in zip(columns, ui.CARD_METRICS):
+        series = trend[ui._TREND_COLUMN.get(metric, metric)].astype(float).dropna().tolist()
         with column:
-            st.metric(t(f"kpi.{metric}", ctx.lang), ui.format_kpi(metric, values.get(metric), ctx.lang), border=True)
+            st.metric(t(f"kpi.{metric}", ctx.lang), ui.format_kpi(metric, values.get(metric), ctx.lang), border=True,
+                      chart_data=series if len(series) > 1 else None, chart_type="line")
 
 
 def children_table(path: drill.Path, ctx: PageContext) -> None:

@@ -10,6 +10,7 @@
 with scope as materialized (
     select created_at, closed_at, due_at, returned_count, resolution_us
     from scoped_tickets($territory_id, $municipality_id, $organization_id, $category_id, $source)
+    where $building_id is null or building_id = $building_id  -- the drill-down's building level
 ),
 
 buckets as (

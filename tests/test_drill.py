@@ -226,3 +226,21 @@ def test_cli_drill_prints_the_pages_table(small_db, con, as_of, path_ids):
     table = drill.children(con, replace(PERIOD, territory_id=territory, municipality_id=municipality), as_of, "organization")
     assert printed["missed"].tolist() == table["missed"].tolist()
     assert printed["created"].sum() == table["created"].sum()
+
+
+def test_building_trend_matches_brute_force(con, as_of, frames, path_ids):
+    territory, municipality, organization, building = path_ids
+    filters = replace(PERIOD, territory_id=territory, municipality_id=municipality, organization_id=organization)
+    trend = drill.building_trend(con, filters, as_of, building)
+    t = ref.scoped(frames, territory, municipality, organization)
+    t = t[t["building_id"] == building]
+    stop = pd.Timestamp(PERIOD.end + dt.timedelta(days=1))
+    ends = [min(b + pd.DateOffset(days=7), stop, pd.Timestamp(as_of)) for b in trend["bucket"]]
+    assert metrics.trend_bucket(filters) == "week" and len(trend) > 10
+    brute = ref.backlog_by_brute_force(t, ends)
+    assert list(trend["backlog"]) == list(brute["backlog"])
+    assert list(trend["overdue_backlog"]) == list(brute["overdue_backlog"])
+    for b, e, row in zip(trend["bucket"], ends, trend.itertuples()):
+        theirs = ref.kpis(t, max(b, pd.Timestamp(PERIOD.start)).date(), (e - pd.Timedelta(days=1)).date(), as_of)
+        assert (row.created, row.closed, row.due, row.missed) == (
+            theirs["created"], theirs["closed"], theirs["due"], theirs["missed"])
