@@ -123,7 +123,8 @@ def main() -> None:
     )
     docs = ROOT / "docs" / "benchmarks.md"
     text = docs.read_text(encoding="utf-8") if docs.exists() else "# Benchmarks\n"
-    text = re.sub(r"\n## Page render in the browser.*", "", text, flags=re.S).rstrip() + "\n" + table + "\n"
+    # Replace only this section: other benchmarks write their own sections to the same file.
+    text = re.sub(r"\n## Page render in the browser.*?(?=\n## |\Z)", "", text, flags=re.S).rstrip() + "\n" + table + "\n"
     docs.write_text(text, encoding="utf-8")
     print(table)
 
