@@ -156,11 +156,11 @@ def main() -> None:
     table = render(rows, args.runs, startups)
     docs = ROOT / "docs" / "benchmarks.md"
     # Keep the browser render section that bench/bench_first_render.py appends.
-    render = ""
+    kept = ""  # (not `render`: that name is the table function above)
     if docs.exists():
         found = re.search(r"\n## Page render in the browser.*", docs.read_text(encoding="utf-8"), flags=re.S)
-        render = found.group(0) if found else ""
-    docs.write_text("# Benchmarks: each page's data\n\nMade by `bench/bench_pages.py`.\n\n" + table + "\n" + render, encoding="utf-8")
+        kept = found.group(0) if found else ""
+    docs.write_text("# Benchmarks: each page's data\n\nMade by `bench/bench_pages.py`.\n\n" + table + "\n" + kept, encoding="utf-8")
     readme = ROOT / "README.md"
     if readme.exists():
         text = readme.read_text(encoding="utf-8")
