@@ -23,7 +23,6 @@ LEVELS = ("territory", "municipality", "organization", "building", "request")
 TABLE_LEVELS = ("territory", "municipality", "organization", "building", "category")
 COUNT_COLUMNS = ("created", "closed", "due", "missed", "backlog_end", "overdue_backlog_end")
 REQUEST_LIMIT = 500
-ORG_KINDS = ("uk", "tszh", "rso", "omsu", "other")
 
 
 @dataclass(frozen=True)
@@ -75,16 +74,12 @@ def children(con, filters: Filters, as_of: dt.datetime, level: str, building_id:
     counts = store.run(con, "drill_children", level=level, building_id=building_id, **params)
     # Names change only with the data: read once per connection (27k buildings cost ~30 ms a time).
     labels = store.attachment(con, f"drill_labels:{level}", lambda c: store.run(c, "drill_labels", level=level))
-    if level == "territory":
-        labels = labels[labels["child_id"].isin([filters.territory_id] if filters.territory_id else labels["child_id"])]
-        table = labels.merge(counts, on="child_id", how="left")
-    elif level == "municipality":
-        keep = labels
+    if level in ("territory", "municipality"):  # every area in scope, with or without requests
         if filters.territory_id is not None:
-            keep = keep[keep["territory_id"] == filters.territory_id]
-        if filters.municipality_id is not None:
-            keep = keep[keep["child_id"] == filters.municipality_id]
-        table = keep.merge(counts, on="child_id", how="left")
+            labels = labels[labels["territory_id"] == filters.territory_id]
+        if filters.municipality_id is not None and level == "municipality":
+            labels = labels[labels["child_id"] == filters.municipality_id]
+        table = labels.merge(counts, on="child_id", how="left")
     else:
         table = counts.merge(labels, on="child_id", how="left")
     for column in COUNT_COLUMNS + ("closed_returned",):
@@ -113,9 +108,7 @@ def scope_kpis(con, filters: Filters, as_of: dt.datetime, building_id: int | Non
     row = children(con, filters, as_of, "building", building_id)
     if row.empty:
         return {key: 0 if key in COUNT_COLUMNS else None for key in metrics.KPI_KEYS}
-    first = row.iloc[0]
-    return {key: (None if pd.isna(first[key]) else first[key].item() if hasattr(first[key], "item") else first[key])
-            for key in metrics.KPI_KEYS}
+    return {key: None if pd.isna(value) else value for key, value in row.iloc[0][list(metrics.KPI_KEYS)].items()}
 
 
 def building_trend(con, filters: Filters, as_of: dt.datetime, building_id: int) -> pd.DataFrame:
@@ -192,7 +185,7 @@ def search(con, text: str, limit: int = 20) -> dict[str, pd.DataFrame]:
         "buildings": store.run(con, "search_buildings", needle=needle, limit=limit),
     }
     digits = text.strip().lstrip("№#").strip()
-    found["requests"] = (store.run(con, "ticket_card", ticket_id=int(digits))[["ticket_id", "created_at", "category_ru",
-                                                                             "category_en", "address"]]
+    # A request's place comes with it, so opening it from search also sets the breadcrumbs.
+    found["requests"] = (store.run(con, "ticket_card", ticket_id=int(digits))
                          if digits.isdigit() and len(digits) < 19 else pd.DataFrame())
     return found

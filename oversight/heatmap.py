@@ -116,14 +116,9 @@ def row_order(cells: pd.DataFrame, metric: str, sort: str, lang: str) -> list[tu
 
 
 @lru_cache(maxsize=1)
-@lru_cache(maxsize=1)
-def _boundaries() -> dict:
-    return load_boundaries()
-
-
 def boundaries() -> dict:
     """The committed boundaries (GeoJSON, features keyed by properties.municipality_id), read once."""
-    return _boundaries()
+    return load_boundaries()
 
 
 @lru_cache(maxsize=1)
@@ -133,9 +128,13 @@ def boundary_ids() -> tuple[int, ...]:
 
 
 @lru_cache(maxsize=1)
-def boundaries_url() -> str:
-    """Where the app's own server serves the boundaries (published once per process)."""
-    return publish_boundaries()
+def map_geojson() -> dict | str:
+    """What the page's map names: the URL our own server publishes the boundaries at, or, where the
+    static folder cannot be written (a read-only install), the boundaries themselves."""
+    try:
+        return publish_boundaries()
+    except OSError:
+        return boundaries()
 
 
 @lru_cache(maxsize=1)

@@ -302,7 +302,7 @@ def filter_sidebar(lang: str, db_path: str, version: str, as_of: dt.datetime, fi
     cat = options["categories"]
     category_id = _select(t("filters.category", lang), cat["category_id"].tolist(), dict(zip(cat["category_id"], cat[name])), "flt_category_id", lang)
     sources = options["sources"]["source"].tolist()
-    source = _select(t("filters.source", lang), sources, {s: _source_label(s, lang) for s in sources}, "flt_source", lang)
+    source = _select(t("filters.source", lang), sources, {s: source_label(s, lang) for s in sources}, "flt_source", lang)
 
     # A slider, not a number box: it shows "95 %" in both languages (a number box would show "95.00").
     sb.slider(
@@ -355,7 +355,7 @@ def _apply_pending_scope(options: dict[str, pd.DataFrame]) -> None:
         st.session_state[f"flt_{field}"] = ALL if pending[field] is None else pending[field]
 
 
-def _source_label(source: str, lang: str) -> str:
+def source_label(source: str, lang: str) -> str:
     try:
         return t(f"source.{source}", lang)
     except KeyError:
@@ -400,7 +400,7 @@ def context() -> PageContext:
     return st.session_state["_ctx"]
 
 
-def _literal(text: str) -> str:
+def literal(text: str) -> str:
     """Show text from a link as literal code, so it can never render as a Markdown link."""
     return "`" + str(text).replace("`", "'")[:60] + "`"
 
@@ -414,7 +414,7 @@ def page_header(title_key: str, ctx: PageContext) -> None:
         st.caption(t("data.as_of", ctx.lang, as_of=fmt_datetime(ctx.as_of, ctx.lang), source=ctx.source))
     # Problems with the opened link are shown once, on the first page the link opens.
     for kind, key, value in st.session_state.pop("_filter_problems", []):
-        st.warning(t(f"filters.{kind}", ctx.lang, key=_literal(key), value=_literal(value)))
+        st.warning(t(f"filters.{kind}", ctx.lang, key=literal(key), value=literal(value)))
     f, prev = ctx.filters, ctx.filters.previous()
     st.caption(
         t(
@@ -441,7 +441,7 @@ CARD_METRICS = (
     "median_resolution_hours",
     "returned_share",
 )
-_TREND_COLUMN = {
+TREND_COLUMN = {
     "backlog_end": "backlog",
     "overdue_backlog_end": "overdue_backlog",
 }
@@ -473,7 +473,7 @@ def kpi_cards(comparison: pd.DataFrame, trend: pd.DataFrame, ctx: PageContext) -
         else:
             delta = fmt_signed_percent(change, lang) or None
             colour = "inverse" if metric in metrics.HIGHER_IS_WORSE else "off"
-        column = trend[_TREND_COLUMN.get(metric, metric)].astype(float)
+        column = trend[TREND_COLUMN.get(metric, metric)].astype(float)
         if metric in metrics.FLOW_KPIS:  # per day, so a bucket cut by the period's edge does not dip
             column = column / trend["days"]
         series = column.dropna().tolist()

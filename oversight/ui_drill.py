@@ -36,10 +36,11 @@ def current_path(ctx: PageContext) -> drill.Path:
     for key, state in _PAGE_KEYS.items():
         if state not in st.session_state:
             st.session_state[state] = _id_from_url(key)
-            st.session_state["_drill_scope"] = scope
-    if st.session_state.get("_drill_scope") != scope:
+    # The scope the building was chosen under: None right after a step of ours (accept the new one).
+    chosen_under = st.session_state.get("_drill_scope", scope)
+    if chosen_under is not None and chosen_under != scope:
         st.session_state["pg_bld"] = st.session_state["pg_req"] = None
-        st.session_state["_drill_scope"] = scope
+    st.session_state["_drill_scope"] = scope
     building, ticket = st.session_state["pg_bld"], st.session_state["pg_req"]
     for key, value in (("bld", building), ("req", ticket)):
         if value is None and key in st.query_params:
@@ -47,20 +48,15 @@ def current_path(ctx: PageContext) -> drill.Path:
         elif value is not None and st.query_params.get(key) != str(value):
             st.query_params[key] = str(value)
     for key, raw in st.session_state.pop("_drill_problems", []):
-        st.warning(t("drill.bad_link", ctx.lang, key=key, value=ui._literal(raw)))
+        st.warning(t("drill.bad_link", ctx.lang, key=key, value=ui.literal(raw)))
     return drill.Path.from_filters(f, building, ticket)
 
 
 def go(territory_id=None, municipality_id=None, organization_id=None, building_id=None, ticket_id=None) -> None:
     """Move to a place in the hierarchy on the next run."""
-    if municipality_id is not None:  # a municipality brings its direction along
-        ctx = ui.context()
-        known = ui.query("filter_municipalities", ctx.db_path, ctx.version)
-        match = known.loc[known["municipality_id"] == municipality_id, "territory_id"]
-        territory_id = int(match.iloc[0]) if not match.empty else territory_id
     ui.set_scope(territory_id, municipality_id, organization_id)
     st.session_state["pg_bld"], st.session_state["pg_req"] = building_id, ticket_id
-    st.session_state["_drill_scope"] = (territory_id, municipality_id, organization_id)
+    st.session_state["_drill_scope"] = None  # the scope changes with this step: keep the building
     st.rerun()
 
 
@@ -102,7 +98,7 @@ def search_box(ctx: PageContext) -> None:
         return
     found = drill.search(ui.connection(ctx), query)
     if all(frame.empty for frame in found.values()):
-        st.info(t("drill.search_none", ctx.lang, query=ui._literal(query)))
+        st.info(t("drill.search_none", ctx.lang, query=ui.literal(query)))
         return
     orgs, buildings, tickets = found["organizations"], found["buildings"], found["requests"]
     columns = st.columns(3)
@@ -125,7 +121,8 @@ def search_box(ctx: PageContext) -> None:
             st.caption(t("drill.found_requests", ctx.lang))
             for row in tickets.itertuples():
                 if st.button(t("drill.request", ctx.lang, id=row.ticket_id), key=f"find_req_{row.ticket_id}"):
-                    go(ticket_id=int(row.ticket_id))
+                    go(_int(row.territory_id), _int(row.municipality_id), _int(row.organization_id),
+                       _int(row.building_id), int(row.ticket_id))
 
 
 def _int(value):
@@ -141,7 +138,7 @@ def scope_kpis(path: drill.Path, ctx: PageContext) -> None:
     trend = ui.cached("drill.building_trend", ctx, path.building_id)
     columns = st.columns(4) + st.columns(4)
     for column, metric in zip(columns, ui.CARD_METRICS):
-        series = trend[ui._TREND_COLUMN.get(metric, metric)].astype(float).dropna().tolist()
+        series = trend[ui.TREND_COLUMN.get(metric, metric)].astype(float).dropna().tolist()
         with column:
             st.metric(t(f"kpi.{metric}", ctx.lang), ui.format_kpi(metric, values.get(metric), ctx.lang), border=True,
                       chart_data=series if len(series) > 1 else None, chart_type="line")
@@ -276,16 +273,19 @@ def request_card(path: drill.Path, ctx: PageContext) -> None:
     else:
         status = t("drill.on_time", lang)
     (st.error if hours and hours > 0 else st.success)(status)
-    normative = (f"{card['normative_hours']} ч" if lang == "ru" else f"{card['normative_hours']} h") if pd.notna(card["normative_hours"]) \
-        else (f"{int(card['normative_workdays'])} раб. дн." if lang == "ru" else f"{int(card['normative_workdays'])} working days") \
-        if pd.notna(card["normative_workdays"]) else "—"
+    if pd.notna(card["normative_hours"]):
+        normative = t("drill.normative_hours", lang, n=int(card["normative_hours"]))
+    elif pd.notna(card["normative_workdays"]):
+        normative = t("drill.normative_workdays", lang, n=int(card["normative_workdays"]))
+    else:
+        normative = "—"
     facts = {
         t("drill.field.category", lang): card["category_en" if lang == "en" else "category_ru"],
         t("drill.field.normative", lang): normative,
         t("drill.field.address", lang): card["address"] or "—",
         t("drill.field.organization", lang): f"{card['organization_name']} ({t('col.inn', lang)} {card['inn']})" if card["organization_name"] else "—",
         t("drill.field.municipality", lang): card["municipality_en" if lang == "en" else "municipality_ru"],
-        t("drill.field.source", lang): ui._source_label(card["source"], lang),
+        t("drill.field.source", lang): ui.source_label(card["source"], lang),
         t("drill.field.status", lang): t(f"drill.status.{'open' if pd.isna(card['closed_at']) else 'closed'}", lang),
         t("drill.field.returns", lang): str(card["returned_count"]),
         t("drill.field.rating", lang): "—" if pd.isna(card["rating"]) else f"{int(card['rating'])} / 5",
