@@ -100,3 +100,17 @@ def test_boundaries_are_published_for_the_browser_once_and_byte_identical(tmp_pa
     copy.write_text("{}", encoding="utf-8")  # a stale or damaged copy is replaced
     geo.publish_boundaries(static_dir=tmp_path / "geo")
     assert copy.read_bytes() == geo.BOUNDARIES_FILE.read_bytes()
+
+
+def test_map_falls_back_to_inline_boundaries_where_static_cannot_be_written(monkeypatch):
+    from oversight import heatmap
+
+    def refuse():
+        raise PermissionError("read-only install")
+
+    heatmap.map_geojson.cache_clear()
+    monkeypatch.setattr(heatmap, "publish_boundaries", refuse)
+    try:
+        assert heatmap.map_geojson() == heatmap.boundaries()
+    finally:
+        heatmap.map_geojson.cache_clear()
