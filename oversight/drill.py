@@ -168,21 +168,21 @@ def hours_late(due_at, closed_at, as_of: dt.datetime) -> float | None:
     return max(0.0, (end - pd.Timestamp(due_at)).total_seconds() / 3600.0)
 
 
-def normalise(text: str) -> str:
-    """What search compares: lower case, ё as е, spaces collapsed, LIKE's wildcards escaped."""
-    needle = " ".join(str(text).split()).lower().replace("ё", "е")
-    return needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+def search_words(text: str) -> list[str]:
+    """What search compares: the words of the query, lower case, ё as е. Each must appear (in any
+    order), so «надежный мытищи» finds «УК Надёжный дом (Мытищи)»."""
+    return str(text).lower().replace("ё", "е").split()
 
 
 def search(con, text: str, limit: int = 20) -> dict[str, pd.DataFrame]:
     """Organisations by name or INN, buildings by address, a request by its number."""
-    needle = normalise(text)
-    if len(needle) < 2:
+    words = search_words(text)
+    if len("".join(words)) < 2:
         empty = pd.DataFrame()
         return {"organizations": empty, "buildings": empty, "requests": empty}
     found = {
-        "organizations": store.run(con, "search_organizations", needle=needle, limit=limit),
-        "buildings": store.run(con, "search_buildings", needle=needle, limit=limit),
+        "organizations": store.run(con, "search_organizations", words=words, limit=limit),
+        "buildings": store.run(con, "search_buildings", words=words, limit=limit),
     }
     digits = text.strip().lstrip("№#").strip()
     # A request's place comes with it, so opening it from search also sets the breadcrumbs.
