@@ -93,6 +93,9 @@ def breadcrumbs(path: drill.Path, ctx: PageContext) -> None:
 
 
 def search_box(ctx: PageContext) -> None:
+    """Search; a result is a button that goes to its place (and empties the box)."""
+    if st.session_state.pop("_drill_clear_search", False):
+        st.session_state["drill_search"] = ""  # before the box is drawn: a drawn widget cannot change
     query = st.text_input(t("drill.search", ctx.lang), key="drill_search", max_chars=100)
     if not query or len(query.strip()) < 2:
         return
@@ -100,29 +103,28 @@ def search_box(ctx: PageContext) -> None:
     if all(frame.empty for frame in found.values()):
         st.info(t("drill.search_none", ctx.lang, query=ui.literal(query)))
         return
-    orgs, buildings, tickets = found["organizations"], found["buildings"], found["requests"]
-    columns = st.columns(3)
-    with columns[0]:
-        if not orgs.empty:
-            st.caption(t("drill.found_orgs", ctx.lang))
-            for row in orgs.head(8).itertuples():
-                if st.button(f"{row.name} · {t('col.inn', ctx.lang)} {row.inn}", key=f"find_org_{row.organization_id}"):
-                    go(territory_id=_int(row.territory_id), municipality_id=_int(row.municipality_id),
-                       organization_id=int(row.organization_id))
-    with columns[1]:
-        if not buildings.empty:
-            st.caption(t("drill.found_buildings", ctx.lang))
-            for row in buildings.head(8).itertuples():
-                if st.button(row.address, key=f"find_bld_{row.building_id}"):
-                    go(territory_id=_int(row.territory_id), municipality_id=_int(row.municipality_id),
-                       organization_id=_int(row.organization_id), building_id=int(row.building_id))
-    with columns[2]:
-        if not tickets.empty:
-            st.caption(t("drill.found_requests", ctx.lang))
-            for row in tickets.itertuples():
-                if st.button(t("drill.request", ctx.lang, id=row.ticket_id), key=f"find_req_{row.ticket_id}"):
-                    go(_int(row.territory_id), _int(row.municipality_id), _int(row.organization_id),
-                       _int(row.building_id), int(row.ticket_id))
+    # One list under another: names and addresses are long, three columns would cut them.
+    results = [
+        ("drill.found_orgs", found["organizations"].head(8),
+         lambda r: f"{r.name} · {t('col.inn', ctx.lang)} {r.inn}",
+         lambda r: dict(territory_id=_int(r.territory_id), municipality_id=_int(r.municipality_id),
+                        organization_id=int(r.organization_id))),
+        ("drill.found_buildings", found["buildings"].head(8), lambda r: r.address,
+         lambda r: dict(territory_id=_int(r.territory_id), municipality_id=_int(r.municipality_id),
+                        organization_id=_int(r.organization_id), building_id=int(r.building_id))),
+        ("drill.found_requests", found["requests"], lambda r: t("drill.request", ctx.lang, id=r.ticket_id),
+         lambda r: dict(territory_id=_int(r.territory_id), municipality_id=_int(r.municipality_id),
+                        organization_id=_int(r.organization_id), building_id=_int(r.building_id),
+                        ticket_id=int(r.ticket_id))),
+    ]
+    for title, rows, label, place in results:
+        if rows.empty:
+            continue
+        st.caption(t(title, ctx.lang))
+        for i, row in enumerate(rows.itertuples()):
+            if st.button(label(row), key=f"find_{title}_{i}"):
+                st.session_state["_drill_clear_search"] = True
+                go(**place(row))
 
 
 def _int(value):

@@ -282,6 +282,23 @@ def test_drill_down_row_click_goes_one_level_down(browser, server):
         visit.close()
 
 
+def test_drill_down_search_opens_the_found_organisation(browser, server, frames):
+    org = frames["organizations"].iloc[5]
+    visit = Visit(browser, f"{server}/drill?lang=ru")
+    try:
+        box = visit.page.get_by_label(t("drill.search", "ru"))
+        box.fill(str(org["inn"])[:9])
+        box.press("Enter")
+        button = visit.page.get_by_role("button", name=f"{org['name']} · ИНН {org['inn']}")
+        button.click(timeout=30_000)
+        visit.page.wait_for_function(f"() => location.href.includes('org={int(org['organization_id'])}')", timeout=30_000)
+        visit.page.wait_for_selector(f"text={t('drill.org_card', 'ru')}", timeout=30_000)
+        assert box.input_value() == ""  # the search box is emptied after a result is chosen
+        assert visit.page.locator('[data-testid="stException"]').count() == 0
+    finally:
+        visit.close()
+
+
 def test_drill_down_request_card_masks_personal_data(browser, server, frames):
     tickets = frames["tickets"]
     ticket = tickets[tickets["description"].str.contains("тел.", regex=False, na=False)].iloc[0]
