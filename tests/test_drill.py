@@ -106,6 +106,12 @@ def test_building_level_requests_are_the_buildings_requests(con, as_of, frames, 
     # The building's own KPIs (its row one level up) count the same requests.
     own = drill.scope_kpis(con, filters, as_of, building)
     assert own["created"] == int(t["created_at"].between(start, stop, inclusive="left").sum())
+    # Hours late, recomputed: (closing, or the period's end while open) minus the deadline, never below 0.
+    rows = t.set_index("ticket_id").loc[listed["ticket_id"]]
+    moment = rows["closed_at"].where(rows["closed_at"].notna() & (rows["closed_at"] < end), end)
+    want = ((moment - rows["due_at"]).dt.total_seconds() / 3600).clip(lower=0)
+    for got, expected in zip(listed["hours_late"], want):
+        assert _close(got, None if pd.isna(expected) else expected)
     # Worst first: open past the deadline, then the latest.
     late = listed["hours_late"].fillna(-1).tolist()
     open_late = listed["open_at_end"] & (listed["due_at"] < end)
@@ -152,6 +158,11 @@ def test_request_card_timeline_and_masked_text(con, as_of, frames):
     kinds = [kind for kind, _ in card["timeline"]]
     assert kinds.count("returned") == returned["returned_count"] == card["returns_dated"]
     assert kinds[0] == "created" and kinds[-1] == "closed"
+    late = max(0.0, (returned["closed_at"] - returned["due_at"]).total_seconds() / 3600) if pd.notna(returned["due_at"]) else None
+    assert _close(card["hours_late"], late)
+    still_open = t[t["closed_at"].isna() & t["due_at"].notna()].iloc[0]
+    open_card = drill.request_card(con, int(still_open["ticket_id"]), as_of)
+    assert _close(open_card["hours_late"], max(0.0, (pd.Timestamp(as_of) - still_open["due_at"]).total_seconds() / 3600))
     moments = [moment for _, moment in card["timeline"]]
     assert moments == sorted(moments)
     phone = t[t["description"].str.contains("тел.", regex=False, na=False)].iloc[0]
