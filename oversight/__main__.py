@@ -182,6 +182,9 @@ def cmd_drill(args) -> None:
     elif level == "building":
         f = replace(f, organization_id=parent)
     elif level == "request":
+        known = store.run(con, "drill_labels", level="building")
+        if parent not in set(known["child_id"]):
+            raise SystemExit(f"--parent {parent}: no such building")
         building = parent
     _check_filters(con, f)
     as_of = info["as_of"].to_pydatetime()

@@ -260,3 +260,18 @@ def test_building_trend_matches_brute_force(con, as_of, frames, path_ids):
         theirs = ref.kpis(t, max(b, pd.Timestamp(PERIOD.start)).date(), (e - pd.Timedelta(days=1)).date(), as_of)
         assert (row.created, row.closed, row.due, row.missed) == (
             theirs["created"], theirs["closed"], theirs["due"], theirs["missed"])
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--level", "municipality"], "needs --parent"),
+    (["--level", "territory", "--parent", "1"], "takes no --parent"),
+    (["--level", "organization", "--parent", "99999"], "no such current municipality"),
+    (["--level", "request", "--parent", "999999999"], "no such building"),
+    (["--level", "building", "--parent", "99999"], "not in the data"),
+])
+def test_cli_drill_refuses_a_wrong_parent_with_a_message(small_db, args, message):
+    out = subprocess.run(
+        [sys.executable, "-m", "oversight", "drill", "--db", small_db, *args, "--from", "2019-07-01", "--to", "2019-09-30",
+         "--json"], capture_output=True, text=True,
+    )
+    assert out.returncode != 0 and message in out.stderr and out.stdout == ""
