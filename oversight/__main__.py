@@ -237,6 +237,9 @@ def main(argv: list[str] | None = None) -> None:
     p.set_defaults(func=cmd_geo)
 
     args = parser.parse_args(argv)
+    from oversight import metrics
+
+    metrics.BACKGROUND_INDEX = False  # a one-shot process: no index build left running at exit
     if args.command == "demo":
         from oversight.demo import DEMO_SEED, DEMO_TICKETS
 

@@ -135,9 +135,8 @@ def by_area(con, filters: Filters, as_of: dt.datetime, freq: str, level: str) ->
     _check_freq(freq)
     if level not in LEVELS:
         raise ValueError(f"level must be one of {LEVELS}")
-    params = {"bucket": freq, "level": level, **filters.params(as_of)}
-    query = "backlog_by_area_daily" if metrics.uses_daily_counts(con, filters, as_of) else "backlog_by_area"
-    data = store.run(con, query, **params).rename(columns={"bucket": "date"})
+    params = {"bucket": freq, "level": level, "rows": not metrics.uses_daily_counts(con, filters, as_of), **filters.params(as_of)}
+    data = store.run(con, "backlog_by_area", **params).rename(columns={"bucket": "date"})
     # Backlog at the start = at the end of the first bucket minus that bucket's net inflow.
     first = data.groupby("area_id").first()
     start_backlog = first["backlog"] - first["created"] + first["closed"]

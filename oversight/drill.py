@@ -71,7 +71,7 @@ def children(con, filters: Filters, as_of: dt.datetime, level: str, building_id:
     returned_share, rank (1 = most missed deadlines)."""
     _check_level(level)
     params = filters.params(as_of)
-    counts = store.run(con, "drill_children", level=level, building_id=building_id, **params)
+    counts = store.run(con, "drill_children", **{**params, "level": level, "building_id": building_id})
     # Names change only with the data: read once per connection (27k buildings cost ~30 ms a time).
     labels = store.attachment(con, f"drill_labels:{level}", lambda c: store.run(c, "drill_labels", level=level))
     if level in ("territory", "municipality"):  # every area in scope, with or without requests
@@ -97,7 +97,7 @@ def children(con, filters: Filters, as_of: dt.datetime, level: str, building_id:
 def requests(con, filters: Filters, as_of: dt.datetime, building_id: int | None = None,
              limit: int = REQUEST_LIMIT) -> pd.DataFrame:
     """The requests of the scope that matter for the period, worst first (the building level)."""
-    return store.run(con, "drill_requests", building_id=building_id, limit=limit, **filters.params(as_of))
+    return store.run(con, "drill_requests", **{**filters.params(as_of), "building_id": building_id, "limit": limit})
 
 
 def scope_kpis(con, filters: Filters, as_of: dt.datetime, building_id: int | None = None) -> dict:
@@ -134,7 +134,7 @@ def organization_card(con, filters: Filters, as_of: dt.datetime, organization_id
         con, replace(filters, territory_id=None, municipality_id=None, organization_id=None), as_of)
     categories = children(con, own, as_of, "category")
     worst = categories[categories["missed"] > 0].head(5)
-    overdue = store.run(con, "open_overdue", building_id=None, limit=50, **own.params(as_of))
+    overdue = store.run(con, "open_overdue", **{**own.params(as_of), "limit": 50})
     return {"info": info, "kpis": comparison, "worst_categories": worst, "open_overdue": overdue}
 
 

@@ -71,9 +71,8 @@ def matrix(con, filters: Filters, as_of: dt.datetime, freq: str, metric: str) ->
     _check(metric)
     if freq not in metrics.BUCKETS:
         raise ValueError(f"freq must be one of {metrics.BUCKETS}")
-    params = {"bucket": freq, **filters.params(as_of)}
-    query = "heatmap_daily" if metrics.uses_daily_counts(con, filters, as_of) else "heatmap"
-    cells = store.run(con, query, **params)
+    params = {"bucket": freq, "rows": not metrics.uses_daily_counts(con, filters, as_of), **filters.params(as_of)}
+    cells = store.run(con, "heatmap", **params)
     munis = store.run(con, "filter_municipalities")[["municipality_id", "name_ru", "name_en", "population"]]
     cells = cells.merge(munis, on="municipality_id", how="left").assign(level="municipality")
     # Population only where it is known, so a subtotal's per-10k uses the residents it can count.

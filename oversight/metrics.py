@@ -1,9 +1,10 @@
 """The metrics of ARCHITECTURE.md §3, answered from the database for a `Filters`.
 
 These are the functions the pages, the command line and the tests call. Two ways to the same
-numbers, chosen per call:
+numbers, chosen per call, through the same SQL:
 - counts come from the pre-aggregated `daily_counts` table (fast at 10M tickets) unless an
-  organisation filter is set, which that table does not carry; then from the ticket rows;
+  organisation filter is set (that table has none) or another as_of is asked for; then the same
+  queries count from the ticket rows (`scoped_counts` in queries/_macros.sql, store.run(rows=True));
 - medians come from `oversight.medians.MedianIndex` when the scope is the region, a direction or a
   municipality; otherwise from SQL over the ticket rows.
 Tests check both ways against an independent pandas computation.
@@ -108,6 +109,9 @@ def _build_index(c) -> _SourceCodedIndex | None:
 
 _index_lock = threading.Lock()
 _index_started: set[int] = set()
+# The app builds the index in the background. A one-shot process (the command line) must not: it
+# would exit, and close the connection, while the build still uses it. Medians then come from SQL.
+BACKGROUND_INDEX = True
 log = logging.getLogger(__name__)
 
 
@@ -129,7 +133,7 @@ def start_median_index(con) -> None:
     """Build the median index in the background (the app: ~1 s per million requests); until it
     is ready, medians come from SQL, so the first page view does not wait for it."""
     with _index_lock:
-        if id(con) in _index_started:
+        if id(con) in _index_started or not BACKGROUND_INDEX:
             return
         _index_started.add(id(con))
     threading.Thread(target=_build_in_background, args=(con,), name="median-index", daemon=True).start()
@@ -182,20 +186,18 @@ def _indexed(con, filters: Filters) -> tuple[MedianIndex | None, tuple[str, int]
 def _periods(con, filters: Filters, as_of: dt.datetime, prev_start: dt.date) -> dict[str, dict]:
     params = filters.params(as_of)
     params["prev_start"] = dt.datetime.combine(prev_start, dt.time())
-    if not uses_daily_counts(con, filters, as_of):
-        rows = store.run(con, "kpi_periods", **params)
+    params["rows"] = not uses_daily_counts(con, filters, as_of)
+    rows = store.run(con, "kpi_periods", **params)
+    index, scope = _indexed(con, filters) if not params["rows"] else (None, None)
+    if index is not None:
+        ranges = {
+            "previous": (_day(prev_start), _day(filters.start)),
+            "current": (_day(filters.start), _day(filters.end) + 1),
+        }
+        rows["median_resolution_hours"] = [index.median_hours(*scope, *ranges[p]) for p in rows["period"]]
     else:
-        rows = store.run(con, "kpi_periods_daily", **params)
-        index, scope = _indexed(con, filters)
-        if index is not None:
-            ranges = {
-                "previous": (_day(prev_start), _day(filters.start)),
-                "current": (_day(filters.start), _day(filters.end) + 1),
-            }
-            rows["median_resolution_hours"] = [index.median_hours(*scope, *ranges[p]) for p in rows["period"]]
-        else:
-            medians = store.run(con, "median_periods", **params).set_index("period")["median_resolution_hours"]
-            rows["median_resolution_hours"] = rows["period"].map(medians)
+        medians = store.run(con, "median_periods", **params).set_index("period")["median_resolution_hours"]
+        rows["median_resolution_hours"] = rows["period"].map(medians)
     return {
         row["period"]: {key: _clean(row[key]) for key in KPI_KEYS}
         for row in rows.to_dict("records")
@@ -287,11 +289,10 @@ def kpi_trend(
     bucket = bucket or trend_bucket(filters)
     if bucket not in BUCKETS:
         raise ValueError(f"bucket must be one of {BUCKETS}")
-    params = {"bucket": bucket, "building_id": building_id, **filters.params(as_of)}
-    if building_id is not None or not uses_daily_counts(con, filters, as_of):
-        return store.run(con, "kpi_trend", **params)
-    trend = store.run(con, "kpi_trend_daily", **params)
-    index, scope = _indexed(con, filters) if medians else (None, None)
+    params = {**filters.params(as_of), "bucket": bucket, "building_id": building_id,
+              "rows": building_id is not None or not uses_daily_counts(con, filters, as_of)}
+    trend = store.run(con, "kpi_trend", **params)
+    index, scope = _indexed(con, filters) if medians and not params["rows"] else (None, None)
     if not medians:
         trend["median_resolution_hours"] = np.nan  # not asked for: no median work at all
     elif index is not None:
@@ -318,5 +319,4 @@ def kpis_by_area(con: duckdb.DuckDBPyConnection, filters: Filters, as_of: dt.dat
     No median per area: the tables rank by on-time rate and missed deadlines, and exact medians for
     60 areas would cost more than the whole rest of the page at 10M tickets.
     """
-    params = filters.params(as_of)
-    return store.run(con, "kpis_by_area_daily" if uses_daily_counts(con, filters, as_of) else "kpis_by_area", **params)
+    return store.run(con, "kpis_by_area", rows=not uses_daily_counts(con, filters, as_of), **filters.params(as_of))

@@ -172,7 +172,10 @@ def _close_all() -> None:
     """Close shared connections at exit (DuckDB's bindings complain about ones left open)."""
     _attachments.clear()
     for con in _connections.values():
-        con.close()
+        try:
+            con.close()
+        except duckdb.Error:  # still busy (a server stopped mid-query): the process is ending anyway
+            pass
     _connections.clear()
 
 
@@ -232,11 +235,20 @@ def data_version(path: Path | str) -> str:
     return f"{stat.st_mtime_ns}-{stat.st_size}"
 
 
-def run(con: duckdb.DuckDBPyConnection, name: str, **params) -> pd.DataFrame:
+# The one statement that points scoped_counts at the ticket rows: a fixed text, never built from input.
+_COUNT_FROM_ROWS = (
+    "create or replace temp macro scoped_counts(p_as_of, p_territory, p_municipality, p_organization, p_category, "
+    "p_source, p_building) as table select * from scoped_counts_rows(p_as_of, p_territory, p_municipality, "
+    "p_organization, p_category, p_source, p_building)"
+)
+
+
+def run(con: duckdb.DuckDBPyConnection, name: str, *, rows: bool = False, **params) -> pd.DataFrame:
     """Run queries/<name>.sql with its $parameters bound from `params`; return a DataFrame.
 
     Extra parameters a query does not use are dropped (the shared filter set is passed to every
-    query); a parameter the query needs but was not given is an error.
+    query); a parameter the query needs but was not given is an error. rows=True makes the query's
+    counts come from the ticket rows instead of daily_counts (scoped_counts in queries/_macros.sql).
     """
     sql = query_text(name)
     needed = query_parameters(name)
@@ -247,6 +259,8 @@ def run(con: duckdb.DuckDBPyConnection, name: str, **params) -> pd.DataFrame:
     cursor = con.cursor()
     try:
         install_macros(cursor)
+        if rows:
+            cursor.execute(_COUNT_FROM_ROWS)
         return cursor.execute(sql, bound).df()
     finally:
         cursor.close()

@@ -24,15 +24,68 @@ where p_organization is not null
   and (p_category is null or category_id = p_category)
   and (p_source is null or source = p_source);
 
--- scoped_daily_counts(...): daily_counts inside the shared filters (no organisation: the table has
--- none; oversight.metrics uses the ticket rows when an organisation is chosen).
-create or replace temp macro scoped_daily_counts(p_territory, p_municipality, p_category, p_source) as table
-select *
+-- scoped_counts(...): daily counts of each event (created, closed, closed_returned, due, missed,
+-- overdue_entries, overdue_exits per day x direction x current municipality x category x source)
+-- inside the shared filters. Every count query reads through it, so both ways of counting share one
+-- SQL per question. Two implementations with the same columns:
+--   scoped_counts_daily: the pre-aggregated daily_counts (built for the dataset's as_of; it has no
+--     organisation or building column): the default;
+--   scoped_counts_rows: counted from the ticket rows, for an organisation, a building (p_building,
+--     the drill-down) or another as_of.
+-- oversight.store.run(..., rows=True) points scoped_counts at the second for that one query (a fixed
+-- statement, no input in it). Choosing the text, not filtering on a flag, keeps each way as fast as
+-- its own query: DuckDB does not fold a bound flag away, and would scan both sources.
+create or replace temp macro scoped_counts_daily(p_as_of, p_territory, p_municipality, p_organization, p_category, p_source, p_building) as table
+select day, territory_id, current_municipality_id, category_id, source, created, closed, closed_returned,
+    due, missed, overdue_entries, overdue_exits
 from daily_counts
 where (p_territory is null or territory_id = p_territory)
   and (p_municipality is null or current_municipality_id = p_municipality)
   and (p_category is null or category_id = p_category)
   and (p_source is null or source = p_source);
+
+create or replace temp macro scoped_counts_rows(p_as_of, p_territory, p_municipality, p_organization, p_category, p_source, p_building) as table
+with rows_scope as materialized (
+    select territory_id, current_municipality_id, category_id, source, created_at, closed_at, due_at, returned_count
+    from scoped_tickets(p_territory, p_municipality, p_organization, p_category, p_source)
+    where p_building is null or building_id = p_building
+),
+
+row_events as (
+    select created_at::date as day, territory_id, current_municipality_id, category_id, source,
+        1 as created, 0 as closed, 0 as closed_returned, 0 as due, 0 as missed, 0 as overdue_entries, 0 as overdue_exits
+    from rows_scope
+    where created_at < p_as_of
+    union all
+    select closed_at::date, territory_id, current_municipality_id, category_id, source,
+        0, 1, case when returned_count > 0 then 1 else 0 end, 0, 0, 0, 0
+    from rows_scope
+    where closed_at < p_as_of
+    union all
+    select due_at::date, territory_id, current_municipality_id, category_id, source,
+        0, 0, 0, 1, case when closed_at is null or closed_at > due_at then 1 else 0 end, 0, 0
+    from rows_scope
+    where due_at < p_as_of
+    union all
+    select greatest(created_at, due_at)::date, territory_id, current_municipality_id, category_id, source,
+        0, 0, 0, 0, 0, 1, 0
+    from rows_scope
+    where due_at is not null and greatest(created_at, due_at) < p_as_of
+    union all
+    select greatest(created_at, due_at, closed_at)::date, territory_id, current_municipality_id, category_id, source,
+        0, 0, 0, 0, 0, 0, 1
+    from rows_scope
+    where due_at is not null and closed_at is not null and greatest(created_at, due_at, closed_at) < p_as_of
+)
+
+select day, territory_id, current_municipality_id, category_id, source,
+    sum(created) as created, sum(closed) as closed, sum(closed_returned) as closed_returned, sum(due) as due,
+    sum(missed) as missed, sum(overdue_entries) as overdue_entries, sum(overdue_exits) as overdue_exits
+from row_events
+group by all;
+
+create or replace temp macro scoped_counts(p_as_of, p_territory, p_municipality, p_organization, p_category, p_source, p_building) as table
+select * from scoped_counts_daily(p_as_of, p_territory, p_municipality, p_organization, p_category, p_source, p_building);
 
 -- area_rows(...): the rows of the per-area tables inside the shared filters: every direction
 -- (level 'territory') and every current municipality (level 'municipality') in scope, so an area

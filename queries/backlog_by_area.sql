@@ -1,11 +1,12 @@
--- backlog_by_area: the same answer as backlog_by_area_daily (area_id, bucket, created, closed,
--- backlog, overdue_backlog) from the ticket rows; used when an organisation is chosen (a small,
--- materialized scope).
-with scope as materialized (
+-- backlog_by_area: per area and per $bucket of [$start, $stop): created, closed, and the open
+-- backlog and overdue backlog at the bucket's end (or at $as_of). $level picks
+-- the area: 'territory' (directions) or 'municipality' (current municipalities). Used for the small
+-- multiples "where is the backlog growing". Counts from scoped_counts (from the ticket rows when oversight.store.run is given rows=True).
+with counts as not materialized (
     select
         case when $level = 'territory' then territory_id else current_municipality_id end as area_id,
-        created_at, closed_at, due_at
-    from scoped_tickets($territory_id, $municipality_id, $organization_id, $category_id, $source)
+        *
+    from scoped_counts($as_of, $territory_id, $municipality_id, $organization_id, $category_id, $source, $building_id)
 ),
 
 buckets as (
@@ -18,30 +19,25 @@ areas as (
     where level = $level
 ),
 
-events as (
-    select area_id, created_at as moment, 1 as created, 0 as closed, 0 as overdue_delta from scope
-    union all
-    select area_id, closed_at, 0, 1, 0 from scope where closed_at is not null
-    union all
-    select area_id, greatest(created_at, due_at), 0, 0, 1 from scope where due_at is not null
-    union all
-    select area_id, greatest(created_at, due_at, closed_at), 0, 0, -1
-    from scope
-    where due_at is not null and closed_at is not null
-),
-
 opening as (
-    select area_id, sum(created - closed) as backlog, sum(overdue_delta) as overdue
-    from events
-    where moment < $start
+    select
+        area_id,
+        sum(created - closed) as backlog,
+        sum(overdue_entries - overdue_exits) as overdue
+    from counts
+    where day < $start::date
     group by 1
 ),
 
 per_bucket as (
-    select area_id, date_trunc($bucket, moment) as bucket, sum(created) as created, sum(closed) as closed,
-        sum(overdue_delta) as overdue_delta
-    from events
-    where moment >= $start and moment < least($stop::timestamp, $as_of::timestamp)
+    select
+        area_id,
+        date_trunc($bucket, day::timestamp) as bucket,
+        sum(created) as created,
+        sum(closed) as closed,
+        sum(overdue_entries - overdue_exits) as overdue_delta
+    from counts
+    where day >= $start::date and day < $stop::date
     group by all
 ),
 

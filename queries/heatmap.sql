@@ -1,9 +1,9 @@
--- heatmap: the same answer as heatmap_daily (territory_id, municipality_id, bucket, due, missed,
--- overdue_backlog) from the ticket rows; used when an organisation is chosen (a small, materialized
--- scope).
-with scope as materialized (
-    select current_municipality_id as municipality_id, created_at, closed_at, due_at
-    from scoped_tickets($territory_id, $municipality_id, $organization_id, $category_id, $source)
+-- heatmap: per current municipality and per $bucket of [$start, $stop): deadlines that fell
+-- due and were missed in the bucket, and the overdue backlog at the bucket's end (or at $as_of),
+-- for the shared filters, from scoped_counts (from the ticket rows when oversight.store.run is given rows=True). Every municipality in
+-- scope gets every bucket, with zeros where nothing happened.
+with counts as not materialized (
+    select * from scoped_counts($as_of, $territory_id, $municipality_id, $organization_id, $category_id, $source, $building_id)
 ),
 
 buckets as (
@@ -16,33 +16,22 @@ areas as (
     where level = 'municipality'
 ),
 
-events as (
-    select municipality_id, due_at as moment, 1 as due,
-        case when closed_at is null or closed_at > due_at then 1 else 0 end as missed, 0 as overdue_delta
-    from scope
-    where due_at is not null and due_at < $as_of
-    union all
-    select municipality_id, greatest(created_at, due_at), 0, 0, 1
-    from scope
-    where due_at is not null and greatest(created_at, due_at) < $as_of
-    union all
-    select municipality_id, greatest(created_at, due_at, closed_at), 0, 0, -1
-    from scope
-    where due_at is not null and closed_at is not null and greatest(created_at, due_at, closed_at) < $as_of
-),
-
 opening as (
-    select municipality_id, sum(overdue_delta) as overdue
-    from events
-    where moment < $start
+    select current_municipality_id as municipality_id, sum(overdue_entries - overdue_exits) as overdue
+    from counts
+    where day < $start::date
     group by 1
 ),
 
 per_bucket as (
-    select municipality_id, date_trunc($bucket, moment) as bucket, sum(due) as due, sum(missed) as missed,
-        sum(overdue_delta) as overdue_delta
-    from events
-    where moment >= $start and moment < $stop
+    select
+        current_municipality_id as municipality_id,
+        date_trunc($bucket, day::timestamp) as bucket,
+        sum(due) as due,
+        sum(missed) as missed,
+        sum(overdue_entries - overdue_exits) as overdue_delta
+    from counts
+    where day >= $start::date and day < $stop::date
     group by all
 ),
 

@@ -47,7 +47,15 @@ def open_at(t: pd.DataFrame, moment) -> pd.Series:
     return (t["created_at"] < moment) & (t["closed_at"].isna() | (t["closed_at"] >= moment))
 
 
+def as_known_at(t: pd.DataFrame, as_of) -> pd.DataFrame:
+    """The tickets as they stood at as_of: nothing created after it, nothing closed after it."""
+    t = t[t["created_at"] < pd.Timestamp(as_of)].copy()
+    t["closed_at"] = t["closed_at"].where(t["closed_at"] < pd.Timestamp(as_of))
+    return t
+
+
 def kpis(t: pd.DataFrame, start: dt.date, end: dt.date, as_of: dt.datetime) -> dict:
+    t = as_known_at(t, as_of)
     p_start = pd.Timestamp(start)
     p_stop = pd.Timestamp(end + dt.timedelta(days=1))
     p_end = min(p_stop, pd.Timestamp(as_of))

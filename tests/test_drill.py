@@ -260,6 +260,7 @@ def test_building_trend_matches_brute_force(con, as_of, frames, path_ids):
         theirs = ref.kpis(t, max(b, pd.Timestamp(PERIOD.start)).date(), (e - pd.Timedelta(days=1)).date(), as_of)
         assert (row.created, row.closed, row.due, row.missed) == (
             theirs["created"], theirs["closed"], theirs["due"], theirs["missed"])
+        assert _close(row.median_resolution_hours, theirs["median_resolution_hours"])
 
 
 @pytest.mark.parametrize(("args", "message"), [
