@@ -94,7 +94,7 @@ def ageing(con, filters: Filters, as_of: dt.datetime, freq: str) -> pd.DataFrame
     """
     _check_freq(freq)
     params = {"bucket": freq, **filters.params(as_of)}
-    long = store.run(con, _ageing_query(con, filters, as_of), **params)
+    long = store.run(con, "ageing_trend", rows=_ageing_from_rows(con, filters, as_of), **params)
     wide = long.pivot_table(index="bucket", columns=["kind", "days"], values="open_count", aggfunc="sum")
     backlog, overdue = wide[("age", 0)], wide[("overdue", 0)]
     age = {k: wide[("age", k)] for k in (1, 3, 7, 30)}
@@ -117,13 +117,12 @@ def ageing(con, filters: Filters, as_of: dt.datetime, freq: str) -> pd.DataFrame
     return bands.reset_index().melt(id_vars="date", var_name="band", value_name="count")
 
 
-def _ageing_query(con, filters: Filters, as_of: dt.datetime) -> str:
-    """Pre-aggregated ageing counts (any filter but an organisation or a category within one
-    municipality, see queries/_macros.sql scoped_ageing_counts), else the ticket rows (small scopes)."""
-    rows_needed = not metrics.uses_daily_counts(con, filters, as_of) or (
+def _ageing_from_rows(con, filters: Filters, as_of: dt.datetime) -> bool:
+    """The pre-aggregated ageing counts answer any filter but an organisation or a category within
+    one municipality (see queries/_macros.sql scoped_ageing_counts); those count the ticket rows."""
+    return not metrics.uses_daily_counts(con, filters, as_of) or (
         filters.category_id is not None and filters.municipality_id is not None
     )
-    return "ageing_trend" if rows_needed else "ageing_trend_daily"
 
 
 def by_area(con, filters: Filters, as_of: dt.datetime, freq: str, level: str) -> pd.DataFrame:

@@ -235,11 +235,14 @@ def data_version(path: Path | str) -> str:
     return f"{stat.st_mtime_ns}-{stat.st_size}"
 
 
-# The one statement that points scoped_counts at the ticket rows: a fixed text, never built from input.
+# The statements that point the count macros at the ticket rows: fixed texts, never built from input.
 _COUNT_FROM_ROWS = (
     "create or replace temp macro scoped_counts(p_as_of, p_territory, p_municipality, p_organization, p_category, "
     "p_source, p_building) as table select * from scoped_counts_rows(p_as_of, p_territory, p_municipality, "
-    "p_organization, p_category, p_source, p_building)"
+    "p_organization, p_category, p_source, p_building)",
+    "create or replace temp macro scoped_ageing_counts(p_as_of, p_territory, p_municipality, p_organization, "
+    "p_category, p_source) as table select * from scoped_ageing_counts_rows(p_as_of, p_territory, p_municipality, "
+    "p_organization, p_category, p_source)",
 )
 
 
@@ -248,7 +251,8 @@ def run(con: duckdb.DuckDBPyConnection, name: str, *, rows: bool = False, **para
 
     Extra parameters a query does not use are dropped (the shared filter set is passed to every
     query); a parameter the query needs but was not given is an error. rows=True makes the query's
-    counts come from the ticket rows instead of daily_counts (scoped_counts in queries/_macros.sql).
+    counts come from the ticket rows instead of the pre-aggregated tables (scoped_counts and
+    scoped_ageing_counts in queries/_macros.sql).
     """
     sql = query_text(name)
     needed = query_parameters(name)
@@ -260,7 +264,8 @@ def run(con: duckdb.DuckDBPyConnection, name: str, *, rows: bool = False, **para
     try:
         install_macros(cursor)
         if rows:
-            cursor.execute(_COUNT_FROM_ROWS)
+            for statement in _COUNT_FROM_ROWS:
+                cursor.execute(statement)
         return cursor.execute(sql, bound).df()
     finally:
         cursor.close()

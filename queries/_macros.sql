@@ -116,11 +116,15 @@ select unnest(generate_series(
     bucket_width(p_bucket)
 )) as bucket;
 
--- scoped_ageing_counts(...): the ageing counts inside the shared filters: from ageing_counts when
--- no category is chosen, from ageing_counts_category when one is (that table has no municipality:
--- oversight.backlog uses the ticket rows for a category within one municipality, or an
--- organisation). The branch not taken is a constant-false filter, so it costs nothing.
-create or replace temp macro scoped_ageing_counts(p_territory, p_municipality, p_category, p_source) as table
+-- scoped_ageing_counts(...): per day, threshold kind and days, how many open requests crossed the
+-- threshold (entries) and how many of those were closed afterwards (exits), inside the shared filters.
+-- Two implementations with the same columns, like scoped_counts (store.run(..., rows=True) picks the
+-- second):
+--   scoped_ageing_counts_daily: from ageing_counts, or from ageing_counts_category when a category is
+--     chosen (that table has no municipality: a category within one municipality uses the rows);
+--   scoped_ageing_counts_rows: the definitions of ageing_counts (queries/_build_facts.sql) run over
+--     the ticket rows, for an organisation, a category within a municipality or another as_of.
+create or replace temp macro scoped_ageing_counts_daily(p_as_of, p_territory, p_municipality, p_organization, p_category, p_source) as table
 select day, kind, days, entries, exits
 from ageing_counts
 where p_category is null
@@ -134,3 +138,32 @@ where p_category is not null and p_municipality is null
   and (p_territory is null or territory_id = p_territory)
   and category_id = p_category
   and (p_source is null or source = p_source);
+
+create or replace temp macro scoped_ageing_counts_rows(p_as_of, p_territory, p_municipality, p_organization, p_category, p_source) as table
+with crossings as materialized (
+    select
+        t.kind,
+        t.days,
+        case
+            when t.kind = 'age' then s.created_at + to_days(t.days)
+            else greatest(s.created_at, s.due_at + to_days(t.days))
+        end as entry_at,
+        s.closed_at
+    from scoped_tickets(p_territory, p_municipality, p_organization, p_category, p_source) as s, ageing_thresholds as t
+    where t.kind = 'age' or s.due_at is not null
+)
+
+select day, kind, days, sum(entries) as entries, sum(exits) as exits
+from (
+    select entry_at::date as day, kind, days, 1 as entries, 0 as exits
+    from crossings
+    where entry_at < p_as_of
+    union all
+    select greatest(entry_at, closed_at)::date, kind, days, 0, 1
+    from crossings
+    where closed_at is not null and greatest(entry_at, closed_at) < p_as_of
+)
+group by all;
+
+create or replace temp macro scoped_ageing_counts(p_as_of, p_territory, p_municipality, p_organization, p_category, p_source) as table
+select * from scoped_ageing_counts_daily(p_as_of, p_territory, p_municipality, p_organization, p_category, p_source);

@@ -1,10 +1,10 @@
--- ageing_trend: the same answer as ageing_trend_daily (bucket, kind, days, open_count), from the
--- ticket rows. Used when a category or an organisation is chosen, so the scope is small and is
--- materialized once. A request is past "age > N days" from created_at + N days and past "overdue
--- by > N days" from greatest(created_at, due_at + N days), until it is closed.
-with scope as materialized (
-    select created_at, closed_at, due_at
-    from scoped_tickets($territory_id, $municipality_id, $organization_id, $category_id, $source)
+-- ageing_trend: how many requests open at the end of each $bucket ('day', 'week', 'month') of
+-- [$start, $stop) have waited more than N days (kind 'age') or are more than N days past their
+-- deadline (kind 'overdue'), from scoped_ageing_counts (pre-aggregated, or the ticket rows when run
+-- with rows=True). Long format: bucket, kind, days, open_count; oversight.backlog turns the
+-- thresholds into stacked bands.
+with counts as not materialized (
+    select * from scoped_ageing_counts($as_of, $territory_id, $municipality_id, $organization_id, $category_id, $source)
 ),
 
 buckets as (
@@ -15,40 +15,17 @@ thresholds as (
     select kind, days from ageing_thresholds
 ),
 
-crossings as (
-    select
-        t.kind,
-        t.days,
-        case
-            when t.kind = 'age' then s.created_at + to_days(t.days)
-            else greatest(s.created_at, s.due_at + to_days(t.days))
-        end as entry_at,
-        s.closed_at
-    from scope as s, thresholds as t
-    where t.kind = 'age' or s.due_at is not null
-),
-
-events as (
-    select entry_at as moment, kind, days, 1 as delta
-    from crossings
-    where entry_at < $as_of
-    union all
-    select greatest(entry_at, closed_at), kind, days, -1
-    from crossings
-    where closed_at is not null and greatest(entry_at, closed_at) < $as_of
-),
-
 opening as (
-    select kind, days, sum(delta) as n
-    from events
-    where moment < $start
+    select kind, days, sum(entries - exits) as n
+    from counts
+    where day < $start::date
     group by all
 ),
 
 per_bucket as (
-    select date_trunc($bucket, moment) as bucket, kind, days, sum(delta) as n
-    from events
-    where moment >= $start and moment < $stop
+    select date_trunc($bucket, day::timestamp) as bucket, kind, days, sum(entries - exits) as n
+    from counts
+    where day >= $start::date and day < $stop::date
     group by all
 ),
 
