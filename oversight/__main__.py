@@ -7,6 +7,8 @@
     python -m oversight heatmap --db PATH --from D --to D --freq week|month --metric missed|on_time_rate|overdue_backlog|missed_per_10k --json
     python -m oversight drill --db PATH --level territory|municipality|organization|building|request
         [--parent ID] --from D --to D [filters] --json
+    python -m oversight compare --db PATH (--event ID [--days N] | --before D..D --after D..D)
+        [--municipality ID ...] [--territory ID] --json
     python -m oversight geo --build
 """
 
@@ -193,6 +195,62 @@ def cmd_drill(args) -> None:
     print(json.dumps({"level": level, "parent": parent, "as_of": as_of.isoformat(), "rows": rows}, ensure_ascii=False))
 
 
+def _span(text: str) -> tuple[dt.date, dt.date]:
+    """'2019-01-01..2019-03-31' -> two dates."""
+    try:
+        first, last = text.split("..")
+        return _date(first), _date(last)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"expected D..D (e.g. 2019-01-01..2019-03-31), got {text!r}") from error
+
+
+def cmd_compare(args) -> None:
+    from oversight import compare, store
+    from oversight.filters import Filters
+
+    con, info = _open(args.db)
+    as_of = info["as_of"].to_pydatetime()
+    treated = list(args.municipality or [])
+    if args.event is not None:
+        events = store.run(con, "events_all")
+        event = events[events["event_id"] == args.event]
+        if event.empty:
+            raise SystemExit(f"--event {args.event}: no such event (known: {', '.join(map(str, events['event_id']))})")
+        row = event.iloc[0]
+        periods = compare.Periods.around(row["event_date"].date(), args.days)
+        if not treated and pd_notna(row["municipality_id"]):
+            treated = [int(row["municipality_id"])]
+    elif args.before and args.after:
+        try:
+            periods = compare.Periods(*args.before, *args.after)
+        except ValueError as error:
+            raise SystemExit(str(error)) from error
+    else:
+        raise SystemExit("give --event ID, or --before D..D and --after D..D")
+    scope = Filters(start=periods.before_start, end=periods.after_end, territory_id=args.territory)
+    _check_filters(con, scope)
+    known = set(store.run(con, "municipality_current")["municipality_id"])
+    unknown = [m for m in treated if m not in known]
+    if unknown:
+        raise SystemExit(f"--municipality {unknown[0]}: not in the data")
+    result = compare.compare(con, scope, as_of, periods, treated)
+    out = {
+        "periods": {k: getattr(periods, k).isoformat() for k in ("before_start", "before_end", "after_start", "after_end")},
+        "treated": treated,
+        "region": result["region"],
+        "treated_group": result.get("treated"),
+        "difference_in_differences": result.get("did"),
+        "warnings": [key for key, _ in result["warnings"]],
+    }
+    print(json.dumps(out, ensure_ascii=False, default=_json_value))
+
+
+def pd_notna(value) -> bool:
+    import pandas as pd
+
+    return bool(pd.notna(value))
+
+
 def cmd_geo(args) -> None:
     from oversight.geo import build_boundaries
 
@@ -230,6 +288,17 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--level", choices=["territory", "municipality", "organization", "building", "request"], required=True)
     p.add_argument("--parent", type=int, help="id of the level above: direction, municipality, organisation or building")
     p.set_defaults(func=cmd_drill)
+
+    p = sub.add_parser("compare", help="before/after comparison of missed deadlines, as JSON")
+    p.add_argument("--db", type=Path, default=None)
+    p.add_argument("--event", type=int, help="an events row: its date, and its municipality as the treated group")
+    p.add_argument("--days", type=int, default=90, help="with --event: days before and after it (default 90)")
+    p.add_argument("--before", type=_span, help="D..D")
+    p.add_argument("--after", type=_span, help="D..D")
+    p.add_argument("--municipality", type=int, action="append", help="treated municipality (repeatable)")
+    p.add_argument("--territory", type=int, help="limit the comparison to one direction")
+    p.add_argument("--json", action="store_true", help="print JSON (the default output)")
+    p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("geo", help="rebuild data/geo/municipalities.geojson from shared/geo")
     p.add_argument("--build", action="store_true", required=True)

@@ -1,0 +1,168 @@
+"""Before-and-after comparisons of missed deadlines, honestly (issue #7).
+
+Counts are compared per day, so periods of unequal length compare fairly. Next to the raw change:
+- a rate ratio with a 95 % interval from a quasi-Poisson model of the daily counts (statsmodels GLM,
+  Poisson family with the scale estimated from Pearson's chi-square): day-to-day variation beyond
+  Poisson (weekdays, holidays, bursts) widens the interval instead of being ignored;
+- difference-in-differences: the treated municipalities against the untreated ones over the same
+  days, with a fixed effect per day, so a region-wide trend or season is not credited to the event.
+
+Definitions are those of ARCHITECTURE.md §3: a deadline counts on the day it falls (`due`), and is
+missed if the request was still open then or closed late. Only whole days before as_of are used.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+from oversight import metrics, store
+from oversight.filters import Filters
+
+Z95 = 1.959963984540054
+MIN_DAYS = 28  # shorter periods get a warning
+MIN_COUNT = 30  # fewer missed deadlines than this in a period: a warning
+CONTROL_MOVED = 0.15  # the comparison group changed by more than this: a warning
+
+
+@dataclass(frozen=True)
+class Periods:
+    """The two periods compared, whole days, inclusive."""
+
+    before_start: dt.date
+    before_end: dt.date
+    after_start: dt.date
+    after_end: dt.date
+
+    def __post_init__(self):
+        if self.before_end < self.before_start or self.after_end < self.after_start:
+            raise ValueError("a period ends before it starts")
+        if self.after_start <= self.before_end:
+            raise ValueError("the 'after' period must begin after the 'before' period ends")
+
+    @classmethod
+    def around(cls, event_date: dt.date, days: int = 90) -> Periods:
+        """`days` before the event day and `days` after it (the event day itself in neither)."""
+        one = dt.timedelta(days=1)
+        return cls(event_date - days * one, event_date - one, event_date + one, event_date + days * one)
+
+
+def daily(con, filters: Filters, as_of: dt.datetime, periods: Periods) -> pd.DataFrame:
+    """Day × municipality: due and missed, for both periods (column `after`), whole days before as_of."""
+    span = replace(filters, start=periods.before_start, end=periods.after_end)
+    rows = store.run(con, "compare_daily", rows=not metrics.uses_daily_counts(con, filters, as_of), **span.params(as_of))
+    day = rows["day"].dt.date
+    in_before = (day >= periods.before_start) & (day <= periods.before_end)
+    in_after = (day >= periods.after_start) & (day <= periods.after_end)
+    rows = rows[in_before | in_after].copy()
+    rows["after"] = in_after[in_before | in_after].to_numpy()
+    return rows.reset_index(drop=True)
+
+
+def _quasi_poisson(y: np.ndarray, design: np.ndarray, term: int) -> tuple[float, float, float]:
+    """exp(coefficient `term`) and its 95 % interval from a Poisson GLM with Pearson-estimated scale."""
+    import statsmodels.api as sm
+
+    fit = sm.GLM(y, design, family=sm.families.Poisson()).fit(scale="X2")
+    beta, se = float(fit.params[term]), float(fit.bse[term])
+    return math.exp(beta), math.exp(beta - Z95 * se), math.exp(beta + Z95 * se)
+
+
+def rate_ratio(before: np.ndarray, after: np.ndarray) -> dict:
+    """Missed per day after / before, with a 95 % interval that allows for over-dispersion.
+    None where either period has no missed deadline at all (no ratio to speak of)."""
+    before, after = np.asarray(before, dtype=float), np.asarray(after, dtype=float)
+    out = {"before_per_day": before.mean() if len(before) else None, "after_per_day": after.mean() if len(after) else None,
+           "ratio": None, "low": None, "high": None}
+    if not len(before) or not len(after) or before.sum() == 0 or after.sum() == 0:
+        return out
+    y = np.concatenate([before, after])
+    design = np.column_stack([np.ones(len(y)), np.r_[np.zeros(len(before)), np.ones(len(after))]])
+    out["ratio"], out["low"], out["high"] = _quasi_poisson(y, design, 1)
+    return out
+
+
+def difference_in_differences(frame: pd.DataFrame, treated: set[int]) -> dict:
+    """Ratio of the treated group's after/before rate to the untreated group's, with a fixed effect per
+    day (whatever hit every municipality that day cancels) and a 95 % quasi-Poisson interval."""
+    group = frame.assign(treated=frame["municipality_id"].isin(treated)).groupby(["day", "treated"], as_index=False).agg(
+        missed=("missed", "sum"), after=("after", "first"))
+    if group["treated"].nunique() < 2 or group.groupby("treated")["missed"].sum().min() == 0:
+        return {"ratio": None, "low": None, "high": None}
+    days = pd.get_dummies(group["day"], dtype=float).to_numpy()
+    treated_col = group["treated"].to_numpy(dtype=float)
+    interaction = treated_col * group["after"].to_numpy(dtype=float)
+    design = np.column_stack([days, treated_col, interaction])
+    ratio, low, high = _quasi_poisson(group["missed"].to_numpy(dtype=float), design, design.shape[1] - 1)
+    return {"ratio": ratio, "low": low, "high": high}
+
+
+def _summary(missed: np.ndarray, due: np.ndarray, after: np.ndarray) -> dict:
+    """Raw figures of one group from its daily series: missed per day and on-time rate before and
+    after, the change, and the rate ratio's interval."""
+    rr = rate_ratio(missed[~after], missed[after])
+
+    def on_time(mask):
+        total = due[mask].sum()
+        return 1.0 - missed[mask].sum() / total if total else None
+
+    return {
+        "days_before": int((~after).sum()), "days_after": int(after.sum()),
+        "missed_before": int(missed[~after].sum()), "missed_after": int(missed[after].sum()),
+        "due_before": int(due[~after].sum()), "due_after": int(due[after].sum()),
+        "missed_per_day_before": rr["before_per_day"], "missed_per_day_after": rr["after_per_day"],
+        "change": None if rr["ratio"] is None else rr["ratio"] - 1.0,
+        "ratio": rr["ratio"], "low": rr["low"], "high": rr["high"],
+        "on_time_before": on_time(~after), "on_time_after": on_time(after),
+    }
+
+
+def compare(con, filters: Filters, as_of: dt.datetime, periods: Periods, treated: list[int] | None = None) -> dict:
+    """The whole comparison: the region (the filters' scope), the treated municipalities with the
+    difference-in-differences against the rest, each direction and each municipality, and warnings."""
+    frame = daily(con, filters, as_of, periods)
+    # A historical municipality (an event recorded for Krasnoarmeysk) is measured as today's successor.
+    rollup = store.run(con, "municipality_current").set_index("municipality_id")["current_id"]
+    treated_set = {int(rollup.get(m, m)) for m in (treated or [])}
+    # Day × municipality matrices: every group's daily series is a sum of columns.
+    missed = frame.pivot(index="day", columns="municipality_id", values="missed")
+    due = frame.pivot(index="day", columns="municipality_id", values="due")
+    after = frame.groupby("day")["after"].first().reindex(missed.index).to_numpy(dtype=bool)
+    territory = frame.drop_duplicates("municipality_id").set_index("municipality_id")["territory_id"]
+
+    def group(columns) -> dict:
+        return _summary(missed[columns].to_numpy().sum(axis=1), due[columns].to_numpy().sum(axis=1), after)
+
+    all_columns = list(missed.columns)
+    result = {"periods": periods, "region": group(all_columns)}
+    if treated_set:
+        inside = [c for c in all_columns if c in treated_set]
+        outside = [c for c in all_columns if c not in treated_set]
+        result["treated"] = group(inside)
+        result["control"] = group(outside)
+        result["did"] = difference_in_differences(frame, treated_set)
+    result["by_territory"] = pd.DataFrame(
+        [{"territory_id": int(tid), **group(list(ids.index))} for tid, ids in territory.groupby(territory)])
+    result["by_municipality"] = pd.DataFrame(
+        [{"municipality_id": int(mid), "territory_id": int(territory[mid]), **group([mid])} for mid in all_columns])
+    result["warnings"] = warnings(result)
+    return result
+
+
+def warnings(result: dict) -> list[tuple[str, dict]]:
+    """What makes the comparison shaky, as (i18n key, values): short periods, few missed deadlines,
+    a comparison group that moved on its own."""
+    out = []
+    main = result.get("treated") or result["region"]
+    if min(main["days_before"], main["days_after"]) < MIN_DAYS:
+        out.append(("compare.warn.short", {"days": min(main["days_before"], main["days_after"]), "min": MIN_DAYS}))
+    if min(main["missed_before"], main["missed_after"]) < MIN_COUNT:
+        out.append(("compare.warn.small", {"n": min(main["missed_before"], main["missed_after"]), "min": MIN_COUNT}))
+    control = result.get("control")
+    if control and control["ratio"] is not None and abs(control["ratio"] - 1.0) > CONTROL_MOVED:
+        out.append(("compare.warn.control_moved", {"change": control["ratio"] - 1.0}))
+    return out
