@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from oversight.i18n import fmt_number, fmt_percent, t
+from oversight.i18n import fmt_number, fmt_percent, fmt_signed_percent, t
 from oversight.theme import BAD, FONT, GOOD, NEUTRAL, PRIMARY, RED_MARGIN, WARN
 
 
@@ -185,6 +185,8 @@ def _short(name: str) -> str:
 
 
 def format_metric(value, metric: str, lang: str) -> str:
+    if metric == "change":
+        return fmt_signed_percent(value, lang)
     if metric == "on_time_rate":
         return fmt_percent(value, lang)
     if metric == "missed_per_10k":
@@ -193,7 +195,10 @@ def format_metric(value, metric: str, lang: str) -> str:
 
 
 def _scale(metric: str, target: float) -> dict:
-    """Sequential reds for counts (more is worse); red-yellow-green around the target for rates."""
+    """Sequential reds for counts (more is worse); red-yellow-green around the target for rates; a
+    change in missed deadlines diverges around no change (a fall green, a rise red)."""
+    if metric == "change":
+        return dict(colorscale="RdYlGn_r", zmid=0.0)
     if metric == "on_time_rate":
         return dict(colorscale="RdYlGn", zmid=target)
     return dict(colorscale="Reds")
@@ -238,7 +243,7 @@ def choropleth_map(values: pd.DataFrame, geojson: dict | str, outlines: dict, me
         locations=shown["municipality_id"], z=shown["value"],
         customdata=custom, hovertemplate=hover, marker_line=dict(color="white", width=0.6),
         colorbar=dict(title=dict(text=t(f"map.metric.{metric}", lang), side="right"), thickness=14,
-                      tickformat=".0%" if metric == "on_time_rate" else None),
+                      tickformat=".0%" if metric in ("on_time_rate", "change") else None),
         **_scale(metric, target),
     ))
     for tid, outline in outlines.items():
@@ -302,4 +307,23 @@ def matrix_heatmap(cells: pd.DataFrame, order: list[tuple[str, int]], metric: st
     step = max(1, len(buckets) // 12)  # at most a dozen date labels
     fig.update_xaxes(tickvals=buckets[::step], tickangle=0)
     fig.update_layout(margin=dict(l=10, r=10, t=10, b=10))
+    return fig
+
+
+def interrupted_series_chart(weekly: pd.DataFrame, event_date, title: str, lang: str) -> go.Figure:
+    """Weekly missed deadlines of the treated group, the fitted level and slope before and after the
+    event, and (dashed) where the fitted line would have gone without the event."""
+    fig = go.Figure()
+    fig.add_trace(go.Bar(x=weekly["week_start"], y=weekly["treated"], name=t("compare.its.actual", lang),
+                         marker_color="#b0bec5"))
+    before, after = weekly[weekly["week"] < 0], weekly[weekly["week"] >= 0]
+    for part in (before, after):
+        fig.add_trace(go.Scatter(x=part["week_start"], y=part["fitted"], mode="lines", line=dict(color=PRIMARY, width=3),
+                                 name=t("compare.its.fitted", lang), showlegend=part is before))
+    fig.add_trace(go.Scatter(x=after["week_start"], y=after["without_event"], mode="lines",
+                             line=dict(color=BAD, width=2, dash="dash"), name=t("compare.its.without", lang)))
+    fig.add_shape(type="line", x0=pd.Timestamp(event_date), x1=pd.Timestamp(event_date), y0=0, y1=1, yref="y domain",
+                  line=dict(color=NEUTRAL, width=1, dash="dot"))
+    _time_layout(fig, 360, lang)
+    fig.update_layout(title=dict(text=title, font=dict(size=14)), bargap=0.15)
     return fig

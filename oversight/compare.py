@@ -166,3 +166,95 @@ def warnings(result: dict) -> list[tuple[str, dict]]:
     if control and control["ratio"] is not None and abs(control["ratio"] - 1.0) > CONTROL_MOVED:
         out.append(("compare.warn.control_moved", {"change": control["ratio"] - 1.0}))
     return out
+
+
+def interrupted_series(con, filters: Filters, as_of: dt.datetime, event_date: dt.date, treated: list[int],
+                       weeks: int = 26) -> dict:
+    """Interrupted time series of the treated group's weekly missed deadlines around the event.
+
+    Quasi-Poisson model: log(missed) = level + slope·week + step·after + slope change·weeks after,
+    with the untreated municipalities' weekly count as an offset, so the season and the region-wide
+    trend are accounted for by the comparison group. Returns the weekly table (week, treated,
+    control, fitted, without_event: the fitted line with the step and slope change removed) and the
+    step's ratio with its 95 % interval. Weeks run from the event day (week 0 starts on it)."""
+    import statsmodels.api as sm
+
+    start = event_date - dt.timedelta(weeks=weeks)
+    end = min(event_date + dt.timedelta(weeks=weeks) - dt.timedelta(days=1), (as_of - dt.timedelta(days=1)).date())
+    periods = Periods(start, event_date - dt.timedelta(days=1), event_date, end)
+    frame = daily(con, filters, as_of, periods)
+    rollup = store.run(con, "municipality_current").set_index("municipality_id")["current_id"]
+    treated_set = {int(rollup.get(m, m)) for m in treated}
+    frame["week"] = (pd.to_datetime(frame["day"]) - pd.Timestamp(event_date)).dt.days // 7
+    frame["group"] = np.where(frame["municipality_id"].isin(treated_set), "treated", "control")
+    weekly = frame.pivot_table(index="week", columns="group", values="missed", aggfunc="sum").fillna(0)
+    days_in_week = frame.groupby("week")["day"].nunique()
+    weekly = weekly[days_in_week.reindex(weekly.index) == 7]  # whole weeks only
+    out = {"weekly": pd.DataFrame(), "step": {"ratio": None, "low": None, "high": None}}
+    if "treated" not in weekly or "control" not in weekly or (weekly["control"] <= 0).any() or weekly["treated"].sum() == 0:
+        return out
+    week = weekly.index.to_numpy(dtype=float)
+    after = (week >= 0).astype(float)
+    design = np.column_stack([np.ones(len(week)), week, after, after * week])
+    fit = sm.GLM(weekly["treated"].to_numpy(dtype=float), design, family=sm.families.Poisson(),
+                 offset=np.log(weekly["control"].to_numpy(dtype=float))).fit(scale="X2")
+    offset = np.log(weekly["control"].to_numpy(dtype=float))
+    without = design.copy()
+    without[:, 2:] = 0
+    table = pd.DataFrame({
+        "week_start": [event_date + dt.timedelta(weeks=int(w)) for w in week],
+        "week": week.astype(int),
+        "treated": weekly["treated"].to_numpy(),
+        "control": weekly["control"].to_numpy(),
+        "fitted": np.exp(design @ fit.params + offset),
+        "without_event": np.exp(without @ fit.params + offset),
+    })
+    beta, se = float(fit.params[2]), float(fit.bse[2])
+    out["weekly"] = table
+    out["step"] = {"ratio": math.exp(beta), "low": math.exp(beta - Z95 * se), "high": math.exp(beta + Z95 * se)}
+    return out
+
+
+def change_map_values(result: dict, municipalities: pd.DataFrame, territories: pd.DataFrame) -> pd.DataFrame:
+    """The per-municipality change in missed deadlines per day, shaped like heatmap.map_values (for
+    charts.choropleth_map with metric 'change'): names, value, rank in the region and direction
+    (1 = the largest rise)."""
+    table = result["by_municipality"][["municipality_id", "territory_id", "change"]].copy()
+    names = municipalities.rename(columns={"name_ru": "municipality_name_ru", "name_en": "municipality_name_en"})
+    terr = territories.rename(columns={"name_ru": "territory_name_ru", "name_en": "territory_name_en"})
+    rows = table.merge(names[["municipality_id", "municipality_name_ru", "municipality_name_en"]], on="municipality_id")
+    rows = rows.merge(terr[["territory_id", "territory_name_ru", "territory_name_en"]], on="territory_id")
+    rows["value"] = rows["change"].astype(float)
+    rows["rank_region"] = rows["value"].rank(ascending=False, method="min")
+    rows["rank_direction"] = rows.groupby("territory_id")["value"].rank(ascending=False, method="min")
+    rows["in_region"] = rows["value"].notna().sum()
+    rows["in_direction"] = rows.groupby("territory_id")["value"].transform(lambda v: v.notna().sum())
+    return rows
+
+
+def conclusion(result: dict, lang: str) -> str:
+    """The plain-language conclusion: the raw change with its interval and, with a treated group,
+    the change corrected for the region-wide trend (difference-in-differences)."""
+    from oversight.i18n import fmt_number, t
+
+    main = result.get("treated") or result["region"]
+    if main["ratio"] is None:
+        return t("compare.conclusion.none", lang)
+
+    def pct(ratio):
+        return fmt_number(abs(1.0 - ratio) * 100, lang)
+
+    def phrase(ratio, low, high):
+        direction = "less" if ratio < 1 else "more"
+        lo, hi = sorted((abs(1 - low), abs(1 - high))) if (low - 1) * (high - 1) > 0 else (None, None)
+        if lo is None:  # the interval crosses "no change"
+            return t(f"compare.phrase.{direction}_uncertain", lang, pct=pct(ratio),
+                     low=fmt_number((low - 1) * 100, lang), high=fmt_number((high - 1) * 100, lang))
+        return t(f"compare.phrase.{direction}", lang, pct=pct(ratio), low=fmt_number(lo * 100, lang),
+                 high=fmt_number(hi * 100, lang))
+
+    text = t("compare.conclusion.raw", lang, phrase=phrase(main["ratio"], main["low"], main["high"]))
+    did = result.get("did")
+    if did and did["ratio"] is not None:
+        text += " " + t("compare.conclusion.did", lang, phrase=phrase(did["ratio"], did["low"], did["high"]))
+    return text

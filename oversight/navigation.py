@@ -26,4 +26,5 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("app_pages/backlog.py", "backlog", "page.backlog", "backlog.title", ":material/trending_up:"),
     PageSpec("app_pages/map.py", "map", "page.map", "map.title", ":material/map:"),
     PageSpec("app_pages/drill.py", "drill", "page.drill", "drill.title", ":material/account_tree:"),
+    PageSpec("app_pages/compare.py", "compare", "page.compare", "compare.title", ":material/compare_arrows:"),
 )

@@ -315,6 +315,26 @@ def test_drill_down_request_card_masks_personal_data(browser, server, frames):
         visit.close()
 
 
+def test_before_after_for_a_seminar_shows_the_honest_conclusion(browser, server, con, as_of):
+    from oversight import compare, store
+
+    seminar = store.run(con, "events_all").query("kind == 'seminar' and municipality_id.notna()").iloc[0]
+    periods = compare.Periods.around(seminar["event_date"].date(), 90)
+    result = compare.compare(con, Filters(periods.before_start, periods.after_end), as_of, periods,
+                             [int(seminar["municipality_id"])])
+    expected = compare.conclusion(result, "ru")
+    visit = Visit(browser, f"{server}/compare?lang=ru&event={int(seminar['event_id'])}", 1366, 2400)
+    try:
+        visit.page.wait_for_selector(f"text={t('compare.its', 'ru')}", timeout=30_000)
+        text = " ".join(visit.page.inner_text("body").split())
+        assert " ".join(expected.replace("\u00a0", " ").split()) in text.replace("\u00a0", " ")
+        assert visit.page.locator(".js-plotly-plot").count() == 2  # the time series and the map
+        assert visit.page.locator('[data-testid="stException"]').count() == 0
+        visit.page.screenshot(path=str(SCREENSHOTS / "compare-seminar-ru.png"), full_page=True)
+    finally:
+        visit.close()
+
+
 def test_chromium_is_the_debian_one():
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI"):

@@ -1,0 +1,166 @@
+"""The Before/after page's pieces: choosing the event or the periods and the treated municipalities,
+and showing the raw comparison beside the honest one (intervals, difference-in-differences, the
+interrupted time series), per direction and municipality, with a map of the change."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+
+from oversight import charts, compare, heatmap, ui
+from oversight.i18n import fmt_date, fmt_number, fmt_percent, fmt_signed_percent, name_column, t
+from oversight.ui import PageContext
+
+
+def choose(ctx: PageContext) -> tuple[compare.Periods, list[int], dt.date | None]:
+    """The periods, the treated municipalities and the event's date (None for periods by hand)."""
+    lang = ctx.lang
+    events = ui.query("events_all", ctx.db_path, ctx.version)
+    mode = ui.url_choice("mode", ("event", "manual"), "event" if not events.empty else "manual",
+                         lambda m: t(f"compare.mode.{m}", lang), t("compare.mode", lang))
+    municipalities = ui.query("filter_municipalities", ctx.db_path, ctx.version)
+    current = ui.query("municipality_current", ctx.db_path, ctx.version).set_index("municipality_id")["current_id"]
+    last_day = (ctx.as_of - dt.timedelta(days=1)).date()
+    default_treated: list[int] = []
+    event_date = None
+    if mode == "event" and not events.empty:
+        labels = {int(r.event_id): f"{fmt_date(r.event_date.date(), lang)} · {t(f'event.{r.kind}', lang)} · {r.title}"
+                  for r in events.itertuples()}
+        event_id = ui.url_choice("event", [str(i) for i in labels], str(next(iter(labels))),
+                                 lambda i: labels[int(i)], t("compare.event", lang))
+        row = events[events["event_id"] == int(event_id)].iloc[0]
+        days = st.slider(t("compare.days", lang), 14, 180, 90, step=7, key="cmp_days")
+        event_date = row["event_date"].date()
+        periods = compare.Periods.around(event_date, days)
+        if pd.notna(row["municipality_id"]):
+            default_treated = [int(current.get(int(row["municipality_id"]), row["municipality_id"]))]
+    else:
+        left, right = st.columns(2)
+        before = left.date_input(t("compare.before", lang), value=(ctx.filters.previous().start, ctx.filters.previous().end),
+                                 max_value=last_day, key="cmp_before", format="DD.MM.YYYY" if lang == "ru" else "YYYY-MM-DD")
+        after = right.date_input(t("compare.after", lang), value=(ctx.filters.start, ctx.filters.end),
+                                 max_value=last_day, key="cmp_after", format="DD.MM.YYYY" if lang == "ru" else "YYYY-MM-DD")
+        if len(before) != 2 or len(after) != 2:
+            st.info(t("compare.pick_both", lang))
+            st.stop()
+        try:
+            periods = compare.Periods(before[0], before[1], after[0], after[1])
+        except ValueError:
+            st.warning(t("compare.bad_periods", lang))
+            st.stop()
+    names = dict(zip(municipalities["municipality_id"], municipalities[name_column(lang)]))
+    treated = st.multiselect(t("compare.treated", lang), list(names), default=default_treated,
+                             format_func=lambda m: names.get(m, str(m)), key=f"cmp_treated_{event_date}")
+    st.caption(t("compare.period_note", lang, before=f"{fmt_date(periods.before_start, lang)} – {fmt_date(periods.before_end, lang)}",
+                 after=f"{fmt_date(periods.after_start, lang)} – {fmt_date(periods.after_end, lang)}"))
+    return periods, [int(m) for m in treated], event_date
+
+
+def _scope(ctx: PageContext, periods: compare.Periods):
+    """The sidebar's scope (direction, category, source, organisation) over the compared days."""
+    from dataclasses import replace
+
+    return replace(ctx.filters, start=periods.before_start, end=periods.after_end, municipality_id=None)
+
+
+def results(ctx: PageContext, periods: compare.Periods, treated: list[int], event_date: dt.date | None) -> None:
+    lang = ctx.lang
+    scope = _scope(ctx, periods)
+    result = ui.cached("compare.compare", ctx, periods, tuple(treated), filters=scope)
+    st.success(compare.conclusion(result, lang))
+    for key, values in result["warnings"]:
+        shown = {k: fmt_signed_percent(v, lang) if k == "change" else v for k, v in values.items()}
+        st.warning(t(key, lang, **shown))
+    main = result.get("treated") or result["region"]
+    a, b, c, d = st.columns(4)
+    a.metric(t("compare.per_day_before", lang), fmt_number(main["missed_per_day_before"], lang, 1), border=True)
+    b.metric(t("compare.per_day_after", lang), fmt_number(main["missed_per_day_after"], lang, 1),
+             delta=fmt_signed_percent(main["change"], lang) or None, delta_color="inverse", border=True)
+    b.caption(_interval(main, lang))
+    c.metric(t("compare.on_time", lang), fmt_percent(main["on_time_after"], lang), border=True)
+    c.caption(t("compare.was", lang, value=fmt_percent(main["on_time_before"], lang)))
+    did = result.get("did")
+    if did and did["ratio"] is not None:
+        d.metric(t("compare.did", lang), fmt_signed_percent(did["ratio"] - 1, lang), border=True)
+        d.caption(_interval(did, lang))
+
+    if treated:
+        its = ui.cached("compare.interrupted_series", ctx, event_date or periods.after_start, tuple(treated), filters=scope)
+        if not its["weekly"].empty:
+            st.subheader(t("compare.its", lang))
+            ui.plotly(charts.interrupted_series_chart(its["weekly"], event_date or periods.after_start,
+                                                      t("compare.its.title", lang, step=_step(its["step"], lang)), lang),
+                      key="compare_its")
+            st.caption(t("compare.its.note", lang))
+
+    st.subheader(t("compare.table", lang))
+    table = _table(result, ctx)
+    st.dataframe(table, hide_index=True, width="stretch", height=min(36 + 35 * len(table), 520))
+    ui.download_table("before_after", table, ctx)
+
+    st.subheader(t("compare.map", lang))
+    values = compare.change_map_values(result, ui.query("filter_municipalities", ctx.db_path, ctx.version),
+                                       ui.query("filter_territories", ctx.db_path, ctx.version))
+    figure = charts.choropleth_map(values, heatmap.map_geojson(), heatmap.direction_outlines(), "change", 0.0, lang,
+                                   ctx.filters.territory_id, feature_ids=heatmap.boundary_ids())
+    ui.plotly(figure, key="compare_map")
+    st.caption(t("compare.map_note", lang) + " " + t("map.attribution", lang))
+
+
+def _interval(row: dict, lang: str) -> str:
+    if row.get("low") is None:
+        return ""
+    return t("compare.ci", lang, low=fmt_signed_percent(row["low"] - 1, lang, 0), high=fmt_signed_percent(row["high"] - 1, lang, 0))
+
+
+def _step(step: dict, lang: str) -> str:
+    if step["ratio"] is None:
+        return "—"
+    return f"{fmt_signed_percent(step['ratio'] - 1, lang, 0)} ({_interval(step, lang)})"
+
+
+def _table(result: dict, ctx: PageContext) -> pd.DataFrame:
+    """Region, treated and untreated groups, directions and municipalities: per day before and after,
+    the change with its interval, the on-time rate before and after."""
+    lang = ctx.lang
+    name = name_column(lang)
+    rows = [(t("compare.row.region", lang), result["region"])]
+    if "treated" in result:
+        rows += [(t("compare.row.treated", lang), result["treated"]), (t("compare.row.control", lang), result["control"])]
+    territories = ui.query("filter_territories", ctx.db_path, ctx.version).set_index("territory_id")[name]
+    municipalities = ui.query("filter_municipalities", ctx.db_path, ctx.version).set_index("municipality_id")[name]
+    rows += [(territories.get(r["territory_id"], r["territory_id"]), r) for r in result["by_territory"].to_dict("records")]
+    rows += [(municipalities.get(r["municipality_id"], r["municipality_id"]), r)
+             for r in result["by_municipality"].sort_values("change", ascending=False, na_position="last").to_dict("records")]
+    return pd.DataFrame({
+        t("col.name", lang): [label for label, _ in rows],
+        t("compare.col.before", lang): [fmt_number(r["missed_per_day_before"], lang, 2) for _, r in rows],
+        t("compare.col.after", lang): [fmt_number(r["missed_per_day_after"], lang, 2) for _, r in rows],
+        t("compare.col.change", lang): [fmt_signed_percent(r["change"], lang) or "—" for _, r in rows],
+        t("compare.col.interval", lang): [_interval(r, lang) or "—" for _, r in rows],
+        t("compare.col.on_time_before", lang): [fmt_percent(r["on_time_before"], lang) for _, r in rows],
+        t("compare.col.on_time_after", lang): [fmt_percent(r["on_time_after"], lang) for _, r in rows],
+    })
+
+
+def register(ctx: PageContext) -> None:
+    """The events register as it stands."""
+    lang = ctx.lang
+    events = ui.query("events_all", ctx.db_path, ctx.version)
+    st.subheader(t("compare.register", lang))
+    if events.empty:
+        st.info(t("compare.register_empty", lang))
+        return
+    municipalities = ui.query("municipality_current", ctx.db_path, ctx.version)
+    names = ui.query("filter_municipalities", ctx.db_path, ctx.version).set_index("municipality_id")[name_column(lang)]
+    current = municipalities.set_index("municipality_id")["current_id"]
+    st.dataframe(pd.DataFrame({
+        "ID": events["event_id"],
+        t("compare.col.date", lang): [fmt_date(d.date(), lang) for d in events["event_date"]],
+        t("compare.col.kind", lang): [t(f"event.{k}", lang) for k in events["kind"]],
+        t("compare.col.title", lang): events["title"],
+        t("col.municipality", lang): [names.get(current.get(m, m), "—") if pd.notna(m) else t("event.region", lang)
+                                      for m in events["municipality_id"]],
+    }), hide_index=True, width="stretch")
