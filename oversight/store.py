@@ -15,6 +15,7 @@ import datetime as dt
 import os
 import re
 import threading
+import time
 from functools import cache
 from pathlib import Path
 
@@ -177,6 +178,55 @@ def _close_all() -> None:
         except duckdb.Error:  # still busy (a server stopped mid-query): the process is ending anyway
             pass
     _connections.clear()
+
+
+def _close_when_idle(con: duckdb.DuckDBPyConnection, wait_s: float = 60.0) -> None:
+    """Close a connection, waiting while another thread (the median index build) still uses it."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            con.close()
+            return
+        except duckdb.Error:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+_EVENT_COLUMNS = ("event_id", "event_date", "kind", "title", "municipality_id", "organization_id")
+
+
+def replace_events(path: Path | str, events: pd.DataFrame) -> None:
+    """Replace the events register in a database file: the one table the app itself writes.
+
+    This process's read-only connections to the file are closed first (DuckDB allows one way of
+    opening a file per process); the write is one transaction, so a failure leaves the register as
+    it was. The file's new modification time makes every page read afresh."""
+    path = Path(path)
+    resolved = str(path.resolve())
+    frame = events.loc[:, list(_EVENT_COLUMNS)].copy()
+    with _lock:
+        for key in [k for k in _connections if k[0] == resolved]:
+            con = _connections.pop(key)
+            _attachments.pop(id(con), None)
+            _close_when_idle(con)
+        rw = duckdb.connect(resolved)
+        try:
+            rw.register("incoming", frame)
+            rw.execute("begin transaction")
+            try:
+                rw.execute("delete from events")
+                rw.execute(
+                    "insert into events (event_id, event_date, kind, title, municipality_id, organization_id) "
+                    "select event_id, event_date, kind, title, municipality_id, organization_id from incoming"
+                )
+                rw.execute("commit")
+            except Exception:
+                rw.execute("rollback")
+                raise
+            rw.execute("checkpoint")
+        finally:
+            rw.close()
 
 
 def connect(path: Path | str) -> duckdb.DuckDBPyConnection:

@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from oversight import charts, compare, heatmap, ui
+from oversight import events as ev
 from oversight.i18n import fmt_date, fmt_number, fmt_percent, fmt_signed_percent, name_column, t
 from oversight.ui import PageContext
 
@@ -34,6 +35,10 @@ def choose(ctx: PageContext) -> tuple[compare.Periods, list[int], dt.date | None
         days = st.slider(t("compare.days", lang), 14, 180, 90, step=7, key="cmp_days")
         event_date = row["event_date"].date()
         periods = compare.Periods.around(event_date, days)
+        if periods.after_end > last_day:  # the data end earlier: compare what there is
+            from dataclasses import replace
+
+            periods = replace(periods, after_end=max(last_day, periods.after_start))
         if pd.notna(row["municipality_id"]):
             default_treated = [int(current.get(int(row["municipality_id"]), row["municipality_id"]))]
     else:
@@ -146,21 +151,80 @@ def _table(result: dict, ctx: PageContext) -> pd.DataFrame:
 
 
 def register(ctx: PageContext) -> None:
-    """The events register as it stands."""
+    """The events register: edit it in place (add, change, delete rows) or import a CSV / Excel file.
+    Every row is checked before anything is written; refused rows are shown with the reason."""
     lang = ctx.lang
-    events = ui.query("events_all", ctx.db_path, ctx.version)
     st.subheader(t("compare.register", lang))
-    if events.empty:
-        st.info(t("compare.register_empty", lang))
+    report = st.session_state.pop("_events_report", None)
+    if report is not None:  # what the last save checked, shown after the page reloaded
+        counts, refused, saved = report
+        st.info(counts)
+        if len(refused):
+            st.dataframe(refused, hide_index=True, width="stretch")
+        if saved is not None:
+            st.success(t("events.saved", lang, n=saved))
+    events = ui.query("events_all", ctx.db_path, ctx.version)
+    municipalities = ui.query("filter_municipalities", ctx.db_path, ctx.version)
+    organizations = ui.query("filter_organizations", ctx.db_path, ctx.version)
+    current = ui.query("municipality_current", ctx.db_path, ctx.version).set_index("municipality_id")["current_id"]
+    name = name_column(lang)
+    mun_names = dict(zip(municipalities["municipality_id"], municipalities[name]))
+    inns = dict(zip(organizations["organization_id"], organizations["inn"]))
+    kind_label = {k: t(f"event.{k}", lang) for k in ev.KINDS}
+    region = t("event.region", lang)  # no municipality: the whole region
+    shown = pd.DataFrame({
+        "event_id": events["event_id"],
+        "event_date": events["event_date"].dt.date,
+        "kind": [kind_label[k] for k in events["kind"]],
+        "title": events["title"],
+        "municipality": [mun_names.get(current.get(m, m), "") if pd.notna(m) else region for m in events["municipality_id"]],
+        "organization": [inns.get(o, "") if pd.notna(o) else "" for o in events["organization_id"]],
+    })
+    edited = st.data_editor(
+        shown, num_rows="dynamic", hide_index=True, width="stretch", key=f"events_editor_{ctx.version}",
+        column_config={
+            "event_id": st.column_config.NumberColumn("ID", disabled=True),
+            "event_date": st.column_config.DateColumn(t("compare.col.date", lang), format="DD.MM.YYYY" if lang == "ru" else "YYYY-MM-DD"),
+            "kind": st.column_config.SelectboxColumn(t("compare.col.kind", lang), options=list(kind_label.values())),
+            "title": st.column_config.TextColumn(t("compare.col.title", lang)),
+            "municipality": st.column_config.SelectboxColumn(t("col.municipality", lang), options=[region] + sorted(mun_names.values())),
+            "organization": st.column_config.TextColumn(t("col.inn", lang)),
+        },
+    )
+    st.caption(t("events.editor_hint", lang))
+    if st.button(t("events.save", lang), key="events_save"):
+        raw = edited.astype({"event_date": str}).fillna("")
+        raw["municipality"] = raw["municipality"].replace(region, "")
+        _save(ctx, raw, municipalities, organizations, replace_all=True)
+
+    upload = st.file_uploader(t("events.import", lang), type=["csv", "xlsx"], key="events_upload")
+    if upload is not None:
+        try:
+            frame = ev.read_file(upload.getvalue(), upload.name)
+        except ValueError as error:
+            st.error(t("events.unreadable", lang, error=error))
+            return
+        frame = frame.drop(columns=["event_id"], errors="ignore")
+        if st.button(t("events.add_from_file", lang, n=len(frame)), key="events_import"):
+            _save(ctx, frame, municipalities, organizations, replace_all=False, register=events)
+
+
+def _save(ctx: PageContext, raw: pd.DataFrame, municipalities, organizations, replace_all: bool, register=None) -> None:
+    """Check the rows; write only if every row of an edit is good (an import adds the good rows and
+    lists the others). Counts always reconcile: read = accepted + refused."""
+    lang = ctx.lang
+    first_created = pd.Timestamp(ui.query("data_range", ctx.db_path, ctx.version)["first_created"].iloc[0])
+    first = ((first_created if pd.notna(first_created) else pd.Timestamp(ctx.as_of)) - pd.Timedelta(days=365)).date()
+    last = (ctx.as_of + dt.timedelta(days=365)).date()
+    accepted, refused = ev.validate(raw, municipalities, organizations, first, last, lang)
+    counts = t("events.counts", lang, read=len(raw), accepted=len(accepted), refused=len(refused))
+    refused = refused.rename(columns={"line": t("events.col.line", lang), "reason": t("events.col.reason", lang)})
+    if replace_all and len(refused):
+        st.info(counts)
+        st.dataframe(refused, hide_index=True, width="stretch")
+        st.warning(t("events.not_saved", lang))
         return
-    municipalities = ui.query("municipality_current", ctx.db_path, ctx.version)
-    names = ui.query("filter_municipalities", ctx.db_path, ctx.version).set_index("municipality_id")[name_column(lang)]
-    current = municipalities.set_index("municipality_id")["current_id"]
-    st.dataframe(pd.DataFrame({
-        "ID": events["event_id"],
-        t("compare.col.date", lang): [fmt_date(d.date(), lang) for d in events["event_date"]],
-        t("compare.col.kind", lang): [t(f"event.{k}", lang) for k in events["kind"]],
-        t("compare.col.title", lang): events["title"],
-        t("col.municipality", lang): [names.get(current.get(m, m), "—") if pd.notna(m) else t("event.region", lang)
-                                      for m in events["municipality_id"]],
-    }), hide_index=True, width="stretch")
+    new_register = ev.numbered(accepted) if replace_all else ev.with_new(register, accepted)
+    ev.save(ctx.db_path, new_register)
+    st.session_state["_events_report"] = (counts, refused, len(new_register))
+    st.rerun()
