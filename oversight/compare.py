@@ -249,7 +249,7 @@ def conclusion(result: dict, lang: str) -> str:
         lo, hi = sorted((abs(1 - low), abs(1 - high))) if (low - 1) * (high - 1) > 0 else (None, None)
         if lo is None:  # the interval crosses "no change"
             return t(f"compare.phrase.{direction}_uncertain", lang, pct=pct(ratio),
-                     low=fmt_number((low - 1) * 100, lang), high=fmt_number((high - 1) * 100, lang))
+                     low=fmt_number(int(round((low - 1) * 100)), lang), high=fmt_number(int(round((high - 1) * 100)), lang))
         return t(f"compare.phrase.{direction}", lang, pct=pct(ratio), low=fmt_number(lo * 100, lang),
                  high=fmt_number(hi * 100, lang))
 

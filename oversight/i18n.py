@@ -57,7 +57,8 @@ def fmt_signed_percent(change, lang: str = DEFAULT_LANGUAGE, digits: int = 1) ->
     if _missing(change):
         return ""
     # ASCII minus: st.metric decides the arrow's direction by a leading "-".
-    sign = "+" if change > 0 else ("-" if change < 0 else "±")
+    shown_as_zero = round(abs(change) * 100, digits) == 0  # no "-0 %" for a change that rounds away
+    sign = "±" if shown_as_zero else ("+" if change > 0 else "-")
     return sign + fmt_percent(abs(change), lang, digits)
 
 
@@ -65,7 +66,8 @@ def fmt_points(change, lang: str = DEFAULT_LANGUAGE, digits: int = 1) -> str:
     """A change of a share, in percentage points: 0.012 -> '+1,2 п.п.'."""
     if _missing(change):
         return ""
-    sign = "+" if change > 0 else ("-" if change < 0 else "±")
+    shown_as_zero = round(abs(change) * 100, digits) == 0  # no "-0 %" for a change that rounds away
+    sign = "±" if shown_as_zero else ("+" if change > 0 else "-")
     return f"{sign}{fmt_number(abs(change) * 100, lang, digits)}{_NBSP}{t('kpi.pp', lang)}"
 
 

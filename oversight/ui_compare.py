@@ -138,7 +138,9 @@ def _table(result: dict, ctx: PageContext) -> pd.DataFrame:
     municipalities = ui.query("filter_municipalities", ctx.db_path, ctx.version).set_index("municipality_id")[name]
     rows += [(territories.get(r["territory_id"], r["territory_id"]), r) for r in result["by_territory"].to_dict("records")]
     rows += [(municipalities.get(r["municipality_id"], r["municipality_id"]), r)
-             for r in result["by_municipality"].sort_values("change", ascending=False, na_position="last").to_dict("records")]
+             # Surest rises first (by the interval's lower end): a tiny municipality's +300 % on two requests
+             # is noise and its interval says so.
+             for r in result["by_municipality"].sort_values("low", ascending=False, na_position="last").to_dict("records")]
     return pd.DataFrame({
         t("col.name", lang): [label for label, _ in rows],
         t("compare.col.before", lang): [fmt_number(r["missed_per_day_before"], lang, 2) for _, r in rows],

@@ -152,3 +152,39 @@ def test_cli_compare(small_db, con, as_of):
     bad = subprocess.run([sys.executable, "-m", "oversight", "compare", "--db", small_db, "--event", "999"],
                          capture_output=True, text=True)
     assert bad.returncode != 0 and "no such event" in bad.stderr
+
+
+def test_interrupted_time_series_finds_the_seminar_and_not_a_placebo(story):
+    con, as_of, facts = story
+    serpukhov = int(facts["seminar_municipality_ids"].split(",")[0])
+    seminar = D.fromisoformat(facts["seminar_dates"].split(",")[0])
+    scope = Filters(D(2018, 1, 1), D(2019, 12, 31))
+    its = compare.interrupted_series(con, scope, as_of, seminar, [serpukhov])
+    assert its["step"]["low"] <= demo.SEMINAR_FACTOR <= its["step"]["high"], its["step"]
+    weekly = its["weekly"]
+    assert len(weekly) >= 40 and (weekly["week"] < 0).any() and (weekly["week"] >= 0).any()
+    # Before the event the line without the event is the fitted line itself.
+    before = weekly[weekly["week"] < 0]
+    assert np.allclose(before["fitted"], before["without_event"])
+    # The weekly counts are the municipality's missed deadlines (ARCHITECTURE §3), week by week.
+    first = weekly.iloc[0]
+    start = first["week_start"]
+    k = metrics.kpis(con, Filters(start, start + dt.timedelta(days=6), municipality_id=serpukhov), as_of)
+    assert first["treated"] == k["missed"]
+    placebo = compare.interrupted_series(con, scope, as_of, D(2018, 7, 1), [serpukhov])["step"]
+    assert placebo["low"] <= 1.0 <= placebo["high"], placebo
+
+
+def test_conclusion_says_the_numbers_with_their_intervals(story):
+    con, as_of, facts = story
+    serpukhov = int(facts["seminar_municipality_ids"].split(",")[0])
+    periods = compare.Periods.around(D.fromisoformat(facts["seminar_dates"].split(",")[0]), 90)
+    result = compare.compare(con, _scope(periods), as_of, periods, [serpukhov])
+    text = compare.conclusion(result, "ru")
+    raw = round((1 - result["treated"]["ratio"]) * 100)
+    did = round((1 - result["did"]["ratio"]) * 100)
+    assert f"на {raw} % меньше" in text and f"на {did} % меньше" in text and "95 % ДИ" in text
+    values = compare.change_map_values(result, store.run(con, "filter_municipalities"), store.run(con, "filter_territories"))
+    row = values.set_index("municipality_id").loc[serpukhov]
+    assert math.isclose(row["value"], result["treated"]["change"])
+    assert values["rank_region"].min() == 1

@@ -7,7 +7,7 @@ import re
 from oversight.i18n import fmt_number, fmt_percent, fmt_points, fmt_signed_percent, strings
 
 # Latin words allowed in Russian strings (proper names and formats).
-ALLOWED_LATIN = {"Excel", "data", "OpenStreetMap", "ODbL", "PNG"}  # names, a licence, a format, the folder data/
+ALLOWED_LATIN = {"Excel", "data", "OpenStreetMap", "ODbL", "PNG", "CSV"}  # names, a licence, formats, the folder data/
 
 
 def test_every_key_has_both_languages():
