@@ -8,7 +8,7 @@
     python -m oversight drill --db PATH --level territory|municipality|organization|building|request
         [--parent ID] --from D --to D [filters] --json
     python -m oversight compare --db PATH (--event ID [--days N] | --before D..D --after D..D)
-        [--municipality ID ...] [--territory ID] --json
+        [--municipality ID ...] [--organization ID ...] [--territory ID] --json
     python -m oversight geo --build
 """
 
@@ -211,6 +211,7 @@ def cmd_compare(args) -> None:
     con, info = _open(args.db)
     as_of = info["as_of"].to_pydatetime()
     treated = list(args.municipality or [])
+    organizations = list(args.organization or [])
     if args.event is not None:
         events = store.run(con, "events_all")
         event = events[events["event_id"] == args.event]
@@ -218,7 +219,9 @@ def cmd_compare(args) -> None:
             raise SystemExit(f"--event {args.event}: no such event (known: {', '.join(map(str, events['event_id']))})")
         row = event.iloc[0]
         periods = compare.Periods.around(row["event_date"].date(), args.days)
-        if not treated and pd_notna(row["municipality_id"]):
+        if not treated and not organizations and pd_notna(row["organization_id"]):
+            organizations = [int(row["organization_id"])]
+        elif not treated and not organizations and pd_notna(row["municipality_id"]):
             treated = [int(row["municipality_id"])]
     elif args.before and args.after:
         try:
@@ -233,10 +236,14 @@ def cmd_compare(args) -> None:
     unknown = [m for m in treated if m not in known]
     if unknown:
         raise SystemExit(f"--municipality {unknown[0]}: not in the data")
-    result = compare.compare(con, scope, as_of, periods, treated)
+    known_orgs = set(store.run(con, "filter_organizations")["organization_id"])
+    if any(o not in known_orgs for o in organizations):
+        raise SystemExit(f"--organization {next(o for o in organizations if o not in known_orgs)}: not in the data")
+    result = compare.compare(con, scope, as_of, periods, treated, organizations)
     out = {
         "periods": {k: getattr(periods, k).isoformat() for k in ("before_start", "before_end", "after_start", "after_end")},
         "treated": treated,
+        "treated_organizations": organizations,
         "region": result["region"],
         "treated_group": result.get("treated"),
         "difference_in_differences": result.get("did"),
@@ -296,6 +303,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--before", type=_span, help="D..D")
     p.add_argument("--after", type=_span, help="D..D")
     p.add_argument("--municipality", type=int, action="append", help="treated municipality (repeatable)")
+    p.add_argument("--organization", type=int, action="append", help="treated organisation (repeatable)")
     p.add_argument("--territory", type=int, help="limit the comparison to one direction")
     p.add_argument("--json", action="store_true", help="print JSON (the default output)")
     p.set_defaults(func=cmd_compare)

@@ -87,10 +87,15 @@ def rate_ratio(before: np.ndarray, after: np.ndarray) -> dict:
 
 
 def difference_in_differences(frame: pd.DataFrame, treated: set[int]) -> dict:
-    """Ratio of the treated group's after/before rate to the untreated group's, with a fixed effect per
+    """Ratio of the treated municipalities' after/before rate to the others', with a fixed effect per
     day (whatever hit every municipality that day cancels) and a 95 % quasi-Poisson interval."""
     group = frame.assign(treated=frame["municipality_id"].isin(treated)).groupby(["day", "treated"], as_index=False).agg(
         missed=("missed", "sum"), after=("after", "first"))
+    return _did(group)
+
+
+def _did(group: pd.DataFrame) -> dict:
+    """The difference-in-differences model on a long frame: day, treated (bool), missed, after."""
     if group["treated"].nunique() < 2 or group.groupby("treated")["missed"].sum().min() == 0:
         return {"ratio": None, "low": None, "high": None}
     days = pd.get_dummies(group["day"], dtype=float).to_numpy()
@@ -121,13 +126,26 @@ def _summary(missed: np.ndarray, due: np.ndarray, after: np.ndarray) -> dict:
     }
 
 
-def compare(con, filters: Filters, as_of: dt.datetime, periods: Periods, treated: list[int] | None = None) -> dict:
-    """The whole comparison: the region (the filters' scope), the treated municipalities with the
-    difference-in-differences against the rest, each direction and each municipality, and warnings."""
-    frame = daily(con, filters, as_of, periods)
-    # A historical municipality (an event recorded for Krasnoarmeysk) is measured as today's successor.
+def _current(con, municipalities) -> set[int]:
+    """A historical municipality (an event recorded for Krasnoarmeysk) is measured as today's successor."""
     rollup = store.run(con, "municipality_current").set_index("municipality_id")["current_id"]
-    treated_set = {int(rollup.get(m, m)) for m in (treated or [])}
+    return {int(rollup.get(m, m)) for m in (municipalities or [])}
+
+
+def _organizations_daily(con, filters: Filters, as_of: dt.datetime, periods: Periods, organizations) -> pd.DataFrame:
+    """Day: due and missed of the organisations' requests (inside the filters)."""
+    parts = [daily(con, replace(filters, organization_id=int(o)), as_of, periods) for o in organizations]
+    return pd.concat(parts).groupby("day")[["due", "missed"]].sum()
+
+
+def compare(con, filters: Filters, as_of: dt.datetime, periods: Periods, treated: list[int] | None = None,
+            organizations: list[int] | None = None) -> dict:
+    """The whole comparison: the region (the filters' scope), the treated group with the
+    difference-in-differences against the rest, each direction and each municipality, and warnings.
+    The treated group is the chosen organisations' requests if any are given (an inspection, a fine),
+    else the chosen municipalities (a seminar)."""
+    frame = daily(con, filters, as_of, periods)
+    treated_set = _current(con, treated)
     # Day × municipality matrices: every group's daily series is a sum of columns.
     missed = frame.pivot(index="day", columns="municipality_id", values="missed")
     due = frame.pivot(index="day", columns="municipality_id", values="due")
@@ -139,7 +157,17 @@ def compare(con, filters: Filters, as_of: dt.datetime, periods: Periods, treated
 
     all_columns = list(missed.columns)
     result = {"periods": periods, "region": group(all_columns)}
-    if treated_set:
+    if organizations:
+        org = _organizations_daily(con, filters, as_of, periods, organizations).reindex(missed.index, fill_value=0)
+        rest_missed = missed.to_numpy().sum(axis=1) - org["missed"].to_numpy()
+        rest_due = due.to_numpy().sum(axis=1) - org["due"].to_numpy()
+        result["treated"] = _summary(org["missed"].to_numpy(), org["due"].to_numpy(), after)
+        result["control"] = _summary(rest_missed, rest_due, after)
+        days = np.asarray(missed.index)
+        result["did"] = _did(pd.DataFrame({
+            "day": np.r_[days, days], "treated": np.r_[np.ones(len(days), bool), np.zeros(len(days), bool)],
+            "missed": np.r_[org["missed"].to_numpy(), rest_missed], "after": np.r_[after, after]}))
+    elif treated_set:
         inside = [c for c in all_columns if c in treated_set]
         outside = [c for c in all_columns if c not in treated_set]
         result["treated"] = group(inside)
@@ -169,7 +197,7 @@ def warnings(result: dict) -> list[tuple[str, dict]]:
 
 
 def interrupted_series(con, filters: Filters, as_of: dt.datetime, event_date: dt.date, treated: list[int],
-                       weeks: int = 26) -> dict:
+                       weeks: int = 26, organizations: list[int] | None = None) -> dict:
     """Interrupted time series of the treated group's weekly missed deadlines around the event.
 
     Quasi-Poisson model: log(missed) = level + slope·week + step·after + slope change·weeks after,
@@ -183,12 +211,17 @@ def interrupted_series(con, filters: Filters, as_of: dt.datetime, event_date: dt
     end = min(event_date + dt.timedelta(weeks=weeks) - dt.timedelta(days=1), (as_of - dt.timedelta(days=1)).date())
     periods = Periods(start, event_date - dt.timedelta(days=1), event_date, end)
     frame = daily(con, filters, as_of, periods)
-    rollup = store.run(con, "municipality_current").set_index("municipality_id")["current_id"]
-    treated_set = {int(rollup.get(m, m)) for m in treated}
-    frame["week"] = (pd.to_datetime(frame["day"]) - pd.Timestamp(event_date)).dt.days // 7
-    frame["group"] = np.where(frame["municipality_id"].isin(treated_set), "treated", "control")
-    weekly = frame.pivot_table(index="week", columns="group", values="missed", aggfunc="sum").fillna(0)
-    days_in_week = frame.groupby("week")["day"].nunique()
+    by_day = frame.groupby("day")["missed"].sum().to_frame("total")
+    if organizations:
+        org = _organizations_daily(con, filters, as_of, periods, organizations)["missed"]
+        by_day["treated"] = org.reindex(by_day.index, fill_value=0)
+    else:
+        inside = frame[frame["municipality_id"].isin(_current(con, treated))]
+        by_day["treated"] = inside.groupby("day")["missed"].sum().reindex(by_day.index, fill_value=0)
+    by_day["control"] = by_day["total"] - by_day["treated"]
+    by_day["week"] = (pd.to_datetime(by_day.index) - pd.Timestamp(event_date)).days // 7
+    weekly = by_day.groupby("week")[["treated", "control"]].sum()
+    days_in_week = by_day.groupby("week").size()
     weekly = weekly[days_in_week.reindex(weekly.index) == 7]  # whole weeks only
     out = {"weekly": pd.DataFrame(), "step": {"ratio": None, "low": None, "high": None}}
     if "treated" not in weekly or "control" not in weekly or (weekly["control"] <= 0).any() or weekly["treated"].sum() == 0:

@@ -15,8 +15,9 @@ from oversight.i18n import fmt_date, fmt_number, fmt_percent, fmt_signed_percent
 from oversight.ui import PageContext
 
 
-def choose(ctx: PageContext) -> tuple[compare.Periods, list[int], dt.date | None]:
-    """The periods, the treated municipalities and the event's date (None for periods by hand)."""
+def choose(ctx: PageContext) -> tuple[compare.Periods, list[int], list[int], dt.date | None]:
+    """The periods, the treated municipalities and organisations, and the event's date (None for
+    periods by hand)."""
     lang = ctx.lang
     events = ui.query("events_all", ctx.db_path, ctx.version)
     mode = ui.url_choice("mode", ("event", "manual"), "event" if not events.empty else "manual",
@@ -25,6 +26,7 @@ def choose(ctx: PageContext) -> tuple[compare.Periods, list[int], dt.date | None
     current = ui.query("municipality_current", ctx.db_path, ctx.version).set_index("municipality_id")["current_id"]
     last_day = (ctx.as_of - dt.timedelta(days=1)).date()
     default_treated: list[int] = []
+    default_orgs: list[int] = []
     event_date = None
     if mode == "event" and not events.empty:
         labels = {int(r.event_id): f"{fmt_date(r.event_date.date(), lang)} · {t(f'event.{r.kind}', lang)} · {r.title}"
@@ -39,7 +41,9 @@ def choose(ctx: PageContext) -> tuple[compare.Periods, list[int], dt.date | None
             from dataclasses import replace
 
             periods = replace(periods, after_end=max(last_day, periods.after_start))
-        if pd.notna(row["municipality_id"]):
+        if pd.notna(row["organization_id"]):
+            default_orgs = [int(row["organization_id"])]
+        elif pd.notna(row["municipality_id"]):
             default_treated = [int(current.get(int(row["municipality_id"]), row["municipality_id"]))]
     else:
         left, right = st.columns(2)
@@ -56,11 +60,18 @@ def choose(ctx: PageContext) -> tuple[compare.Periods, list[int], dt.date | None
             st.warning(t("compare.bad_periods", lang))
             st.stop()
     names = dict(zip(municipalities["municipality_id"], municipalities[name_column(lang)]))
-    treated = st.multiselect(t("compare.treated", lang), list(names), default=default_treated,
-                             format_func=lambda m: names.get(m, str(m)), key=f"cmp_treated_{event_date}")
+    organizations = ui.query("filter_organizations", ctx.db_path, ctx.version)
+    org_names = {int(r.organization_id): f"{r.name} ({t('col.inn', lang)} {r.inn})" for r in organizations.itertuples()}
+    left, right = st.columns(2)
+    treated = left.multiselect(t("compare.treated", lang), list(names), default=default_treated,
+                               format_func=lambda m: names.get(m, str(m)), key=f"cmp_treated_{event_date}",
+                               placeholder=t("compare.choose", lang))
+    orgs = right.multiselect(t("compare.treated_orgs", lang), list(org_names), default=default_orgs,
+                             format_func=lambda o: org_names.get(o, str(o)), key=f"cmp_orgs_{event_date}",
+                             placeholder=t("compare.choose", lang))
     st.caption(t("compare.period_note", lang, before=f"{fmt_date(periods.before_start, lang)} – {fmt_date(periods.before_end, lang)}",
                  after=f"{fmt_date(periods.after_start, lang)} – {fmt_date(periods.after_end, lang)}"))
-    return periods, [int(m) for m in treated], event_date
+    return periods, [int(m) for m in treated], [int(o) for o in orgs], event_date
 
 
 def _scope(ctx: PageContext, periods: compare.Periods):
@@ -70,10 +81,11 @@ def _scope(ctx: PageContext, periods: compare.Periods):
     return replace(ctx.filters, start=periods.before_start, end=periods.after_end, municipality_id=None)
 
 
-def results(ctx: PageContext, periods: compare.Periods, treated: list[int], event_date: dt.date | None) -> None:
+def results(ctx: PageContext, periods: compare.Periods, treated: list[int], orgs: list[int],
+            event_date: dt.date | None) -> None:
     lang = ctx.lang
     scope = _scope(ctx, periods)
-    result = ui.cached("compare.compare", ctx, periods, tuple(treated), filters=scope)
+    result = ui.cached("compare.compare", ctx, periods, tuple(treated), tuple(orgs), filters=scope)
     st.success(compare.conclusion(result, lang))
     for key, values in result["warnings"]:
         shown = {k: fmt_signed_percent(v, lang) if k == "change" else v for k, v in values.items()}
@@ -91,8 +103,9 @@ def results(ctx: PageContext, periods: compare.Periods, treated: list[int], even
         d.metric(t("compare.did", lang), fmt_signed_percent(did["ratio"] - 1, lang), border=True)
         d.caption(_interval(did, lang))
 
-    if treated:
-        its = ui.cached("compare.interrupted_series", ctx, event_date or periods.after_start, tuple(treated), filters=scope)
+    if treated or orgs:
+        its = ui.cached("compare.interrupted_series", ctx, event_date or periods.after_start, tuple(treated), 26,
+                        tuple(orgs), filters=scope)
         if not its["weekly"].empty:
             st.subheader(t("compare.its", lang))
             ui.plotly(charts.interrupted_series_chart(its["weekly"], event_date or periods.after_start,

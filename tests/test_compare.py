@@ -188,3 +188,21 @@ def test_conclusion_says_the_numbers_with_their_intervals(story):
     row = values.set_index("municipality_id").loc[serpukhov]
     assert math.isclose(row["value"], result["treated"]["change"])
     assert values["rank_region"].min() == 1
+
+
+def test_an_organisation_as_the_treated_group(story):
+    con, as_of, facts = story
+    org = int(facts["poor_organization_ids"].split(",")[0])
+    periods = compare.Periods.around(D(2019, 6, 5), 90)  # the demo's inspection of a poor organisation
+    result = compare.compare(con, _scope(periods), as_of, periods, organizations=[org])
+    for side, (start, end) in {"before": (periods.before_start, periods.before_end),
+                               "after": (periods.after_start, periods.after_end)}.items():
+        own = metrics.kpis(con, Filters(start, end, organization_id=org), as_of)
+        everyone = metrics.kpis(con, Filters(start, end), as_of)
+        assert result["treated"][f"missed_{side}"] == own["missed"]
+        assert result["control"][f"missed_{side}"] == everyone["missed"] - own["missed"]
+    did = result["did"]
+    assert did["low"] <= 1.0 <= did["high"], did  # nothing was planted for inspections
+    its = compare.interrupted_series(con, Filters(D(2018, 1, 1), D(2019, 12, 31)), as_of, D(2019, 6, 5), [],
+                                     organizations=[org])
+    assert not its["weekly"].empty and its["step"]["low"] <= 1.0 <= its["step"]["high"]
