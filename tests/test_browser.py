@@ -61,6 +61,18 @@ def browser():
 
 @pytest.fixture(scope="module")
 def server(small_db, tmp_path_factory):
+    yield from _serve(small_db, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def writable_server(small_db, tmp_path_factory):
+    """A server on a copy of the small database, for tests that write to it (the events register)."""
+    copy = tmp_path_factory.mktemp("copy") / "copy.duckdb"
+    shutil.copy(small_db, copy)
+    yield from _serve(str(copy), tmp_path_factory)
+
+
+def _serve(small_db, tmp_path_factory):
     port = _free_port()
     log = tmp_path_factory.mktemp("streamlit") / "server.log"
     env = {**os.environ, "OVERSIGHT_DB": small_db}
@@ -331,6 +343,26 @@ def test_before_after_for_a_seminar_shows_the_honest_conclusion(browser, server,
         assert visit.page.locator(".js-plotly-plot").count() == 2  # the time series and the map
         assert visit.page.locator('[data-testid="stException"]').count() == 0
         visit.page.screenshot(path=str(SCREENSHOTS / "compare-seminar-ru.png"), full_page=True)
+    finally:
+        visit.close()
+
+
+def test_events_import_adds_good_rows_and_lists_the_refused(browser, writable_server, tmp_path):
+    csv = tmp_path / "events.csv"
+    csv.write_text("Дата;Вид;Название;Муниципалитет\n20.05.2019;Семинар;Семинар в Химках;Химки\n"
+                   "31.02.2019;Семинар;Плохая дата;\n", encoding="cp1251")
+    visit = Visit(browser, f"{writable_server}/compare?lang=ru", 1366, 2000)
+    try:
+        visit.page.locator('input[type="file"]').set_input_files(str(csv))
+        visit.page.get_by_role("button", name=t("events.add_from_file", "ru", n=2)).click(timeout=30_000)
+        visit.page.wait_for_selector(f"text={t('events.counts', 'ru', read=2, accepted=1, refused=1)}", timeout=30_000)
+        # The refused row is listed with its reason (grids render their cells for screen readers too).
+        visit.page.locator('[role="gridcell"]', has_text="Дата не распознана").first.wait_for(state="attached", timeout=30_000)
+        assert visit.page.locator('[data-testid="stException"]').count() == 0
+        # The new event is in the register, read back from the database after the page reloaded.
+        visit.page.locator('[role="gridcell"]', has_text="Семинар в Химках").first.wait_for(state="attached", timeout=30_000)
+        assert t("events.saved", "ru", n=8) in visit.page.inner_text("body")
+        visit.page.screenshot(path=str(SCREENSHOTS / "compare-events-import-ru.png"), full_page=True)
     finally:
         visit.close()
 
