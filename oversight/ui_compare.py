@@ -208,7 +208,7 @@ def register(ctx: PageContext) -> None:
     )
     st.caption(t("events.editor_hint", lang))
     if st.button(t("events.save", lang), key="events_save"):
-        raw = edited.astype({"event_date": str}).fillna("")
+        raw = edited.astype(object).where(edited.notna(), "").astype(str)  # every cell as text, empty for none
         raw["municipality"] = raw["municipality"].replace(region, "")
         _save(ctx, raw, municipalities, organizations, replace_all=True)
 

@@ -86,3 +86,22 @@ def test_register_is_written_whole_and_read_back(small_db, tmp_path, reference):
     with pytest.raises(duckdb.ConstraintException):
         events.save(path, broken)
     assert len(store.run(store.connect(path), "events_all")) == len(register) + 1
+
+
+def test_an_edited_register_keeps_its_ids_and_numbers_new_rows(reference):
+    municipalities, organizations = reference
+    # What the page's table gives back: ids as numbers (empty for a row added at the bottom), labels.
+    edited = pd.DataFrame({
+        "event_id": [3.0, None],
+        "event_date": ["2019-03-14", "2019-08-01"],
+        "kind": ["Семинар", "Приказ"],
+        "title": ["Семинар, переименован", "Новый приказ"],
+        "municipality": ["городской округ Серпухов", ""],
+        "organization": ["", ""],
+    })
+    raw = edited.astype(object).where(edited.notna(), "").astype(str)  # as the page turns it into text
+    accepted, refused = events.validate(raw, municipalities, organizations, FIRST, LAST)
+    assert refused.empty
+    numbered = events.numbered(accepted)
+    assert numbered["event_id"].tolist() == [3, 4]
+    assert numbered["kind"].tolist() == ["seminar", "order"]
