@@ -22,6 +22,7 @@ import pandas as pd
 
 from oversight import metrics, store
 from oversight.filters import Filters
+from oversight.i18n import fmt_number, t
 
 Z95 = 1.959963984540054
 MIN_DAYS = 28  # shorter periods get a warning
@@ -177,11 +178,11 @@ def compare(con, filters: Filters, as_of: dt.datetime, periods: Periods, treated
         [{"territory_id": int(tid), **group(list(ids.index))} for tid, ids in territory.groupby(territory)])
     result["by_municipality"] = pd.DataFrame(
         [{"municipality_id": int(mid), "territory_id": int(territory[mid]), **group([mid])} for mid in all_columns])
-    result["warnings"] = warnings(result)
+    result["warnings"] = cautions(result)
     return result
 
 
-def warnings(result: dict) -> list[tuple[str, dict]]:
+def cautions(result: dict) -> list[tuple[str, dict]]:
     """What makes the comparison shaky, as (i18n key, values): short periods, few missed deadlines,
     a comparison group that moved on its own."""
     out = []
@@ -268,8 +269,6 @@ def change_map_values(result: dict, municipalities: pd.DataFrame, territories: p
 def conclusion(result: dict, lang: str) -> str:
     """The plain-language conclusion: the raw change with its interval and, with a treated group,
     the change corrected for the region-wide trend (difference-in-differences)."""
-    from oversight.i18n import fmt_number, t
-
     main = result.get("treated") or result["region"]
     if main["ratio"] is None:
         return t("compare.conclusion.none", lang)

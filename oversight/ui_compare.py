@@ -5,6 +5,7 @@ interrupted time series), per direction and municipality, with a map of the chan
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import pandas as pd
 import streamlit as st
@@ -38,8 +39,6 @@ def choose(ctx: PageContext) -> tuple[compare.Periods, list[int], list[int], dt.
         event_date = row["event_date"].date()
         periods = compare.Periods.around(event_date, days)
         if periods.after_end > last_day:  # the data end earlier: compare what there is
-            from dataclasses import replace
-
             periods = replace(periods, after_end=max(last_day, periods.after_start))
         if pd.notna(row["organization_id"]):
             default_orgs = [int(row["organization_id"])]
@@ -76,8 +75,6 @@ def choose(ctx: PageContext) -> tuple[compare.Periods, list[int], list[int], dt.
 
 def _scope(ctx: PageContext, periods: compare.Periods):
     """The sidebar's scope (direction, category, source, organisation) over the compared days."""
-    from dataclasses import replace
-
     return replace(ctx.filters, start=periods.before_start, end=periods.after_end, municipality_id=None)
 
 
