@@ -9,6 +9,7 @@
         [--parent ID] --from D --to D [filters] --json
     python -m oversight compare --db PATH (--event ID [--days N] | --before D..D --after D..D)
         [--municipality ID ...] [--organization ID ...] [--territory ID] --json
+    python -m oversight rank --db PATH --from D --to D [--territory ID] --min-volume N --json
     python -m oversight geo --build
 """
 
@@ -258,6 +259,19 @@ def pd_notna(value) -> bool:
     return bool(pd.notna(value))
 
 
+def cmd_rank(args) -> None:
+    from oversight import fairness
+
+    con, info = _open(args.db)
+    f = _filters(args)
+    _check_filters(con, f)
+    assessed, funnel = fairness.organizations(con, f, info["as_of"].to_pydatetime(), args.min_volume)
+    columns = ["organization_id", "name", "inn", "due", "missed", "share", "low", "high", "eb_share",
+               "lower_998", "upper_998", "verdict"]
+    rows = [{k: _json_value(v) for k, v in row.items()} for row in assessed[columns].rename(columns={"due": "volume"}).to_dict("records")]
+    print(json.dumps({"funnel": funnel, "organizations": rows}, ensure_ascii=False))
+
+
 def cmd_geo(args) -> None:
     from oversight.geo import build_boundaries
 
@@ -307,6 +321,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--territory", type=int, help="limit the comparison to one direction")
     p.add_argument("--json", action="store_true", help="print JSON (the default output)")
     p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("rank", help="organisations with volume, missed, share, interval and funnel verdict, as JSON")
+    _add_filters(p)
+    p.add_argument("--min-volume", type=int, default=30, help="deadlines in the period needed for a verdict (default 30)")
+    p.set_defaults(func=cmd_rank)
 
     p = sub.add_parser("geo", help="rebuild data/geo/municipalities.geojson from shared/geo")
     p.add_argument("--build", action="store_true", required=True)

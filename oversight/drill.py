@@ -87,7 +87,9 @@ def children(con, filters: Filters, as_of: dt.datetime, level: str, building_id:
     table["on_time_rate"] = 1.0 - table["missed"] / table["due"].where(table["due"] > 0)
     table["returned_share"] = table["closed_returned"] / table["closed"].where(table["closed"] > 0)
     table["child_id"] = table["child_id"].astype("Int64")
-    table = table.sort_values(["missed", "overdue_backlog_end", "created"], ascending=False, kind="stable")
+    # The id breaks ties last: DuckDB returns groups in no fixed order, and a table must not reshuffle.
+    table = table.sort_values(["missed", "overdue_backlog_end", "created", "child_id"],
+                              ascending=[False, False, False, True], kind="stable", na_position="last")
     table["rank"] = table["missed"].rank(ascending=False, method="min").astype("int64")
     columns = ["child_id", "name_ru", "name_en", "inn", "kind", "territory_id", "municipality_id", "apartments",
                *COUNT_COLUMNS, "on_time_rate", "median_resolution_hours", "returned_share", "rank"]
