@@ -10,6 +10,7 @@
     python -m oversight compare --db PATH (--event ID [--days N] | --before D..D --after D..D)
         [--municipality ID ...] [--organization ID ...] [--territory ID] --json
     python -m oversight rank --db PATH --from D --to D [--territory ID] --min-volume N --json
+    python -m oversight slides --db PATH --from D --to D [--territory ID] [--min-volume N] [--lang ru|en] --out deck.pptx
     python -m oversight geo --build
 """
 
@@ -272,6 +273,24 @@ def cmd_rank(args) -> None:
     print(json.dumps({"funnel": funnel, "organizations": rows}, ensure_ascii=False))
 
 
+def cmd_slides(args) -> None:
+    from oversight import images, presentation, slides
+
+    con, info = _open(args.db)
+    f = _filters(args)
+    _check_filters(con, f)
+    as_of = info["as_of"].to_pydatetime()
+    started = time.perf_counter()
+    made = presentation.material(con, f, as_of, args.min_volume, args.lang)
+    try:
+        data = slides.deck(con, made, args.lang, args.target / 100)
+    except images.ChromeMissing:
+        raise SystemExit("no Chrome or Chromium to draw the charts: install one (Debian: sudo apt install chromium) "
+                         "or name it in $BROWSER_PATH") from None
+    args.out.write_bytes(data)
+    print(f"deck written to {args.out} ({len(data) // 1024} KB) in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+
+
 def cmd_geo(args) -> None:
     from oversight.geo import build_boundaries
 
@@ -326,6 +345,14 @@ def main(argv: list[str] | None = None) -> None:
     _add_filters(p)
     p.add_argument("--min-volume", type=int, default=30, help="deadlines in the period needed for a verdict (default 30)")
     p.set_defaults(func=cmd_rank)
+
+    p = sub.add_parser("slides", help="the seminar deck (region KPIs, map, funnel, good and poor example) as .pptx")
+    _add_filters(p)
+    p.add_argument("--min-volume", type=int, default=30, help="deadlines in the period needed for a verdict (default 30)")
+    p.add_argument("--target", type=float, default=95, help="on-time target, percent (default 95)")
+    p.add_argument("--lang", choices=["ru", "en"], default="ru")
+    p.add_argument("--out", type=Path, required=True, help="the .pptx file to write")
+    p.set_defaults(func=cmd_slides)
 
     p = sub.add_parser("geo", help="rebuild data/geo/municipalities.geojson from shared/geo")
     p.add_argument("--build", action="store_true", required=True)

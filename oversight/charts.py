@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from oversight import fairness
 from oversight.i18n import fmt_number, fmt_percent, fmt_signed_percent, t
 from oversight.theme import BAD, FONT, GOOD, NEUTRAL, PRIMARY, RED_MARGIN, WARN
 
@@ -326,4 +327,111 @@ def interrupted_series_chart(weekly: pd.DataFrame, event_date, title: str, lang:
                   line=dict(color=NEUTRAL, width=1, dash="dot"))
     _time_layout(fig, 360, lang)
     fig.update_layout(title=dict(text=title, font=dict(size=14)), bargap=0.15)
+    return fig
+
+
+# ---------------------------------------------------------------- examples page (fair comparisons)
+
+VERDICT_COLOURS = {"above": BAD, "below": GOOD, "inside": "#90a4ae", None: "#cfd8dc"}
+LABELLED_OUTLIERS = 10  # outliers numbered on the plot on each side; the tables have all
+
+
+def _pct_axis(lang: str) -> dict:
+    return dict(ticksuffix="\u00a0%" if lang == "ru" else "%", gridcolor="#eeeeee")
+
+
+def funnel_plot(assessed: pd.DataFrame, funnel: dict, curve: pd.DataFrame, lang: str) -> go.Figure:
+    """Each organisation's missed-deadline share against its volume (log scale), with the 95 % and
+    99.8 % control limits around the scope's share; points outside the 99.8 % limits coloured and
+    the furthest named. customdata[0] is the organisation id (a click opens its card)."""
+    fig = go.Figure()
+    for name, dash, width in (("998", "solid", 1.6), ("95", "dash", 1.2)):
+        label = t(f"examples.limit_{name}", lang)
+        for side in ("lower", "upper"):
+            fig.add_trace(go.Scatter(
+                x=curve["volume"], y=curve[f"{side}_{name}"] * 100, mode="lines", name=label,
+                line=dict(color=NEUTRAL, dash=dash, width=width), hoverinfo="skip", showlegend=side == "upper",
+            ))
+    fig.add_hline(y=funnel["p0"] * 100, line_color=PRIMARY, line_width=1.5)
+    fig.add_annotation(x=1, xref="paper", xanchor="right", y=funnel["p0"] * 100, yanchor="bottom", showarrow=False,
+                       text=t("examples.p0", lang, share=fmt_percent(funnel["p0"], lang)), font=dict(color=PRIMARY))
+    hover = t("examples.hover", lang)
+    for verdict in ("inside", None, "below", "above"):
+        rows = assessed[assessed["verdict"].isna()] if verdict is None else assessed[assessed["verdict"] == verdict]
+        if rows.empty:
+            continue
+        custom = np.stack([
+            rows["organization_id"].astype(int), rows["name"].astype(str),
+            [fmt_number(v, lang) for v in rows["missed"]], [fmt_number(v, lang) for v in rows["due"]],
+            [fmt_percent(v, lang) for v in rows["share"]],
+            [f"{fmt_percent(lo, lang)} – {fmt_percent(hi, lang)}" for lo, hi in zip(rows["eb_low"], rows["eb_high"])],
+        ], axis=-1)
+        fig.add_trace(go.Scatter(
+            x=rows["due"], y=rows["share"] * 100, mode="markers", name=t(f"examples.verdict.{verdict or 'small'}", lang),
+            marker=dict(color=VERDICT_COLOURS[verdict], size=9 if verdict in ("above", "below") else 6,
+                        line=dict(color="white", width=0.5)),
+            customdata=custom, hovertemplate=hover,
+        ))
+    # The furthest outliers carry their number from fairness.outliers (the page's tables list them
+    # all by name): names written on the plot would pile up where the outliers cluster.
+    for verdict in ("above", "below"):
+        named = fairness.outliers(assessed, funnel, verdict).head(LABELLED_OUTLIERS)
+        fig.add_trace(go.Scatter(
+            x=named["due"], y=named["share"] * 100, mode="text", text=named["mark"].astype(str),
+            textposition="top center", textfont=dict(size=12, color=VERDICT_COLOURS[verdict]),
+            hoverinfo="skip", showlegend=False,
+        ))
+    fig.update_xaxes(type="log", title=t("examples.axis_volume", lang), gridcolor="#eeeeee")
+    fig.update_yaxes(title=t("examples.axis_share", lang), rangemode="tozero", **_pct_axis(lang))
+    fig = _layout(fig, 560, lang)
+    fig.update_layout(showlegend=True, legend=dict(orientation="h", y=-0.15), margin=dict(l=10, r=10, t=30, b=10))
+    return fig
+
+
+def _short_org(name: str, width: int = 32) -> str:
+    name = str(name)
+    return name if len(name) <= width else name[: width - 1] + "…"
+
+
+def interval_ranking(rows: pd.DataFrame, p0: float, lang: str, colour: str) -> go.Figure:
+    """Organisations with their empirical-Bayes share and its 95 % interval (the bar), the raw share
+    as a hollow mark, and the scope's share as a line: a ranking shown with its uncertainty."""
+    rows = rows.iloc[::-1]
+    names = [f"{_short_org(n, 40)} · {fmt_number(v, lang)}" for n, v in zip(rows["name"], rows["due"])]
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(
+        x=rows["eb_share"] * 100, y=names, mode="markers", marker=dict(color=colour, size=10),
+        error_x=dict(type="data", symmetric=False, array=(rows["eb_high"] - rows["eb_share"]) * 100,
+                     arrayminus=(rows["eb_share"] - rows["eb_low"]) * 100, color=colour, thickness=2),
+        name=t("examples.eb_share", lang),
+        hovertemplate="%{y}<br>" + t("examples.eb_share", lang) + ": %{x:.1f}<extra></extra>",
+    ))
+    fig.add_trace(go.Scatter(
+        x=rows["share"] * 100, y=names, mode="markers", marker=dict(color=colour, size=8, symbol="circle-open"),
+        name=t("examples.raw_share", lang), hovertemplate="%{y}<br>" + t("examples.raw_share", lang) + ": %{x:.1f}<extra></extra>",
+    ))
+    fig.add_vline(x=p0 * 100, line_color=PRIMARY, line_dash="dot")
+    fig.update_xaxes(title=t("examples.axis_share", lang), rangemode="tozero", **_pct_axis(lang))
+    fig = _layout(fig, 80 + 34 * len(rows), lang)
+    fig.update_layout(showlegend=True, legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0), margin=dict(l=10, r=10, t=40, b=10))
+    return fig
+
+
+def example_trend(trend: dict[str, pd.DataFrame], names: dict[str, str], target: float, lang: str) -> go.Figure:
+    """On-time rate per bucket of the organisation and of its direction, with the target."""
+    fig = go.Figure()
+    colours = {"organization": PRIMARY, "territory": NEUTRAL}
+    for scope, frame in trend.items():
+        fig.add_trace(go.Scatter(
+            x=frame["bucket"], y=frame["on_time_rate"] * 100, mode="lines+markers", name=names[scope],
+            line=dict(color=colours.get(scope, NEUTRAL), width=3 if scope == "organization" else 2,
+                      dash="solid" if scope == "organization" else "dot"),
+            hovertemplate="%{x|%d.%m.%Y}: %{y:.1f}<extra>" + names[scope] + "</extra>",
+        ))
+    fig.add_hline(y=target * 100, line_dash="dash", line_color=GOOD,
+                  annotation_text=t("chart.target", lang, target=fmt_percent(target, lang, 0)), annotation_position="bottom right")
+    fig.update_yaxes(title=t("kpi.on_time_rate", lang), **_pct_axis(lang))
+    _date_axes(fig, lang)
+    fig = _layout(fig, 320, lang)
+    fig.update_layout(showlegend=True, legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0), margin=dict(l=10, r=10, t=40, b=10))
     return fig

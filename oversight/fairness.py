@@ -120,3 +120,24 @@ def best_and_worst(assessed: pd.DataFrame, n: int = 5) -> tuple[pd.DataFrame, pd
     pulled to the mean and wide, so luck cannot put it at either end)."""
     ranked = assessed[assessed["ranked"]]
     return ranked.nsmallest(n, "eb_high"), ranked.nlargest(n, "eb_low")
+
+
+def funnel_curve(funnel: dict, max_volume: float, points: int = 200) -> pd.DataFrame:
+    """The funnel's limits along volumes 1 … max_volume (log-spaced), for drawing: columns volume,
+    lower_95, upper_95, lower_998, upper_998."""
+    volume = np.unique(np.round(np.geomspace(1, max(float(max_volume), 2.0), points)))
+    curve = {"volume": volume}
+    for name, z in (("95", Z95), ("998", Z998)):
+        curve[f"lower_{name}"], curve[f"upper_{name}"] = funnel_limits(volume, funnel["p0"], funnel["phi"], z)
+    return pd.DataFrame(curve)
+
+
+def outliers(assessed: pd.DataFrame, funnel: dict, verdict: str) -> pd.DataFrame:
+    """The organisations above (or below) the funnel's 99.8 % limits, furthest first by their
+    z-score against the scope's share, numbered 1, 2, … (the numbers the funnel plot writes)."""
+    rows = assessed[assessed["verdict"] == verdict].copy()
+    p0 = funnel["p0"]
+    rows["z"] = (rows["share"] - p0) / np.sqrt(p0 * (1 - p0) / rows["due"])
+    rows = rows.sort_values(["z", "organization_id"], ascending=[verdict == "below", True], kind="stable")
+    rows["mark"] = np.arange(1, len(rows) + 1)
+    return rows.reset_index(drop=True)

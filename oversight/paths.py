@@ -19,4 +19,4 @@ DEFAULT_DB = ROOT / "data" / "oversight.duckdb"
 
 def database_path() -> Path:
     """The database file the app uses: $OVERSIGHT_DB if set, else data/oversight.duckdb."""
-    return Path(os.environ.get("OVERSIGHT_DB", str(DEFAULT_DB)))
+    return Path(os.environ.get("OVERSIGHT_DB") or DEFAULT_DB)  # an empty value means unset

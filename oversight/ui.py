@@ -1,6 +1,6 @@
 """Shared Streamlit pieces: first-run demo build, language, the filter sidebar, KPI cards, tables.
 
-With ui_drill.py and ui_compare.py, the only modules of the library that import streamlit. Pages call `context()` to get everything
+With ui_drill.py, ui_compare.py and ui_examples.py, the only modules of the library that import streamlit. Pages call `context()` to get everything
 they need (language, connection, data facts, filters) and the render helpers below.
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from oversight import backlog, compare, drill, export, heatmap, metrics, store, tables
+from oversight import backlog, compare, drill, export, heatmap, metrics, presentation, store, tables
 from oversight.demo import build_demo_database
 from oversight.filters import PERIOD_PRESETS, URL_KEYS, Filters, default_filters, preset_period
 from oversight.i18n import (
@@ -82,6 +82,7 @@ _CACHED_FUNCTIONS = {
     "drill.organization_card": drill.organization_card,
     "compare.compare": compare.compare,
     "compare.interrupted_series": compare.interrupted_series,
+    "presentation.material": presentation.material,
 }
 
 

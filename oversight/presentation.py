@@ -1,0 +1,153 @@
+"""The seminar sequence (issue #8): region KPIs, the map, the funnel, a good example, a poor example.
+
+One list of slides, each a title, a figure and a few lines of numbers in the user's language; the
+page's presenter mode steps through it and oversight.slides writes it as a PowerPoint deck, so the
+screen and the file always show the same numbers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from oversight import charts, examples, fairness, heatmap, metrics
+from oversight.filters import Filters
+from oversight.i18n import fmt_date, fmt_datetime, fmt_number, fmt_percent, fmt_points, fmt_signed_percent, t
+
+SEQUENCE = ("kpis", "map", "funnel", "good", "poor")
+SUMMARY_METRICS = ("created", "closed", "backlog_end", "overdue_backlog_end", "missed", "on_time_rate")
+
+
+@dataclass
+class Slide:
+    key: str
+    title: str
+    figure: go.Figure | None
+    points: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # speaker notes: the examples' masked texts
+    organization_id: int | None = None
+
+
+@dataclass
+class Material:
+    """The numbers behind the page and the deck, computed once."""
+
+    filters: Filters
+    as_of: dt.datetime
+    assessed: pd.DataFrame
+    funnel: dict
+    cards: dict[str, dict | None]
+
+
+def material(con, filters: Filters, as_of: dt.datetime, min_volume: int, lang: str = "ru") -> Material:
+    assessed, funnel = fairness.organizations(con, filters, as_of, min_volume)
+    chosen = examples.pick(assessed)
+    cards = {kind: None if row is None else examples.example_card(con, filters, as_of, row, kind, lang)
+             for kind, row in chosen.items()}
+    return Material(filters, as_of, assessed, funnel, cards)
+
+
+def scope_name(con, filters: Filters, lang: str) -> str:
+    """The region, or the chosen direction's name (the funnel is drawn around its share)."""
+    if filters.territory_id is None:
+        return t("drill.region", lang)
+    names = con.execute("select name_ru, name_en from territories where territory_id = $id",
+                        {"id": filters.territory_id}).fetchone()
+    return names[1 if lang == "en" else 0] if names else str(filters.territory_id)
+
+
+def period_line(filters: Filters, as_of: dt.datetime, lang: str) -> str:
+    return t("slides.period", lang, start=fmt_date(filters.start, lang), end=fmt_date(filters.end, lang),
+             as_of=fmt_datetime(as_of, lang))
+
+
+def kpi_points(comparison: pd.DataFrame, lang: str) -> list[str]:
+    """One line per headline KPI: value and change against the previous period of equal length."""
+    rows = comparison.set_index("metric")
+    lines = []
+    for metric in SUMMARY_METRICS:
+        row = rows.loc[metric]
+        if metric == "on_time_rate":
+            value, change = fmt_percent(row["value"], lang), fmt_points(row["change"], lang)
+        else:
+            value, change = fmt_number(row["value"], lang), fmt_signed_percent(row["change"], lang)
+        lines.append(t("slides.kpi_line", lang, name=t(f"kpi.{metric}", lang), value=value, change=change or "—"))
+    return lines
+
+
+def request_line(card: dict, kind: str, lang: str) -> str:
+    """A concrete request in one line: number, category, address, and what makes it an example."""
+    category = card["category_en" if lang == "en" else "category_ru"]
+    if kind == "good":
+        hours = (pd.Timestamp(card["closed_at"]) - pd.Timestamp(card["created_at"])).total_seconds() / 3600
+        how = t("examples.good_how", lang, hours=fmt_number(hours, lang, 1),
+                rating="—" if pd.isna(card["rating"]) else int(card["rating"]))
+    else:
+        how = t("examples.poor_how", lang, hours=fmt_number(card["hours_late"], lang, 0), returns=int(card["returned_count"]),
+                rating="—" if pd.isna(card["rating"]) else int(card["rating"]),
+                state=t("drill.status.open" if pd.isna(card["closed_at"]) else "drill.status.closed", lang).lower())
+    return t("examples.request_line", lang, id=card["ticket_id"], category=category, address=card["address"] or "—", how=how)
+
+
+def example_points(card: dict, lang: str) -> list[str]:
+    org = card["organization"]
+    kpis = card["kpis"]
+    lines = [
+        t("examples.profile", lang, inn=card["info"]["inn"] or "—", kind=t(f"kind.{card['info']['kind']}", lang),
+          buildings=fmt_number(card["info"]["buildings"], lang),
+          municipalities=", ".join(card["info"]["municipalities_en" if lang == "en" else "municipalities_ru"])),
+        t("examples.share_line", lang, missed=fmt_number(org["missed"], lang), due=fmt_number(org["due"], lang),
+          share=fmt_percent(org["share"], lang), low=fmt_percent(org["eb_low"], lang), high=fmt_percent(org["eb_high"], lang)),
+    ]
+    for scope in ("territory", "region"):
+        if scope in kpis:
+            lines.append(t(f"examples.vs_{scope}", lang, rate=fmt_percent(kpis[scope]["on_time_rate"], lang),
+                           own=fmt_percent(kpis["organization"]["on_time_rate"], lang)))
+    lines += [request_line(request, card["kind"], lang) for request in card["requests"]]
+    return lines
+
+
+def example_slide(card: dict | None, kind: str, target: float, lang: str) -> Slide:
+    if card is None:
+        return Slide(kind, t(f"examples.{kind}_title", lang), None, [t(f"examples.no_{kind}", lang)])
+    name = card["organization"]["name"]
+    trend_names = {"organization": name, "territory": t("drill.scope.territory", lang)}
+    figure = charts.example_trend(card["trend"], trend_names, target, lang)
+    notes = [f"№ {r['ticket_id']}: {r['description'] or t('drill.no_text', lang)}" for r in card["requests"]]
+    return Slide(kind, f"{t(f'examples.{kind}_title', lang)}: {name}", figure, example_points(card, lang), notes,
+                 int(card["organization"]["organization_id"]))
+
+
+def funnel_slide(made: Material, lang: str) -> Slide:
+    curve = fairness.funnel_curve(made.funnel, made.assessed["due"].max() if len(made.assessed) else 10)
+    figure = charts.funnel_plot(made.assessed, made.funnel, curve, lang)
+    verdicts = made.assessed["verdict"].value_counts()
+    points = [
+        t("examples.funnel_summary", lang, n=fmt_number(int(made.assessed["ranked"].sum()), lang),
+          min_volume=made.funnel["min_volume"], share=fmt_percent(made.funnel["p0"], lang),
+          above=int(verdicts.get("above", 0)), below=int(verdicts.get("below", 0))),
+        t("examples.phi_line", lang, phi=fmt_number(made.funnel["phi"], lang, 2)),
+    ]
+    return Slide("funnel", t("examples.funnel", lang), figure, points)
+
+
+def slides(con, made: Material, lang: str, target: float, geojson: dict | str, feature_ids=None) -> list[Slide]:
+    """The seminar sequence for the material's scope. `geojson`: the boundaries themselves (for
+    images) or the URL the page's server publishes them at."""
+    filters, as_of = made.filters, made.as_of
+    comparison = metrics.kpi_comparison(con, filters, as_of)
+    by_area = metrics.kpis_by_area(con, filters, as_of)
+    kpi_slide = Slide("kpis", t("slides.kpis", lang, scope=scope_name(con, filters, lang)),
+                      charts.on_time_by_territory(by_area, target, lang), kpi_points(comparison, lang))
+    values = heatmap.map_values(con, filters, as_of, "missed")
+    map_figure = charts.choropleth_map(values, geojson, heatmap.direction_outlines(), "missed", target, lang,
+                                       filters.territory_id, feature_ids=feature_ids)
+    name = "municipality_name_en" if lang == "en" else "municipality_name_ru"
+    worst = values.dropna(subset=["value"]).sort_values("value", ascending=False).head(3)
+    map_slide = Slide("map", t("slides.map", lang), map_figure,
+                      [t("slides.map_line", lang, name=row[name], missed=fmt_number(row["value"], lang)) for _, row in worst.iterrows()])
+    return [kpi_slide, map_slide, funnel_slide(made, lang),
+            example_slide(made.cards["good"], "good", target, lang), example_slide(made.cards["poor"], "poor", target, lang)]

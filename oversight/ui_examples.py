@@ -1,0 +1,285 @@
+"""The Examples page's pieces (Примеры для семинара): the funnel plot, fair rankings with their
+intervals, good and poor example cards, the presenter mode and the exports (PowerPoint, PNG).
+
+The numbers come from oversight.presentation.material (fairness + examples), computed once per
+filters and minimum volume; presenter mode and the deck use the same sequence of slides.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import pandas as pd
+import streamlit as st
+
+from oversight import charts, fairness, heatmap, images, presentation, slides, ui
+from oversight.i18n import fmt_datetime, fmt_number, fmt_percent, t
+from oversight.theme import BAD, GOOD
+from oversight.ui import PageContext
+
+DEFAULT_MIN_VOLUME = 30
+PPTX_MIME = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
+
+
+def is_presenting() -> bool:
+    return st.query_params.get("present") == "1"
+
+
+def min_volume(ctx: PageContext) -> int:
+    """The minimum number of deadlines in the period for an organisation to get a verdict and a
+    rank; kept in the link (`minv`)."""
+    value = st.number_input(t("examples.min_volume", ctx.lang), min_value=1, max_value=10_000, value=DEFAULT_MIN_VOLUME,
+                            step=10, key="minv", bind="query-params", help=t("examples.min_volume_help", ctx.lang))
+    return int(value or DEFAULT_MIN_VOLUME)
+
+
+def volume_from_url() -> int:
+    """The minimum volume in presenter mode, where its box is not drawn."""
+    raw = str(st.query_params.get("minv", ""))
+    return min(max(int(raw), 1), 10_000) if raw.isdigit() and len(raw) < 6 else DEFAULT_MIN_VOLUME
+
+
+def material(ctx: PageContext, volume: int) -> presentation.Material:
+    return ui.cached("presentation.material", ctx, volume, ctx.lang)
+
+
+# ---------------------------------------------------------------- the funnel
+
+
+def _open_card(assessed: pd.DataFrame, organization_id: int) -> None:
+    """Go to the organisation's card on the Drill-down page (its place becomes the shared filters)."""
+    row = assessed[assessed["organization_id"] == organization_id]
+    if row.empty:
+        return
+    row = row.iloc[0]
+    municipality = None if pd.isna(row["municipality_id"]) else int(row["municipality_id"])
+    ui.set_scope(municipality_id=municipality, organization_id=organization_id)
+    st.session_state["pg_bld"] = st.session_state["pg_req"] = None
+    st.session_state["_drill_scope"] = None
+    st.switch_page("app_pages/drill.py")
+
+
+def funnel(ctx: PageContext, made: presentation.Material) -> None:
+    lang = ctx.lang
+    st.subheader(t("examples.funnel", lang))
+    if made.assessed.empty:
+        st.info(t("overview.empty", lang))
+        return
+    figure = presentation.funnel_slide(made, lang).figure
+    event = ui.plotly(figure, key="funnel", on_select="rerun")
+    for point in _points(event):
+        custom = point.get("customdata") if isinstance(point, dict) else None
+        if custom and str(custom[0]).isdigit():
+            _open_card(made.assessed, int(custom[0]))
+    st.caption(t("examples.funnel_note", lang, p0=fmt_percent(made.funnel["p0"], lang),
+                 phi=fmt_number(made.funnel["phi"], lang, 2), min_volume=made.funnel["min_volume"]))
+    png_button(ctx, "funnel", figure)
+    above, below = st.columns(2)
+    for column, verdict in ((above, "above"), (below, "below")):
+        with column:
+            rows = fairness.outliers(made.assessed, made.funnel, verdict)
+            st.markdown(f"**{t(f'examples.outliers_{verdict}', lang, n=len(rows))}**")
+            if rows.empty:
+                st.caption("—")
+                continue
+            shown = _table(rows, lang, with_mark=True)
+            picked = st.dataframe(shown, hide_index=True, width="stretch", height=min(36 + 35 * len(shown), 330),
+                                  on_select="rerun", selection_mode="single-row", key=f"outliers_{verdict}")
+            for index in picked.selection.rows:
+                _open_card(made.assessed, int(rows.iloc[index]["organization_id"]))
+    st.caption(t("examples.click_hint", lang))
+
+
+def _points(event) -> list:
+    if isinstance(event, dict):
+        return event.get("selection", {}).get("points", []) or []
+    return getattr(getattr(event, "selection", None), "points", []) or []
+
+
+def _table(rows: pd.DataFrame, lang: str, with_mark: bool = False) -> pd.DataFrame:
+    table = pd.DataFrame({
+        t("col.name", lang): rows["name"],
+        t("col.inn", lang): rows["inn"],
+        t("examples.col.due", lang): rows["due"].astype("int64"),
+        t("examples.col.missed", lang): rows["missed"].astype("int64"),
+        t("examples.col.share", lang): [fmt_percent(v, lang) for v in rows["share"]],
+        t("examples.col.eb", lang): [f"{fmt_percent(a, lang)} ({fmt_percent(lo, lang)} – {fmt_percent(hi, lang)})"
+                                     for a, lo, hi in zip(rows["eb_share"], rows["eb_low"], rows["eb_high"])],
+    })
+    if with_mark:
+        table.insert(0, "№", rows["mark"].astype("int64"))
+    return table
+
+
+# ---------------------------------------------------------------- rankings
+
+
+def rankings(ctx: PageContext, made: presentation.Material) -> None:
+    lang = ctx.lang
+    st.subheader(t("examples.rankings", lang))
+    st.caption(t("examples.rankings_note", lang, min_volume=made.funnel["min_volume"]))
+    best, worst = fairness.best_and_worst(made.assessed, n=10)
+    left, right = st.columns(2)
+    for column, rows, kind, colour in ((left, best, "best", GOOD), (right, worst, "worst", BAD)):
+        with column:
+            st.markdown(f"**{t(f'examples.{kind}', lang)}**")
+            if rows.empty:
+                st.caption(t("examples.none_ranked", lang))
+                continue
+            ui.plotly(charts.interval_ranking(rows, made.funnel["p0"], lang, colour), key=f"ranking_{kind}")
+    full = _table(made.assessed, lang)
+    full[t("examples.col.verdict", lang)] = [t(f"examples.verdict.{'small' if pd.isna(v) else v}", lang) for v in made.assessed["verdict"]]
+    with st.expander(t("examples.all", lang, n=len(full))):
+        st.dataframe(full, hide_index=True, width="stretch", height=360)
+    ui.download_table("examples_organizations", full, ctx)
+
+
+# ---------------------------------------------------------------- example cards
+
+
+def example_cards(ctx: PageContext, made: presentation.Material) -> None:
+    lang = ctx.lang
+    st.subheader(t("examples.cards", lang))
+    tabs = st.tabs([t("examples.good_title", lang), t("examples.poor_title", lang)])
+    for tab, kind in zip(tabs, ("good", "poor")):
+        with tab:
+            _card(ctx, made.cards[kind], kind)
+
+
+def _card(ctx: PageContext, card: dict | None, kind: str) -> None:
+    lang = ctx.lang
+    if card is None:
+        st.info(t(f"examples.no_{kind}", lang))
+        return
+    org = card["organization"]
+    (st.success if kind == "good" else st.error)(f"**{org['name']}**")
+    slide = presentation.example_slide(card, kind, ctx.target, lang)
+    st.markdown("\n".join(f"- {ui_text(line)}" for line in slide.points[:-len(card["requests"]) or None]))
+    compare = pd.DataFrame({
+        t(f"drill.scope.{scope}", lang): {
+            t(f"kpi.{metric}", lang): ui.format_kpi(metric, values.get(metric), lang) for metric in ui.CARD_METRICS
+        }
+        for scope, values in card["kpis"].items()
+    })
+    left, right = st.columns([1, 1])
+    with left:
+        st.dataframe(compare, width="stretch")
+    with right:
+        ui.plotly(slide.figure, key=f"example_trend_{kind}")
+    st.markdown(f"**{t(f'examples.requests_{kind}', lang)}**")
+    for request in card["requests"]:
+        with st.expander(presentation.request_line(request, kind, lang)):
+            timeline, text = st.columns(2)
+            with timeline:
+                st.markdown(f"**{t('drill.timeline', lang)}**")
+                st.table(pd.DataFrame({
+                    "": [t(f"drill.event.{event}", lang) for event, _ in request["timeline"]],
+                    " ": [fmt_datetime(moment, lang) for _, moment in request["timeline"]],
+                }).set_index(""))
+            with text:
+                st.markdown(f"**{t('drill.text', lang)}**")
+                st.text(request["description"] or t("drill.no_text", lang))  # plain text: never Markdown
+    if st.button(t("examples.open_card", lang), key=f"open_{kind}"):
+        _open_card(pd.DataFrame([org]), int(org["organization_id"]))
+
+
+def ui_text(line: str) -> str:
+    """A line of our own text shown as Markdown: organisation names may hold characters Markdown reads."""
+    return line.replace("*", "\\*").replace("_", "\\_").replace("[", "\\[")
+
+
+# ---------------------------------------------------------------- exports
+
+
+def chrome_hint(lang: str) -> None:
+    st.warning(t("examples.no_chrome", lang), icon="🖨️")
+
+
+def png_button(ctx: PageContext, key: str, figure) -> None:
+    """Download a chart as PNG drawn on the server (kaleido); without a browser to draw with, say so."""
+    if images.chrome_path() is None:
+        st.button(t("examples.png", ctx.lang), key=f"png_{key}", disabled=True, help=t("examples.no_chrome", ctx.lang))
+        return
+    st.download_button(t("examples.png", ctx.lang), data=functools.partial(_png, figure), file_name=f"{key}.png",
+                       mime="image/png", key=f"png_{key}", on_click="ignore")
+
+
+def _png(figure) -> bytes:
+    return images.to_png([figure])[0]
+
+
+def deck_button(ctx: PageContext, made: presentation.Material) -> None:
+    lang = ctx.lang
+    st.subheader(t("examples.export", lang))
+    if images.chrome_path() is None:
+        chrome_hint(lang)
+        st.button(t("examples.pptx", lang), disabled=True, key="pptx")
+        return
+    name = f"seminar_{ctx.filters.start}_{ctx.filters.end}.pptx"
+    st.download_button(t("examples.pptx", lang), data=functools.partial(_deck, ctx, made), file_name=name,
+                       mime=PPTX_MIME, key="pptx", on_click="ignore", icon=":material/slideshow:")
+    st.caption(t("examples.pptx_note", lang))
+
+
+def _deck(ctx: PageContext, made: presentation.Material) -> bytes:
+    return slides.deck(ui.connection(ctx), made, ctx.lang, ctx.target)
+
+
+# ---------------------------------------------------------------- presenter mode
+
+PRESENTER_CSS = """
+<style>
+section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], header[data-testid="stHeader"],
+[data-testid="stToolbar"] { display: none !important; }
+.block-container { padding-top: 1.2rem !important; max-width: 100% !important; }
+.block-container p, .block-container li { font-size: 1.55rem !important; line-height: 1.45 !important; }
+.block-container h1 { font-size: 2.6rem !important; }
+</style>
+"""
+
+
+def presenter_link(ctx: PageContext) -> None:
+    if st.button(t("examples.present", ctx.lang), icon=":material/present_to_all:", key="present_on"):
+        st.query_params["present"] = "1"
+        st.query_params["slide"] = "1"
+        st.rerun()
+
+
+def presenter(ctx: PageContext, made: presentation.Material) -> None:
+    """One slide per screen, no sidebar, large type; ← and → (buttons or the arrow keys) step through
+    the sequence, Esc leaves."""
+    lang = ctx.lang
+    st.html(PRESENTER_CSS)
+    sequence = presentation.slides(ui.connection(ctx), made, lang, ctx.target, heatmap.map_geojson(),
+                                   feature_ids=heatmap.boundary_ids())
+    raw = st.query_params.get("slide", "1")
+    index = min(max(int(raw) if str(raw).isdigit() else 1, 1), len(sequence))
+    slide = sequence[index - 1]
+    back, counter, forward, leave = st.columns([1, 6, 1, 1])
+    with back:
+        if st.button("←", key="slide_back", shortcut="Left", disabled=index == 1, help=t("examples.back", lang)):
+            st.query_params["slide"] = str(index - 1)
+            st.rerun()
+    with counter:
+        st.caption(f"{index} / {len(sequence)}")
+    with forward:
+        if st.button("→", key="slide_next", shortcut="Right", disabled=index == len(sequence), help=t("examples.next", lang)):
+            st.query_params["slide"] = str(index + 1)
+            st.rerun()
+    with leave:
+        if st.button(t("examples.leave", lang), key="present_off", shortcut="Esc"):
+            del st.query_params["present"]
+            del st.query_params["slide"]
+            st.rerun()
+    st.title(slide.title)
+    if slide.figure is not None:
+        figure = slide.figure
+        figure.update_layout(height=560, font=dict(size=16))
+        text, picture = st.columns([2, 3]) if slide.points else (None, st.container())
+        with picture:
+            ui.plotly(figure, key=f"slide_{slide.key}")
+        if text is not None:
+            with text:
+                st.markdown("\n".join(f"- {ui_text(line)}" for line in slide.points))
+    else:
+        st.markdown("\n".join(f"- {ui_text(line)}" for line in slide.points))
