@@ -8,6 +8,7 @@ filters and minimum volume; presenter mode and the deck use the same sequence of
 from __future__ import annotations
 
 import functools
+from dataclasses import replace
 
 import pandas as pd
 import streamlit as st
@@ -27,10 +28,19 @@ def is_presenting() -> bool:
 
 def min_volume(ctx: PageContext) -> int:
     """The minimum number of deadlines in the period for an organisation to get a verdict and a
-    rank; kept in the link (`minv`)."""
-    value = st.number_input(t("examples.min_volume", ctx.lang), min_value=1, max_value=10_000, value=DEFAULT_MIN_VOLUME,
-                            step=10, key="minv", bind="query-params", help=t("examples.min_volume_help", ctx.lang))
-    return int(value or DEFAULT_MIN_VOLUME)
+    rank; kept in the link (`minv`). Not a widget bound to the link: Streamlit refuses to leave
+    a page (the click through to an organisation's card) while a widget is bound to its URL."""
+    if "pg_minv" not in st.session_state:
+        st.session_state["pg_minv"] = volume_from_url()
+    value = st.number_input(t("examples.min_volume", ctx.lang), min_value=1, max_value=10_000, step=10, key="pg_minv",
+                            help=t("examples.min_volume_help", ctx.lang))
+    value = int(value or DEFAULT_MIN_VOLUME)
+    if value == DEFAULT_MIN_VOLUME:
+        if "minv" in st.query_params:
+            del st.query_params["minv"]
+    elif st.query_params.get("minv") != str(value):
+        st.query_params["minv"] = str(value)
+    return value
 
 
 def volume_from_url() -> int:
@@ -46,17 +56,24 @@ def material(ctx: PageContext, volume: int) -> presentation.Material:
 # ---------------------------------------------------------------- the funnel
 
 
-def _open_card(assessed: pd.DataFrame, organization_id: int) -> None:
-    """Go to the organisation's card on the Drill-down page (its place becomes the shared filters)."""
+def _open_card(ctx: PageContext, assessed: pd.DataFrame, organization_id: int) -> None:
+    """Go to the organisation's card on the Drill-down page, as its deep link would: the page's
+    period, target and language, with the organisation's place as the shared filters. (Leaving a
+    page clears the link, and the sidebar then starts again from the new one.)"""
     row = assessed[assessed["organization_id"] == organization_id]
     if row.empty:
         return
     row = row.iloc[0]
     municipality = None if pd.isna(row["municipality_id"]) else int(row["municipality_id"])
-    ui.set_scope(municipality_id=municipality, organization_id=organization_id)
-    st.session_state["pg_bld"] = st.session_state["pg_req"] = None
-    st.session_state["_drill_scope"] = None
-    st.switch_page("app_pages/drill.py")
+    territory = None if pd.isna(row["territory_id"]) else int(row["territory_id"])
+    scope = replace(ctx.filters, territory_id=territory, municipality_id=municipality, organization_id=organization_id)
+    link = {**scope.to_query_params(), "lang": ctx.lang}
+    if abs(ctx.target - ui.DEFAULT_TARGET) > 1e-9:
+        link["target"] = str(round(ctx.target * 100))
+    st.session_state["_filters_initialised"] = False
+    for key in ("pg_bld", "pg_req", "_drill_scope"):
+        st.session_state.pop(key, None)
+    st.switch_page("app_pages/drill.py", query_params=link)
 
 
 def funnel(ctx: PageContext, made: presentation.Material) -> None:
@@ -70,7 +87,7 @@ def funnel(ctx: PageContext, made: presentation.Material) -> None:
     for point in _points(event):
         custom = point.get("customdata") if isinstance(point, dict) else None
         if custom and str(custom[0]).isdigit():
-            _open_card(made.assessed, int(custom[0]))
+            _open_card(ctx, made.assessed, int(custom[0]))
     st.caption(t("examples.funnel_note", lang, p0=fmt_percent(made.funnel["p0"], lang),
                  phi=fmt_number(made.funnel["phi"], lang, 2), min_volume=made.funnel["min_volume"]))
     png_button(ctx, "funnel", figure)
@@ -86,7 +103,7 @@ def funnel(ctx: PageContext, made: presentation.Material) -> None:
             picked = st.dataframe(shown, hide_index=True, width="stretch", height=min(36 + 35 * len(shown), 330),
                                   on_select="rerun", selection_mode="single-row", key=f"outliers_{verdict}")
             for index in picked.selection.rows:
-                _open_card(made.assessed, int(rows.iloc[index]["organization_id"]))
+                _open_card(ctx, made.assessed, int(rows.iloc[index]["organization_id"]))
     st.caption(t("examples.click_hint", lang))
 
 
@@ -180,7 +197,7 @@ def _card(ctx: PageContext, card: dict | None, kind: str) -> None:
                 st.markdown(f"**{t('drill.text', lang)}**")
                 st.text(request["description"] or t("drill.no_text", lang))  # plain text: never Markdown
     if st.button(t("examples.open_card", lang), key=f"open_{kind}"):
-        _open_card(pd.DataFrame([org]), int(org["organization_id"]))
+        _open_card(ctx, pd.DataFrame([org]), int(org["organization_id"]))
 
 
 def ui_text(line: str) -> str:
@@ -232,7 +249,7 @@ PRESENTER_CSS = """
 section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], header[data-testid="stHeader"],
 [data-testid="stToolbar"] { display: none !important; }
 .block-container { padding-top: 1.2rem !important; max-width: 100% !important; }
-.block-container p, .block-container li { font-size: 1.55rem !important; line-height: 1.45 !important; }
+.block-container p, .block-container li { font-size: 1.3rem !important; line-height: 1.4 !important; }
 .block-container h1 { font-size: 2.6rem !important; }
 </style>
 """
@@ -255,7 +272,7 @@ def presenter(ctx: PageContext, made: presentation.Material) -> None:
     raw = st.query_params.get("slide", "1")
     index = min(max(int(raw) if str(raw).isdigit() else 1, 1), len(sequence))
     slide = sequence[index - 1]
-    back, counter, forward, leave = st.columns([1, 6, 1, 1])
+    back, counter, forward, leave = st.columns([1, 7, 1, 2])
     with back:
         if st.button("←", key="slide_back", shortcut="Left", disabled=index == 1, help=t("examples.back", lang)):
             st.query_params["slide"] = str(index - 1)
@@ -274,7 +291,9 @@ def presenter(ctx: PageContext, made: presentation.Material) -> None:
     st.title(slide.title)
     if slide.figure is not None:
         figure = slide.figure
-        figure.update_layout(height=560, font=dict(size=16))
+        figure.update_layout(height=560, font=dict(size=16), legend_font_size=16)
+        figure.update_xaxes(tickfont_size=15, title_font_size=16)
+        figure.update_yaxes(tickfont_size=15, title_font_size=16)
         text, picture = st.columns([2, 3]) if slide.points else (None, st.container())
         with picture:
             ui.plotly(figure, key=f"slide_{slide.key}")

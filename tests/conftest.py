@@ -30,6 +30,18 @@ def story_db(tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="session")
+def full_demo(tmp_path_factory):
+    """The default demo (1M requests, ~11 s to build): the planted organisations at the volumes a
+    presenter would see (at 400k an excellent organisation's interval still reaches the funnel).
+    Returns (connection, as_of, the demo_story facts)."""
+    path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
+    build_demo_database(path, DemoSpec())
+    con = store.connect(path)
+    facts = dict(con.execute("select key, value from demo_story").fetchall())
+    return con, store.dataset_info(con)["as_of"].to_pydatetime(), facts
+
+
+@pytest.fixture(scope="session")
 def con(small_db):
     return store.connect(small_db)
 

@@ -373,3 +373,52 @@ def test_chromium_is_the_debian_one():
             pytest.fail("CI must have Debian's chromium (installed by .ci/run)")
         pytest.skip("no chromium")
     assert shutil.which("chromium") == CHROMIUM
+
+
+def test_examples_outlier_row_opens_the_organisation_card(browser, server, con, as_of):
+    from oversight import fairness
+
+    assessed, funnel = fairness.organizations(con, default_filters(as_of), as_of, 20)
+    worst = fairness.outliers(assessed, funnel, "above").iloc[0]
+    visit = Visit(browser, f"{server}/examples?lang=ru&minv=20", 1366, 2000)
+    try:
+        p = visit.page
+        assert p.locator('[data-testid="stException"]').count() == 0
+        assert visit.outside == [] and visit.real_console_errors() == []
+        p.screenshot(path=str(SCREENSHOTS / "examples-ru.png"), full_page=True)
+        # The funnel as PNG, drawn on the server by kaleido with Debian's chromium.
+        with p.expect_download(timeout=90_000) as download:
+            p.get_by_role("button", name=t("examples.png", "ru")).click()
+        assert download.value.suggested_filename == "funnel.png"
+        assert Path(download.value.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        grid = p.locator('[data-testid="stDataFrame"]').first  # the organisations above the limits
+        grid.scroll_into_view_if_needed()
+        p.wait_for_timeout(500)
+        box = grid.bounding_box()
+        p.mouse.click(box["x"] + 14, box["y"] + 35 + 17)
+        p.wait_for_function("() => location.pathname.endsWith('/drill')", timeout=30_000)
+        p.wait_for_selector(f"text={t('drill.org_card', 'ru')}", timeout=60_000)
+        assert worst["name"] in p.inner_text("body")
+    finally:
+        visit.close()
+
+
+def test_presenter_mode_hides_the_sidebar_and_steps_with_the_arrow_keys(browser, server):
+    visit = Visit(browser, f"{server}/examples?lang=ru&present=1&slide=1&minv=20", 1366, 768)
+    try:
+        p = visit.page
+        assert not p.locator('[data-testid="stSidebar"]').is_visible()
+        assert p.locator("h1").first.inner_text().strip() == t("slides.kpis", "ru", scope=t("drill.region", "ru"))
+        p.locator("h1").first.click()  # focus the page, as a presenter's click would
+        p.keyboard.press("ArrowRight")
+        p.wait_for_function(f"() => document.querySelector('h1').innerText.trim() === {t('slides.map', 'ru')!r}", timeout=30_000)
+        visit._settle()
+        shapes = p.locator(".js-plotly-plot").first.evaluate(MAP_SHAPES)
+        assert shapes["drawn"] == shapes["expected"] > 0, shapes
+        assert "slide=2" in p.url
+        p.screenshot(path=str(SCREENSHOTS / "examples-presenter-map.png"))
+        p.keyboard.press("ArrowLeft")
+        p.wait_for_function("() => location.href.includes('slide=1')", timeout=30_000)
+        assert visit.outside == [] and visit.real_console_errors() == []
+    finally:
+        visit.close()

@@ -11,29 +11,15 @@ import sys
 
 import numpy as np
 import pandas as pd
-import pytest
 
-from oversight import fairness, metrics, store
-from oversight.demo import DemoSpec, build_demo_database
+from oversight import fairness, metrics
 from oversight.filters import Filters
 
 YEAR = Filters(dt.date(2019, 1, 1), dt.date(2019, 12, 31))
 
 
-@pytest.fixture(scope="module")
-def story(tmp_path_factory):
-    """The default demo (1M requests, ~11 s to build): the planted organisations at the volumes a
-    presenter would see. (At 400k requests an excellent organisation's interval still reaches the funnel.)"""
-    path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
-    build_demo_database(path, DemoSpec())
-    con = store.connect(path)
-    facts = dict(con.execute("select key, value from demo_story").fetchall())
-    as_of = store.dataset_info(con)["as_of"].to_pydatetime()
-    return con, as_of, facts
-
-
-def test_planted_poor_are_above_and_excellent_below(story):
-    con, as_of, facts = story
+def test_planted_poor_are_above_and_excellent_below(full_demo):
+    con, as_of, facts = full_demo
     assessed, funnel = fairness.organizations(con, YEAR, as_of)
     verdict = assessed.set_index("organization_id")["verdict"]
     for org in map(int, facts["poor_organization_ids"].split(",")):
