@@ -148,17 +148,22 @@ def request_card(con, ticket_id: int, as_of: dt.datetime, lang: str = "ru") -> d
     card = rows.iloc[0].to_dict()
     card["description"] = privacy.mask(card.pop("description"), lang)
     returns = store.run(con, "ticket_returns_of", ticket_id=ticket_id)["returned_at"].tolist()
-    timeline = [("created", card["created_at"])]
-    if pd.notna(card["due_at"]):
-        timeline.append(("due", card["due_at"]))
-    timeline += [("returned", moment) for moment in returns]
-    if pd.notna(card["closed_at"]):
-        timeline.append(("closed", card["closed_at"]))
-    timeline.sort(key=lambda item: item[1])
-    card["timeline"] = timeline
+    card["timeline"] = timeline(card, returns)
     card["returns_dated"] = len(returns)
     card["hours_late"] = hours_late(card["due_at"], card["closed_at"], as_of)
     return card
+
+
+def timeline(card: dict, returns: list) -> list[tuple[str, object]]:
+    """A request's events in time order: created, deadline, each dated return for rework, closed."""
+    events = [("created", card["created_at"])]
+    if pd.notna(card["due_at"]):
+        events.append(("due", card["due_at"]))
+    events += [("returned", moment) for moment in returns]
+    if pd.notna(card["closed_at"]):
+        events.append(("closed", card["closed_at"]))
+    events.sort(key=lambda item: item[1])
+    return events
 
 
 def hours_late(due_at, closed_at, as_of: dt.datetime) -> float | None:

@@ -12,11 +12,12 @@ with its timeline and its text, personal data masked (oversight.privacy via dril
 from __future__ import annotations
 
 import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import pandas as pd
 
-from oversight import drill, fairness, metrics, store
+from oversight import drill, fairness, metrics, privacy, store
 from oversight.filters import Filters
 
 KINDS = ("good", "poor")
@@ -51,45 +52,81 @@ def example_requests(con, filters: Filters, as_of: dt.datetime, organization_id:
     return by_id.loc[chosen].reset_index()
 
 
-def _scopes(filters: Filters, territory_id) -> dict[str, Filters]:
-    """The organisation inside the page's scope (the same requests the funnel counted), its
-    direction, and the region."""
-    wide = replace(filters, territory_id=None, municipality_id=None, organization_id=None)
-    scopes = {}
-    if territory_id is not None and not pd.isna(territory_id):
-        scopes["territory"] = replace(wide, territory_id=int(territory_id))
-    scopes["region"] = wide
-    return scopes
+def requests_shown(con, filters: Filters, as_of: dt.datetime, organization_id: int, kind: str, lang: str = "ru",
+                   limit: int = REQUESTS_SHOWN) -> list[dict]:
+    """The chosen requests as cards: their facts, the text with personal data masked, the timeline
+    (created, deadline, each dated return, closed) and how late they were."""
+    rows = example_requests(con, filters, as_of, organization_id, kind, limit)
+    returns = store.run(con, "ticket_returns_of_many", ticket_ids=[int(i) for i in rows["ticket_id"]])
+    by_ticket = returns.groupby("ticket_id")["returned_at"].apply(list).to_dict() if len(returns) else {}
+    cards = []
+    for card in rows.to_dict("records"):
+        dated = by_ticket.get(card["ticket_id"], [])
+        card["description"] = privacy.mask(card["description"], lang)
+        card["timeline"] = drill.timeline(card, dated)
+        card["returns_dated"] = len(dated)
+        cards.append(card)
+    return cards
+
+
+def direction_summary(con, filters: Filters, as_of: dt.datetime, territory_id: int) -> dict:
+    """A direction's KPIs and on-time trend, for the comparison on an example card."""
+    scope = replace(filters, territory_id=territory_id, municipality_id=None, organization_id=None)
+    return {"kpis": metrics.kpis(con, scope, as_of), "trend": metrics.kpi_trend(con, scope, as_of, trend_bucket(filters), medians=False)}
+
+
+def trend_bucket(filters: Filters) -> str:
+    return "month" if filters.days > 62 else "week"
 
 
 def example_card(con, filters: Filters, as_of: dt.datetime, row: pd.Series, kind: str, lang: str = "ru",
-                 limit: int = REQUESTS_SHOWN) -> dict:
+                 limit: int = REQUESTS_SHOWN, direction: dict | None = None) -> dict:
     """Everything a good or poor example card shows for one organisation (a row of
-    fairness.organizations): facts, KPIs beside its direction's and the region's, on-time rate over
-    time (the organisation's and its direction's), and a few concrete requests with their timelines."""
+    fairness.organizations): facts, its KPIs beside its
+    direction's, its on-time rate over time beside its direction's, and a few concrete requests
+    with their timelines. `direction`: direction_summary of its direction, if already computed."""
     organization_id = int(row["organization_id"])
     own = replace(filters, organization_id=organization_id)
     facts = store.run(con, "organization_card", organization_id=organization_id)
     if facts.empty:
         raise KeyError(organization_id)
-    scopes = _scopes(filters, row.get("territory_id"))
+    territory = row.get("territory_id")
+    if direction is None and territory is not None and not pd.isna(territory):
+        direction = direction_summary(con, filters, as_of, int(territory))
     kpis = {"organization": metrics.kpis(con, own, as_of)}
-    kpis.update({name: metrics.kpis(con, scope, as_of) for name, scope in scopes.items()})
-    bucket = "month" if filters.days > 62 else "week"
-    trend = {"organization": metrics.kpi_trend(con, own, as_of, bucket, medians=False)}
-    if "territory" in scopes:
-        trend["territory"] = metrics.kpi_trend(con, scopes["territory"], as_of, bucket, medians=False)
-    chosen = example_requests(con, filters, as_of, organization_id, kind, limit)
-    requests = [drill.request_card(con, int(ticket), as_of, lang) for ticket in chosen["ticket_id"]]
+    trend = {"organization": metrics.kpi_trend(con, own, as_of, trend_bucket(filters), medians=False)}
+    if direction is not None:
+        kpis["territory"], trend["territory"] = direction["kpis"], direction["trend"]
     return {
         "kind": kind,
         "organization": row.to_dict(),
         "info": facts.iloc[0].to_dict(),
         "kpis": kpis,
         "trend": trend,
-        "requests": [card for card in requests if card is not None],
-        "request_rows": chosen,
+        "requests": requests_shown(con, filters, as_of, organization_id, kind, lang, limit),
     }
+
+
+def cards(con, filters: Filters, as_of: dt.datetime, chosen: dict[str, pd.Series | None], lang: str = "ru") -> dict[str, dict | None]:
+    """The good and the poor example's cards, computed side by side (two threads; store.run takes a cursor per query:
+    most of the time is DuckDB's, which releases the GIL); a shared direction is computed once."""
+    territories = {int(row["territory_id"]) for row in chosen.values()
+                   if row is not None and not pd.isna(row.get("territory_id"))}
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        directions = {tid: pool.submit(direction_summary, con, filters, as_of, tid) for tid in territories}
+        pending = {}
+        for kind, row in chosen.items():
+            if row is None:
+                continue
+            tid = row.get("territory_id")
+            pending[kind] = pool.submit(_card_with, con, filters, as_of, row, kind, lang,
+                                        None if tid is None or pd.isna(tid) else directions[int(tid)])
+        return {kind: pending[kind].result() if kind in pending else None for kind in chosen}
+
+
+def _card_with(con, filters, as_of, row, kind, lang, direction_future) -> dict:
+    direction = direction_future.result() if direction_future is not None else None
+    return example_card(con, filters, as_of, row, kind, lang, direction=direction)
 
 
 def pick(assessed: pd.DataFrame) -> dict[str, pd.Series | None]:

@@ -16,11 +16,12 @@ Volumes and counts come from the drill-down's organisation table (the same §3 d
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 
-from oversight import drill
+from oversight import drill, metrics, store
 from oversight.filters import Filters
 
 Z95, Z998 = 1.959963984540054, 3.090232306167813
@@ -101,13 +102,33 @@ def _empirical_bayes(missed: np.ndarray, volume: np.ndarray) -> tuple[np.ndarray
             np.where(keep, beta.ppf(0.975, post_a, post_b), np.nan))
 
 
+def uses_org_due_daily(con, filters: Filters, as_of: dt.datetime) -> bool:
+    """org_due_daily answers the funnel's counts when no category or source is chosen and it was
+    built for this as_of; otherwise the ticket rows are grouped (drill.children)."""
+    return filters.category_id is None and filters.source is None and metrics.uses_daily_counts(
+        con, replace(filters, organization_id=None), as_of)
+
+
+def due_and_missed(con, filters: Filters, as_of: dt.datetime) -> pd.DataFrame:
+    """Per organisation in scope (child_id; null = no organisation): deadlines due in the period
+    and missed, with the organisation's name, INN, kind, municipality and direction."""
+    if not uses_org_due_daily(con, filters, as_of):
+        return drill.children(con, filters, as_of, "organization")[
+            ["child_id", "name_ru", "inn", "kind", "territory_id", "municipality_id", "due", "missed"]]
+    counts = store.run(con, "org_due_counts", **filters.params(as_of))
+    labels = store.attachment(con, "drill_labels:organization", lambda c: store.run(c, "drill_labels", level="organization"))
+    table = counts.merge(labels, on="child_id", how="left")
+    table["child_id"] = table["child_id"].astype("Int64")
+    return table[["child_id", "name_ru", "inn", "kind", "territory_id", "municipality_id", "due", "missed"]]
+
+
 def organizations(con, filters: Filters, as_of: dt.datetime, min_volume: int = 30) -> tuple[pd.DataFrame, dict]:
     """Every organisation in scope with its volume, missed deadlines, share, interval, empirical-Bayes
     share, funnel limits and verdict; sorted worst first by the interval's lower bound."""
-    rows = drill.children(con, filters, as_of, "organization")
+    rows = due_and_missed(con, filters, as_of)
     rows = rows[rows["child_id"].notna() & (rows["due"] > 0)]
-    table = rows[["child_id", "name_ru", "inn", "kind", "territory_id", "municipality_id", "due", "missed"]].rename(
-        columns={"child_id": "organization_id", "name_ru": "name"})
+    table = rows.rename(columns={"child_id": "organization_id", "name_ru": "name"})
+    table = table.astype({"due": "int64", "missed": "int64"})
     assessed, funnel = assess(table.reset_index(drop=True), min_volume)
     # The id breaks ties: DuckDB returns groups in no fixed order.
     ordered = assessed.sort_values(["low", "organization_id"], ascending=[False, True], kind="stable")

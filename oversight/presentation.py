@@ -45,16 +45,14 @@ class Material:
 def material(con, filters: Filters, as_of: dt.datetime, min_volume: int, lang: str = "ru") -> Material:
     assessed, funnel = fairness.organizations(con, filters, as_of, min_volume)
     chosen = examples.pick(assessed)
-    cards = {kind: None if row is None else examples.example_card(con, filters, as_of, row, kind, lang)
-             for kind, row in chosen.items()}
-    return Material(filters, as_of, assessed, funnel, cards)
+    return Material(filters, as_of, assessed, funnel, examples.cards(con, filters, as_of, chosen, lang))
 
 
 def scope_name(con, filters: Filters, lang: str) -> str:
     """The region, or the chosen direction's name (the funnel is drawn around its share)."""
     if filters.territory_id is None:
         return t("drill.region", lang)
-    names = con.execute("select name_ru, name_en from territories where territory_id = $id",
+    names = con.cursor().execute("select name_ru, name_en from territories where territory_id = $id",
                         {"id": filters.territory_id}).fetchone()
     return names[1 if lang == "en" else 0] if names else str(filters.territory_id)
 

@@ -27,7 +27,7 @@ from oversight.paths import QUERIES_DIR
 SCHEMA_FILE = Path(__file__).with_name("schema.sql")
 MACROS_FILE = QUERIES_DIR / "_macros.sql"
 DERIVED_FILE = QUERIES_DIR / "_build_facts.sql"
-DERIVED_VERSION = 8  # bump together with derived_info in _build_facts.sql
+DERIVED_VERSION = 10  # bump together with derived_info in _build_facts.sql
 
 
 class DataProblem(ValueError):

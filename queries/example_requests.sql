@@ -17,6 +17,8 @@ with due as (
         f.category_id,
         f.building_id,
         f.returned_count,
+        f.rating,
+        f.has_text,
         (f.closed_at is null or f.closed_at > f.due_at) as missed
     from scoped_tickets($territory_id, $municipality_id, $organization_id, $category_id, $source) as f
     where f.due_at >= $start
@@ -26,13 +28,11 @@ with due as (
 candidates as (
     select
         d.*,
-        t.rating,
-        t.description is null or t.description = '' as no_text,
+        not d.has_text as no_text,
         epoch(d.closed_at - d.created_at) / 3600.0 as resolution_hours,
         -- hours past the deadline: at closing, or now (as_of) while still open
         greatest(0, epoch(coalesce(d.closed_at, $as_of::timestamp) - d.due_at)) / 3600.0 as hours_late
     from due as d
-    join tickets as t on t.ticket_id = d.ticket_id
     where case when $kind = 'good' then not d.missed and d.returned_count = 0 and d.closed_at is not null
                else d.missed end
 ),
@@ -45,6 +45,13 @@ ranked as (
         row_number() over (order by returned_count desc, no_text, hours_late desc, ticket_id) as returns_rank,
         row_number() over (order by rating nulls last, no_text, returned_count desc, hours_late desc, ticket_id) as rating_rank
     from candidates
+),
+
+chosen as (
+    select *
+    from ranked
+    where case when $kind = 'good' then good_rank <= $limit
+               else least(late_rank, returns_rank, rating_rank) <= $limit end
 )
 
 select
@@ -57,15 +64,16 @@ select
     b.address,
     r.returned_count,
     r.rating,
+    t.description,
     r.resolution_hours,
     r.hours_late,
     r.good_rank,
     r.late_rank,
     r.returns_rank,
     r.rating_rank
-from ranked as r
+from chosen as r
+-- the text only for the chosen few (a semi-join: ticket ids follow creation, so row groups are skipped)
+left join tickets as t on t.ticket_id = r.ticket_id and t.ticket_id in (select ticket_id from chosen)
 left join categories as c on c.category_id = r.category_id
 left join buildings as b on b.building_id = r.building_id
-where case when $kind = 'good' then r.good_rank <= $limit
-           else least(r.late_rank, r.returns_rank, r.rating_rank) <= $limit end
 order by r.ticket_id

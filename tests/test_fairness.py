@@ -8,14 +8,18 @@ import json
 import math
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
+import pytest
 
-from oversight import fairness, metrics
+from oversight import drill, fairness, metrics
 from oversight.filters import Filters
+from tests.reference_metrics import scoped
 
 YEAR = Filters(dt.date(2019, 1, 1), dt.date(2019, 12, 31))
+QUARTER = Filters(dt.date(2019, 10, 1), dt.date(2019, 12, 31))
 
 
 def test_planted_poor_are_above_and_excellent_below(full_demo):
@@ -78,3 +82,29 @@ def test_cli_rank(small_db, con, as_of):
     assert math.isclose(printed["funnel"]["p0"], funnel["p0"])
     assert [r["organization_id"] for r in printed["organizations"]] == assessed["organization_id"].tolist()
     assert {r["verdict"] for r in printed["organizations"]} <= {"inside", "above", "below", None}
+
+
+@pytest.mark.parametrize("scope", [
+    {}, {"territory_id": 2}, {"municipality_id": None}, {"category_id": 3}, {"source": "phone"},
+], ids=["region", "direction", "municipality", "category (rows)", "source (rows)"])
+def test_org_due_daily_gives_the_row_counts(con, frames, as_of, scope):
+    """The funnel's counts from org_due_daily equal the organisation table grouped from the rows
+    and a plain-pandas count of due and missed deadlines per organisation."""
+    if "municipality_id" in scope:
+        scope = {"municipality_id": int(frames["tickets"]["municipality_id"].mode()[0])}
+    f = replace(QUARTER, **scope)
+    fast = fairness.due_and_missed(con, f, as_of).dropna(subset=["child_id"]).set_index("child_id")
+    rows = drill.children(con, f, as_of, "organization").dropna(subset=["child_id"]).set_index("child_id")
+    rows = rows[rows["due"] > 0]
+    fast = fast[fast["due"] > 0]
+    assert fairness.uses_org_due_daily(con, f, as_of) == ("category_id" not in scope and "source" not in scope)
+    pd.testing.assert_frame_equal(fast[["due", "missed"]].sort_index().astype("int64"),
+                                  rows[["due", "missed"]].sort_index().astype("int64"), check_names=False)
+    t = scoped(frames, **scope)
+    stop = pd.Timestamp(f.end) + pd.Timedelta(days=1)
+    due = t[(t["due_at"] >= pd.Timestamp(f.start)) & (t["due_at"] < stop) & (t["due_at"] < pd.Timestamp(as_of))]
+    missed = due["closed_at"].isna() | (due["closed_at"] > due["due_at"])
+    expected = pd.DataFrame({"due": due.groupby("organization_id").size(),
+                             "missed": missed.groupby(due["organization_id"]).sum()}).astype("int64")
+    pd.testing.assert_frame_equal(fast[["due", "missed"]].sort_index().astype("int64"), expected.sort_index(),
+                                  check_names=False, check_index_type=False)
