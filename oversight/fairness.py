@@ -21,7 +21,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from oversight import drill, metrics, store
+from oversight import metrics, store
 from oversight.filters import Filters
 
 Z95, Z998 = 1.959963984540054, 3.090232306167813
@@ -103,21 +103,22 @@ def _empirical_bayes(missed: np.ndarray, volume: np.ndarray) -> tuple[np.ndarray
 
 
 def uses_org_due_daily(con, filters: Filters, as_of: dt.datetime) -> bool:
-    """org_due_daily answers the funnel's counts when no category or source is chosen and it was
-    built for this as_of; otherwise the ticket rows are grouped (drill.children)."""
+    """org_due_daily answers organisation counts when no category or source is chosen and it was
+    built for this as_of; otherwise they are grouped from the ticket rows (scoped_org_due_rows)."""
     return filters.category_id is None and filters.source is None and metrics.uses_daily_counts(
         con, replace(filters, organization_id=None), as_of)
+
+
+def organization_labels(con) -> pd.DataFrame:
+    """Names, INN, kind, municipality and direction of every organisation (read once per connection)."""
+    return store.attachment(con, "drill_labels:organization", lambda c: store.run(c, "drill_labels", level="organization"))
 
 
 def due_and_missed(con, filters: Filters, as_of: dt.datetime) -> pd.DataFrame:
     """Per organisation in scope (child_id; null = no organisation): deadlines due in the period
     and missed, with the organisation's name, INN, kind, municipality and direction."""
-    if not uses_org_due_daily(con, filters, as_of):
-        return drill.children(con, filters, as_of, "organization")[
-            ["child_id", "name_ru", "inn", "kind", "territory_id", "municipality_id", "due", "missed"]]
-    counts = store.run(con, "org_due_counts", **filters.params(as_of))
-    labels = store.attachment(con, "drill_labels:organization", lambda c: store.run(c, "drill_labels", level="organization"))
-    table = counts.merge(labels, on="child_id", how="left")
+    counts = store.run(con, "org_due_counts", rows=not uses_org_due_daily(con, filters, as_of), **filters.params(as_of))
+    table = counts.merge(organization_labels(con), on="child_id", how="left")
     table["child_id"] = table["child_id"].astype("Int64")
     return table[["child_id", "name_ru", "inn", "kind", "territory_id", "municipality_id", "due", "missed"]]
 

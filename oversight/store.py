@@ -293,6 +293,9 @@ _COUNT_FROM_ROWS = (
     "create or replace temp macro scoped_ageing_counts(p_as_of, p_territory, p_municipality, p_organization, "
     "p_category, p_source) as table select * from scoped_ageing_counts_rows(p_as_of, p_territory, p_municipality, "
     "p_organization, p_category, p_source)",
+    "create or replace temp macro scoped_org_due(p_as_of, p_territory, p_municipality, p_organization, p_category, "
+    "p_source) as table select * from scoped_org_due_rows(p_as_of, p_territory, p_municipality, p_organization, "
+    "p_category, p_source)",
 )
 
 

@@ -169,7 +169,9 @@ def _card(ctx: PageContext, card: dict | None, kind: str) -> None:
         st.info(t(f"examples.no_{kind}", lang))
         return
     org = card["organization"]
-    (st.success if kind == "good" else st.error)(f"**{org['name']}**")
+    # Coloured text, not st.error: an error box would read as a failure of the page.
+    colour = "green" if kind == "good" else "red"
+    st.markdown(f"#### :{colour}-background[{ui_text(str(org['name']))}]")
     slide = presentation.example_slide(card, kind, ctx.target, lang)
     st.markdown("\n".join(f"- {ui_text(line)}" for line in slide.points[:-len(card["requests"]) or None]))
     compare = pd.DataFrame({
