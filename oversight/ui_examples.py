@@ -143,7 +143,9 @@ def rankings(ctx: PageContext, made: presentation.Material) -> None:
             if rows.empty:
                 st.caption(t("examples.none_ranked", lang))
                 continue
-            ui.plotly(charts.interval_ranking(rows, made.funnel["p0"], lang, colour), key=f"ranking_{kind}")
+            figure = charts.interval_ranking(rows, made.funnel["p0"], lang, colour)
+            ui.plotly(figure, key=f"ranking_{kind}")
+            png_button(ctx, f"ranking_{kind}", figure)
     full = _table(made.assessed, lang)
     full[t("examples.col.verdict", lang)] = [t(f"examples.verdict.{'small' if pd.isna(v) else v}", lang) for v in made.assessed["verdict"]]
     with st.expander(t("examples.all", lang, n=len(full))):
@@ -185,6 +187,7 @@ def _card(ctx: PageContext, card: dict | None, kind: str) -> None:
         st.dataframe(compare, width="stretch")
     with right:
         ui.plotly(slide.figure, key=f"example_trend_{kind}")
+        png_button(ctx, f"example_trend_{kind}", slide.figure)
     st.markdown(f"**{t(f'examples.requests_{kind}', lang)}**")
     for request in card["requests"]:
         with st.expander(presentation.request_line(request, kind, lang)):

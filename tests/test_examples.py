@@ -205,3 +205,14 @@ def test_presenter_mode_steps_through_the_sequence(small_db, monkeypatch):
     assert at.title[0].value == t("slides.map", "ru")
     at.button(key="present_off").click().run()
     assert at.title[0].value == t("examples.title", "ru")
+
+
+def test_without_chrome_the_page_says_how_to_install_it_and_works(small_db, monkeypatch):
+    monkeypatch.setattr(images, "chrome_path", lambda: None)
+    at = _app(small_db, monkeypatch, minv="20").run()
+    at.switch_page("app_pages/examples.py").run()
+    assert not at.exception, at.exception
+    assert any(w.value == t("examples.no_chrome", "ru") for w in at.warning), [w.value for w in at.warning]
+    png = [b for b in at.button if b.label == t("examples.png", "ru")]
+    assert png and all(b.disabled for b in png)
+    assert at.tabs  # the rest of the page is there
