@@ -11,6 +11,9 @@
         [--municipality ID ...] [--organization ID ...] [--territory ID] --json
     python -m oversight rank --db PATH --from D --to D [--territory ID] --min-volume N --json
     python -m oversight slides --db PATH --from D --to D [--territory ID] [--min-volume N] [--lang ru|en] --out deck.pptx
+    python -m oversight watchlist --db PATH [--as-of D] [--k 3] [--m 6] [--target 0.95] [--min-volume 30]
+        [--territory ID] [--municipality ID] --json
+    python -m oversight weekends --db PATH --from D --to D [filters] [--min-volume 30] --json
     python -m oversight geo --build
 """
 
@@ -291,6 +294,47 @@ def cmd_slides(args) -> None:
     print(f"deck written to {args.out} ({len(data) // 1024} KB) in {time.perf_counter() - started:.1f} s", file=sys.stderr)
 
 
+def _records(frame) -> list[dict]:
+    return [{k: _json_value(v) for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+def cmd_watchlist(args) -> None:
+    import datetime as dt
+
+    from oversight import compliance
+    from oversight.filters import Filters
+
+    con, info = _open(args.db)
+    data_as_of = info["as_of"].to_pydatetime()
+    # --as-of D: the list as it stood at the start of day D (months complete before it); never later than the data.
+    as_of = data_as_of if args.as_of is None else min(dt.datetime.combine(args.as_of, dt.time()), data_as_of)
+    day = (as_of - dt.timedelta(microseconds=1)).date()
+    f = Filters(start=day, end=day, territory_id=args.territory, municipality_id=args.municipality)
+    _check_filters(con, f)
+    rule = compliance.Rule(k=args.k, m=args.m, target=args.target, min_volume=args.min_volume)
+    if rule.problems():
+        raise SystemExit("; ".join(rule.problems()))
+    result = compliance.watchlist(con, f, as_of, rule)
+    record = result["record"]
+    months = {org: _records(rows.drop(columns="organization_id")) for org, rows in record.groupby("organization_id")}
+    listed = _records(result["list"])
+    for row in listed:
+        row["months"] = months.get(row["organization_id"], [])
+    print(json.dumps({"as_of": as_of.isoformat(), "rule": {"k": rule.k, "m": rule.m, "target": rule.target,
+                      "min_volume": rule.min_volume}, "months": [m.isoformat() for m in result["months"]],
+                      "organizations": listed}, ensure_ascii=False))
+
+
+def cmd_weekends(args) -> None:
+    from oversight import compliance
+
+    con, info = _open(args.db)
+    f = _filters(args)
+    _check_filters(con, f)
+    result = compliance.weekends(con, f, info["as_of"].to_pydatetime(), args.min_volume)
+    print(json.dumps({key: _records(frame) for key, frame in result.items()}, ensure_ascii=False))
+
+
 def cmd_geo(args) -> None:
     from oversight.geo import build_boundaries
 
@@ -353,6 +397,23 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--lang", choices=["ru", "en"], default="ru")
     p.add_argument("--out", type=Path, required=True, help="the .pptx file to write")
     p.set_defaults(func=cmd_slides)
+
+    p = sub.add_parser("watchlist", help="organisations below the on-time target in K of the last M complete months, as JSON")
+    p.add_argument("--db", type=Path, default=None)
+    p.add_argument("--as-of", type=_date, default=None, help="the list as it stood at the start of this day (default: the data's as_of)")
+    p.add_argument("--k", type=int, default=3)
+    p.add_argument("--m", type=int, default=6)
+    p.add_argument("--target", type=float, default=0.95, help="on-time target as a share (default 0.95)")
+    p.add_argument("--min-volume", type=int, default=30, help="deadlines in a month for it to count (default 30)")
+    p.add_argument("--territory", type=int)
+    p.add_argument("--municipality", type=int)
+    p.add_argument("--json", action="store_true", help="print JSON (the default output)")
+    p.set_defaults(func=cmd_watchlist)
+
+    p = sub.add_parser("weekends", help="deadlines on working days, weekends, holidays and the New Year holidays, as JSON")
+    _add_filters(p)
+    p.add_argument("--min-volume", type=int, default=30, help="deadlines of each kind for an organisation's gap (default 30)")
+    p.set_defaults(func=cmd_weekends)
 
     p = sub.add_parser("geo", help="rebuild data/geo/municipalities.geojson from shared/geo")
     p.add_argument("--build", action="store_true", required=True)

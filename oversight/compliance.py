@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from oversight import fairness, store, workcalendar
+from oversight import fairness, metrics, store, workcalendar
 from oversight.filters import Filters
 
 DAY_KINDS = ("working", "weekend", "holiday", "new_year")
@@ -75,9 +75,17 @@ def monthly(con, filters: Filters, as_of: dt.datetime) -> pd.DataFrame:
     """Per organisation and complete month: deadlines due and missed (organisation_id, month, due,
     missed), inside the shared filters' scope (the period is not used: the rule looks back from as_of)."""
     params = {**filters.params(as_of), "stop": dt.datetime.combine(_add_months(last_complete_month(as_of), 1), dt.time())}
-    frame = store.run(con, "org_due_monthly", rows=not fairness.uses_org_due_daily(con, filters, as_of), **params)
+    frame = store.run(con, "org_due_monthly", rows=not _daily_answers(con, filters, as_of), **params)
     frame["month"] = pd.to_datetime(frame["month"]).dt.date
     return frame.astype({"organization_id": "int64", "due": "int64", "missed": "int64"})
+
+
+def _daily_answers(con, filters: Filters, as_of: dt.datetime) -> bool:
+    """Whether org_due_daily can give the complete months before as_of: no category or source chosen,
+    and built at or after as_of. (A deadline in a month that ended by as_of was missed or kept the
+    same way whenever one looks: closed after the deadline, or still open, is missed either way.)"""
+    derived = metrics.derived_as_of(con)
+    return filters.category_id is None and filters.source is None and derived is not None and derived >= as_of
 
 
 def with_status(months: pd.DataFrame, rule: Rule) -> pd.DataFrame:
@@ -162,42 +170,53 @@ def _empty_list() -> pd.DataFrame:
     return pd.DataFrame({column: [] for column in LIST_COLUMNS})
 
 
+def _month_index(months) -> np.ndarray:
+    months = pd.to_datetime(pd.Series(months))
+    return (months.dt.year * 12 + months.dt.month - 1).to_numpy()
+
+
 def after_events(con, data: pd.DataFrame, listed: pd.DataFrame, as_of: dt.datetime, rule: Rule,
                  months_each_side: int = 3) -> pd.DataFrame:
     """For each listed organisation, the latest event before as_of that concerns it (an event for the
     organisation itself, for its municipality, or for the whole region) and its on-time rate in the
     complete months before the event's month and after it (up to three each side). `improved` is
-    'yes' or 'no' (after above before or not), or 'too_early' when there is no complete month after
-    the event with enough deadlines, and None without an event."""
+    'yes' or 'no' (after above before or not), or 'too_early' when the months after the event hold
+    fewer than min_volume deadlines, and None without an event."""
     events = store.run(con, "events_all")
     rollup = store.run(con, "municipality_current").set_index("municipality_id")["current_id"]
     events = events[pd.to_datetime(events["event_date"]) < pd.Timestamp(as_of)].copy()
     events["current_municipality"] = events["municipality_id"].map(rollup)
-    events = events.sort_values(["event_date", "event_id"], ascending=[False, False])
-    last = last_complete_month(as_of)
-    rows = {}
-    for org, row in listed.iterrows():
-        home = rollup.get(row.get("municipality_id")) if "municipality_id" in row and pd.notna(row.get("municipality_id")) else None
-        concerns = events[(events["organization_id"] == org)
-                          | (events["organization_id"].isna() & (events["current_municipality"] == home))
-                          | (events["organization_id"].isna() & events["municipality_id"].isna())]
-        if concerns.empty:
-            rows[org] = {"event_date": None, "event_kind": None, "event_title": None, "rate_before": None,
-                         "rate_after": None, "improved": None}
-            continue
-        event = concerns.iloc[0]
-        month = _month_start(event["event_date"])
-        own = data[data["organization_id"] == org]
-        before = own[(own["month"] >= _add_months(month, -months_each_side)) & (own["month"] < month)]
-        after = own[(own["month"] > month) & (own["month"] <= min(_add_months(month, months_each_side), last))]
-        before_rate, after_rate = _rate(before), _rate(after)
-        if after["due"].sum() < rule.min_volume or before_rate is None:
-            improved = "too_early"
-        else:
-            improved = "yes" if after_rate > before_rate else "no"
-        rows[org] = {"event_date": pd.Timestamp(event["event_date"]).date(), "event_kind": event["kind"],
-                     "event_title": event["title"], "rate_before": before_rate, "rate_after": after_rate, "improved": improved}
-    return pd.DataFrame.from_dict(rows, orient="index")
+    orgs = pd.DataFrame({"organization_id": listed.index,
+                         "home": listed["municipality_id"].map(rollup).to_numpy() if "municipality_id" in listed else np.nan})
+    own = events[events["organization_id"].notna()].astype({"organization_id": "int64"})
+    own = orgs.merge(own, on="organization_id")
+    local = events[events["organization_id"].isna() & events["municipality_id"].notna()]
+    local = orgs.merge(local.drop(columns="organization_id"), left_on="home", right_on="current_municipality")
+    region = events[events["organization_id"].isna() & events["municipality_id"].isna()].drop(columns="organization_id")
+    region = orgs.merge(region, how="cross")
+    concerns = pd.concat([own, local, region], ignore_index=True)
+    columns = ["event_date", "event_kind", "event_title", "rate_before", "rate_after", "improved"]
+    if concerns.empty:
+        return pd.DataFrame(index=listed.index, columns=columns, dtype=object)
+    latest = (concerns.sort_values(["event_date", "event_id"], ascending=[False, False])
+              .drop_duplicates("organization_id").set_index("organization_id"))
+    event_month = pd.Series(_month_index(pd.to_datetime(latest["event_date"]).dt.to_period("M").dt.start_time),
+                            index=latest.index)
+    records = data[data["organization_id"].isin(latest.index)].copy()
+    records["offset"] = _month_index(records["month"]) - records["organization_id"].map(event_month).to_numpy()
+    last_offset = _month_index([last_complete_month(as_of)])[0] - records["organization_id"].map(event_month)
+    before = records[(records["offset"] >= -months_each_side) & (records["offset"] < 0)]
+    after = records[(records["offset"] > 0) & (records["offset"] <= months_each_side) & (records["offset"] <= last_offset)]
+    sums_before = before.groupby("organization_id")[["due", "missed"]].sum().reindex(latest.index, fill_value=0)
+    sums_after = after.groupby("organization_id")[["due", "missed"]].sum().reindex(latest.index, fill_value=0)
+    out = pd.DataFrame(index=latest.index)
+    out["event_date"] = pd.to_datetime(latest["event_date"]).dt.date
+    out["event_kind"], out["event_title"] = latest["kind"], latest["title"]
+    out["rate_before"] = 1.0 - sums_before["missed"] / sums_before["due"].where(sums_before["due"] > 0)
+    out["rate_after"] = 1.0 - sums_after["missed"] / sums_after["due"].where(sums_after["due"] > 0)
+    enough = (sums_after["due"] >= rule.min_volume) & out["rate_before"].notna()
+    out["improved"] = np.where(~enough, "too_early", np.where(out["rate_after"] > out["rate_before"], "yes", "no"))
+    return out.reindex(listed.index)[columns]
 
 
 def _rate(months: pd.DataFrame) -> float | None:

@@ -65,7 +65,7 @@ def _day(moment) -> int:
 # ---------------------------------------------------------------- which way to compute
 
 
-def _derived_as_of(con) -> dt.datetime | None:
+def derived_as_of(con) -> dt.datetime | None:
     def read(c):
         value = store.run(c, "derived_as_of")["as_of"].iloc[0]
         return None if pd.isna(value) else pd.Timestamp(value).to_pydatetime()
@@ -75,7 +75,7 @@ def _derived_as_of(con) -> dt.datetime | None:
 
 def uses_daily_counts(con, filters: Filters, as_of: dt.datetime) -> bool:
     """daily_counts has every filter column but the organisation, and is built for one as_of."""
-    return filters.organization_id is None and _derived_as_of(con) == as_of
+    return filters.organization_id is None and derived_as_of(con) == as_of
 
 
 class _SourceCodedIndex:

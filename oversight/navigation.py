@@ -27,5 +27,6 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("app_pages/map.py", "map", "page.map", "map.title", ":material/map:"),
     PageSpec("app_pages/drill.py", "drill", "page.drill", "drill.title", ":material/account_tree:"),
     PageSpec("app_pages/compare.py", "compare", "page.compare", "compare.title", ":material/compare_arrows:"),
+    PageSpec("app_pages/compliance.py", "compliance", "page.compliance", "compliance.title", ":material/gavel:"),
     PageSpec("app_pages/examples.py", "examples", "page.examples", "examples.title", ":material/co_present:"),
 )

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from oversight import backlog, compare, drill, export, heatmap, metrics, presentation, store, tables
+from oversight import backlog, compare, compliance, drill, export, heatmap, metrics, presentation, store, tables
 from oversight.demo import build_demo_database
 from oversight.filters import PERIOD_PRESETS, URL_KEYS, Filters, default_filters, preset_period
 from oversight.i18n import (
@@ -83,6 +83,8 @@ _CACHED_FUNCTIONS = {
     "compare.compare": compare.compare,
     "compare.interrupted_series": compare.interrupted_series,
     "presentation.material": presentation.material,
+    "compliance.watchlist": compliance.watchlist,
+    "compliance.weekends": compliance.weekends,
 }
 
 

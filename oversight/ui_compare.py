@@ -207,7 +207,7 @@ def register(ctx: PageContext) -> None:
     if st.button(t("events.save", lang), key="events_save"):
         raw = edited.astype(object).where(edited.notna(), "").astype(str)  # every cell as text, empty for none
         raw["municipality"] = raw["municipality"].replace(region, "")
-        _save(ctx, raw, municipalities, organizations, replace_all=True)
+        save_events(ctx, raw, municipalities, organizations, replace_all=True)
 
     upload = st.file_uploader(t("events.import", lang), type=["csv", "xlsx"], key="events_upload")
     if upload is not None:
@@ -218,10 +218,10 @@ def register(ctx: PageContext) -> None:
             return
         frame = frame.drop(columns=["event_id"], errors="ignore")
         if st.button(t("events.add_from_file", lang, n=len(frame)), key="events_import"):
-            _save(ctx, frame, municipalities, organizations, replace_all=False, register=events)
+            save_events(ctx, frame, municipalities, organizations, replace_all=False, register=events)
 
 
-def _save(ctx: PageContext, raw: pd.DataFrame, municipalities, organizations, replace_all: bool, register=None) -> None:
+def save_events(ctx: PageContext, raw: pd.DataFrame, municipalities, organizations, replace_all: bool, register=None) -> None:
     """Check the rows; write only if every row of an edit is good (an import adds the good rows and
     lists the others). Counts always reconcile: read = accepted + refused."""
     lang = ctx.lang

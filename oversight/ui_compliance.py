@@ -1,0 +1,258 @@
+"""The Compliance page's pieces (Контроль): the watchlist of organisations that regularly miss the
+e-interaction agreement's deadlines, recording an inspection, order or fine for one of them, and
+deadlines on weekends and holidays.
+
+The watchlist looks back from the data's moment (as_of) over complete months; the on-time target is
+the sidebar's. The weekend section uses the sidebar's period. Both follow the direction and
+municipality filters.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+
+import pandas as pd
+import streamlit as st
+
+from oversight import compliance, export, ui, ui_compare
+from oversight.i18n import fmt_date, fmt_number, fmt_percent, name_column, t
+from oversight.theme import BAD_BG, GOOD_BG
+from oversight.ui import PageContext
+
+SMALL_BG = "#eceff1"
+RECORDABLE = ("inspection", "order", "fine")
+
+
+def _int_from_url(key: str, default: int, low: int, high: int) -> int:
+    raw = str(st.query_params.get(key, ""))
+    return min(max(int(raw), low), high) if raw.isdigit() and len(raw) < 6 else default
+
+
+def rule(ctx: PageContext) -> compliance.Rule:
+    """K, M and the minimum volume (kept in the link: `k`, `m`, `minv`); the target is the sidebar's."""
+    lang = ctx.lang
+    defaults = compliance.Rule()
+    for key, default, low, high in (("k", defaults.k, 1, 36), ("m", defaults.m, 1, 36), ("minv", defaults.min_volume, 1, 10_000)):
+        if f"pg_{key}" not in st.session_state:
+            st.session_state[f"pg_{key}"] = _int_from_url(key, default, low, high)
+    a, b, c = st.columns(3)
+    k = a.number_input(t("compliance.k", lang), min_value=1, max_value=36, step=1, key="pg_k")
+    m = b.number_input(t("compliance.m", lang), min_value=1, max_value=36, step=1, key="pg_m")
+    volume = c.number_input(t("compliance.min_volume", lang), min_value=1, max_value=10_000, step=5, key="pg_minv")
+    chosen = compliance.Rule(k=int(k), m=int(m), target=ctx.target, min_volume=int(volume))
+    for key, value, default in (("k", chosen.k, defaults.k), ("m", chosen.m, defaults.m), ("minv", chosen.min_volume, defaults.min_volume)):
+        if value == default:
+            if key in st.query_params:
+                del st.query_params[key]
+        elif st.query_params.get(key) != str(value):
+            st.query_params[key] = str(value)
+    st.caption(t("compliance.rule", lang, k=chosen.k, m=chosen.m, target=fmt_percent(chosen.target, lang, 0),
+                 min_volume=chosen.min_volume, as_of=fmt_date(ctx.as_of.date(), lang)))
+    return chosen
+
+
+def _month_label(month: dt.date, lang: str) -> str:
+    return f"{month.month:02d}.{month.year}" if lang == "ru" else f"{month.year}-{month.month:02d}"
+
+
+def watchlist_table(result: dict, ctx: PageContext) -> pd.DataFrame:
+    """The list as shown and exported: one row per organisation, one column per month (on-time rate,
+    or the count under the minimum volume)."""
+    lang = ctx.lang
+    listed, record = result["list"], result["record"]
+    municipalities = ui.query("filter_municipalities", ctx.db_path, ctx.version)
+    current = ui.query("municipality_current", ctx.db_path, ctx.version).set_index("municipality_id")["current_id"]
+    mun_names = dict(zip(municipalities["municipality_id"], municipalities[name_column(lang)]))
+    table = pd.DataFrame({
+        "№": range(1, len(listed) + 1),
+        t("col.name", lang): listed["name"],
+        t("compliance.col.failed", lang): [f"{int(f)} / {len(result['months'])}" for f in listed["months_failed"]],
+    })
+    rates = record.pivot(index="organization_id", columns="month", values="on_time_rate").reindex(listed["organization_id"])
+    for month in result["months"]:
+        table[_month_label(month, lang)] = rates[month].to_numpy() if month in rates else None
+    table[t("compliance.col.open_overdue", lang)] = listed["open_overdue"].astype("int64").to_numpy()
+    table[t("compliance.col.since", lang)] = [_month_label(m, lang) if m is not None and pd.notna(m) else "—"
+                                              for m in listed["on_list_since"]]
+    table[t("compliance.col.event", lang)] = [_event_text(row, lang) for row in listed.to_dict("records")]
+    table[t("col.inn", lang)] = listed["inn"].to_numpy()
+    table[t("col.municipality", lang)] = [mun_names.get(current.get(m, m), "") for m in listed["municipality_id"]]
+    return table
+
+
+def _event_text(row: dict, lang: str) -> str:
+    if row.get("event_date") is None or pd.isna(row.get("event_date")):
+        return "—"
+    text = f"{t('event.' + row['event_kind'], lang)} {fmt_date(row['event_date'], lang)}: "
+    if row["improved"] == "too_early":
+        return text + t("compliance.too_early", lang)
+    return text + t(f"compliance.improved.{row['improved']}", lang, before=fmt_percent(row["rate_before"], lang),
+                    after=fmt_percent(row["rate_after"], lang))
+
+
+def _styled(table: pd.DataFrame, result: dict, ctx: PageContext):
+    """Month cells coloured by status: red failed, green passed, grey under the minimum volume."""
+    lang = ctx.lang
+    status = result["record"].pivot(index="organization_id", columns="month", values="status").reindex(result["list"]["organization_id"])
+    month_columns = [_month_label(m, lang) for m in result["months"]]
+    colours = {"fail": BAD_BG, "pass": GOOD_BG, "small": SMALL_BG}
+
+    def colour(column: pd.Series) -> list[str]:
+        month = result["months"][month_columns.index(column.name)]
+        states = status[month].tolist() if month in status else [None] * len(column)
+        return [f"background-color: {colours.get(s, SMALL_BG)}" for s in states]
+
+    return (table.style.apply(colour, subset=month_columns)
+            .format({c: (lambda v: fmt_percent(v, lang) if pd.notna(v) else "—") for c in month_columns}))
+
+
+def watchlist(ctx: PageContext, chosen: compliance.Rule) -> dict:
+    lang = ctx.lang
+    result = ui.cached("compliance.watchlist", ctx, chosen)
+    listed = result["list"]
+    st.subheader(t("compliance.watchlist", lang, n=len(listed)))
+    if listed.empty:
+        st.success(t("compliance.nobody", lang))
+        return result
+    table = watchlist_table(result, ctx)
+    picked = st.dataframe(_styled(table, result, ctx), hide_index=True, width="stretch", height=min(38 + 35 * len(table), 460),
+                          on_select="rerun", selection_mode="single-row", key="watchlist_table")
+    st.caption(t("compliance.legend", lang))
+    st.download_button(
+        t("download.xlsx", lang), data=functools.partial(_excel, result, ctx), key="watchlist_xlsx",
+        file_name=f"watchlist_{ctx.as_of.date()}.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", on_click="ignore")
+    if picked.selection.rows:
+        st.session_state["compliance_org"] = int(listed.iloc[picked.selection.rows[0]]["organization_id"])
+    return result
+
+
+def excel_table(result: dict, ctx: PageContext) -> pd.DataFrame:
+    """The list in the form an inspector attaches to a case: organisation, INN, municipality, months
+    failed, due / missed / on-time per month, and the date of the data."""
+    lang = ctx.lang
+    shown = watchlist_table(result, ctx)
+    base = shown[[t("col.name", lang), t("col.inn", lang), t("col.municipality", lang), t("compliance.col.failed", lang)]].copy()
+    record = result["record"].set_index(["organization_id", "month"])
+    for month in result["months"]:
+        label = _month_label(month, lang)
+        for column, key in (("due", "examples.col.due"), ("missed", "examples.col.missed"), ("on_time_rate", "col.on_time_rate")):
+            values = [record[column].get((org, month)) for org in result["list"]["organization_id"]]
+            base[f"{label}: {t(key, lang)}"] = values
+    base[t("compliance.col.open_overdue", lang)] = shown[t("compliance.col.open_overdue", lang)]
+    base[t("compliance.col.data_date", lang)] = ctx.as_of.strftime("%d.%m.%Y %H:%M")
+    return base
+
+
+def _excel(result: dict, ctx: PageContext) -> bytes:
+    return export.to_xlsx_bytes({t("compliance.sheet", ctx.lang): excel_table(result, ctx)})
+
+
+def record_event(ctx: PageContext, result: dict) -> None:
+    """Record an inspection, order or fine for an organisation on the list: it goes into the events
+    register, so the Before/after page can later measure it."""
+    lang = ctx.lang
+    listed = result["list"]
+    if listed.empty:
+        return
+    st.subheader(t("compliance.record", lang))
+    report = st.session_state.pop("_events_report", None)
+    if report is not None:
+        counts, refused, saved = report
+        (st.warning if len(refused) else st.success)(counts)
+        if len(refused):
+            st.dataframe(refused, hide_index=True, width="stretch")
+    options = listed["organization_id"].astype(int).tolist()
+    names = dict(zip(options, listed["name"]))
+    inns = dict(zip(options, listed["inn"]))
+    default = st.session_state.get("compliance_org")
+    with st.form("record_event"):
+        org = st.selectbox(t("col.name", lang), options, index=options.index(default) if default in options else 0,
+                           format_func=lambda o: f"{names[o]} ({t('col.inn', lang)} {inns[o]})")
+        kind = st.selectbox(t("compare.col.kind", lang), RECORDABLE, format_func=lambda k: t(f"event.{k}", lang))
+        day = st.date_input(t("compare.col.date", lang), value=ctx.as_of.date(),
+                            format="DD.MM.YYYY" if lang == "ru" else "YYYY-MM-DD")
+        title = st.text_input(t("compare.col.title", lang), placeholder=t("compliance.title_hint", lang))
+        if st.form_submit_button(t("compliance.record_button", lang)):
+            raw = pd.DataFrame([{
+                "event_date": day.isoformat(), "kind": kind,
+                "title": title.strip() or t(f"compliance.default_title.{kind}", lang),
+                "municipality": "", "organization": str(inns[org]),
+            }])
+            events = ui.query("events_all", ctx.db_path, ctx.version)
+            ui_compare.save_events(ctx, raw, ui.query("filter_municipalities", ctx.db_path, ctx.version),
+                                   ui.query("filter_organizations", ctx.db_path, ctx.version), replace_all=False, register=events)
+
+
+# ---------------------------------------------------------------- weekends and holidays
+
+
+def weekends(ctx: PageContext, min_volume: int) -> None:
+    lang = ctx.lang
+    st.subheader(t("compliance.weekends", lang))
+    st.caption(t("compliance.weekends_note", lang))
+    result = ui.cached("compliance.weekends", ctx, min_volume)
+    region = result["region"].set_index("day_kind")
+    columns = st.columns(len(compliance.DAY_KINDS))
+    working_rate = region["on_time_rate"].get("working")
+    for column, kind in zip(columns, compliance.DAY_KINDS):
+        rate = region["on_time_rate"].get(kind)
+        due = region["due"].get(kind, 0)
+        delta = None if rate is None or working_rate is None or kind == "working" or pd.isna(rate) else rate - working_rate
+        column.metric(t(f"compliance.kind.{kind}", lang), fmt_percent(rate, lang) if due else "—",
+                      delta=None if delta is None else t("compliance.vs_working", lang, delta=fmt_number(delta * 100, lang, 1)),
+                      delta_color="normal", border=True,
+                      help=t("compliance.kind_help", lang, due=fmt_number(due, lang),
+                             missed=fmt_number(region["missed"].get(kind, 0), lang)))
+    tabs = st.tabs([t("compliance.by.territory", lang), t("compliance.by.municipality", lang),
+                    t("compliance.by.organization", lang), t("compliance.gap", lang)])
+    labels = _labels(ctx)
+    for tab, level, column in zip(tabs[:3], ("territory", "municipality", "organization"),
+                                  ("territory_id", "current_municipality_id", "organization_id")):
+        with tab:
+            table = _kinds_wide(result[level], column, labels[level], lang)
+            st.dataframe(table, hide_index=True, width="stretch", height=min(38 + 35 * len(table), 420))
+            ui.download_table(f"weekends_{level}", table, ctx)
+    with tabs[3]:
+        gap = result["gap"].head(20)
+        st.caption(t("compliance.gap_note", lang, min_volume=min_volume))
+        if gap.empty:
+            st.info(t("compliance.gap_none", lang))
+        else:
+            table = pd.DataFrame({
+                t("col.name", lang): gap["organization_id"].map(labels["organization"]),
+                t("compliance.col.share_off", lang): [f"{fmt_percent(s, lang)} ({fmt_number(m, lang)} / {fmt_number(d, lang)})"
+                                                      for s, m, d in zip(gap["share_off"], gap["missed_off"], gap["due_off"])],
+                t("compliance.col.share_working", lang): [fmt_percent(s, lang) for s in gap["share_working"]],
+                t("compliance.col.difference", lang): [f"{fmt_number(d * 100, lang, 1)} ({fmt_number(lo * 100, lang, 1)} … {fmt_number(hi * 100, lang, 1)})"
+                                                       for d, lo, hi in zip(gap["difference"], gap["low"], gap["high"])],
+            })
+            st.dataframe(table, hide_index=True, width="stretch")
+            ui.download_table("weekend_gap", table, ctx)
+
+
+def _labels(ctx: PageContext) -> dict[str, dict]:
+    name = name_column(ctx.lang)
+    out = {}
+    for level in ("territory", "municipality", "organization"):
+        frame = ui.query("drill_labels", ctx.db_path, ctx.version, level=level)
+        out[level] = dict(zip(frame["child_id"], frame[name]))
+    return out
+
+
+def _kinds_wide(rows: pd.DataFrame, column: str, names: dict, lang: str) -> pd.DataFrame:
+    """One row per area: the on-time rate (and deadlines) for each kind of day, worst days-off rate first."""
+    if rows.empty:
+        return pd.DataFrame()
+    wide = rows.pivot(index=column, columns="day_kind", values=["due", "on_time_rate"])
+    table = pd.DataFrame({t("col.name", lang): [names.get(i, str(i)) for i in wide.index]})
+    for kind in compliance.DAY_KINDS:
+        due = wide["due"][kind] if kind in wide["due"] else pd.Series(0, index=wide.index)
+        rate = wide["on_time_rate"][kind] if kind in wide["on_time_rate"] else pd.Series(None, index=wide.index)
+        table[t(f"compliance.kind.{kind}", lang)] = [
+            f"{fmt_percent(r, lang)} ({fmt_number(d, lang)})" if d and d > 0 else "—" for r, d in zip(rate, due.fillna(0))]
+    off = rows[rows["day_kind"] != "working"].groupby(column)[["due", "missed"]].sum().reindex(wide.index)
+    off_rate = 1 - off["missed"] / off["due"].where(off["due"] > 0)
+    order = off_rate.fillna(1).to_numpy().argsort(kind="stable")
+    return table.iloc[order].reset_index(drop=True)
