@@ -98,6 +98,15 @@ def with_status(months: pd.DataFrame, rule: Rule) -> pd.DataFrame:
     return out
 
 
+def failed_months(data: pd.DataFrame, months: list[dt.date], rule: Rule) -> pd.Series:
+    """The rule itself: per organisation on the list, how many of `months` it failed (at least K).
+    `data` has organization_id, month and status (with_status); a month with no deadlines or under
+    the minimum volume is not a failure."""
+    recent = data[data["month"].isin(months) & (data["status"] == "fail")]
+    failed = recent.groupby("organization_id").size()
+    return failed[failed >= rule.k].astype("int64")
+
+
 def _runs_on_list(fails: pd.DataFrame, rule: Rule) -> pd.DataFrame:
     """For each organisation (rows) over consecutive months (columns, 1 = failed): whether the rule
     held for the window ending at each month, and how many windows in a row it has held up to the
@@ -128,8 +137,8 @@ def watchlist(con, filters: Filters, as_of: dt.datetime, rule: Rule = Rule()) ->
     months = window(as_of, rule.m)
     data = with_status(monthly(con, filters, as_of), rule)
     recent = data[data["month"].isin(months)]
-    failed = recent[recent["status"] == "fail"].groupby("organization_id").size()
-    listed = failed[failed >= rule.k].index
+    failed = failed_months(data, months, rule)
+    listed = failed.index
     record = recent[recent["organization_id"].isin(listed)].sort_values(["organization_id", "month"])
     if listed.empty:
         return {"months": months, "list": _empty_list(), "record": record}
@@ -229,12 +238,11 @@ def _rate(months: pd.DataFrame) -> float | None:
 
 def day_kinds(first: dt.date, last: dt.date) -> pd.Series:
     """The kind of every day first..last in the Russian production calendar: 'working' (transferred
-    working Saturdays included), 'new_year' (the New Year holidays, 1–8 January, when days off),
-    'holiday' (other public holidays and transferred days off that fall on weekdays... and on
-    weekends), 'weekend' (an ordinary Saturday or Sunday)."""
+    working Saturdays included), 'new_year' (days off from 1 to 8 January), 'holiday' (other public
+    holidays, and weekdays made days off by a transfer), 'weekend' (an ordinary Saturday or Sunday)."""
     days, working, holiday = workcalendar.day_table(first, last)
     dates = pd.to_datetime(days)
-    weekend = dates.dayofweek >= 5
+    weekend = dates.day_of_week >= 5
     new_year = (dates.month == 1) & (dates.day <= 8) & ~working
     kind = np.where(working, "working", np.where(new_year, "new_year", np.where(holiday | ~weekend, "holiday", "weekend")))
     return pd.Series(kind, index=dates.date)
@@ -275,7 +283,7 @@ def weekend_gap(by_kind: pd.DataFrame, min_volume: int) -> pd.DataFrame:
 
     off = by_kind[by_kind["day_kind"] != "working"].groupby("organization_id")[["due", "missed"]].sum()
     work = by_kind[by_kind["day_kind"] == "working"].groupby("organization_id")[["due", "missed"]].sum()
-    table = off.join(work, lsuffix="_off", rsuffix="_working", how="inner")
+    table = off.add_suffix("_off").join(work.add_suffix("_working"), how="inner")
     table = table[(table["due_off"] >= min_volume) & (table["due_working"] >= min_volume)].copy()
     if table.empty:
         return table.assign(share_off=[], share_working=[], difference=[], low=[], high=[]).reset_index()

@@ -199,8 +199,12 @@ def weekends(ctx: PageContext, min_volume: int) -> None:
     for column, kind in zip(columns, compliance.DAY_KINDS):
         rate = region["on_time_rate"].get(kind)
         due = region["due"].get(kind, 0)
+        if not due:  # no deadline fell on such a day in the period: no rate to show
+            column.markdown(f"**{t(f'compliance.kind.{kind}', lang)}**")
+            column.caption(t("compliance.kind_none", lang))
+            continue
         delta = None if rate is None or working_rate is None or kind == "working" or pd.isna(rate) else rate - working_rate
-        column.metric(t(f"compliance.kind.{kind}", lang), fmt_percent(rate, lang) if due else "—",
+        column.metric(t(f"compliance.kind.{kind}", lang), fmt_percent(rate, lang),
                       delta=None if delta is None else t("compliance.vs_working", lang, delta=fmt_number(delta * 100, lang, 1)),
                       delta_color="normal", border=True,
                       help=t("compliance.kind_help", lang, due=fmt_number(due, lang),

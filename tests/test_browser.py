@@ -8,6 +8,7 @@ instead of skipping when Chromium is missing in CI. Screenshots go to test-artif
 from __future__ import annotations
 
 import datetime as dt
+import io
 import os
 import shutil
 import socket
@@ -420,5 +421,33 @@ def test_presenter_mode_hides_the_sidebar_and_steps_with_the_arrow_keys(browser,
         p.keyboard.press("ArrowLeft")
         p.wait_for_function("() => location.href.includes('slide=1')", timeout=30_000)
         assert visit.outside == [] and visit.real_console_errors() == []
+    finally:
+        visit.close()
+
+
+def test_compliance_watchlist_downloads_as_a_case_file(browser, server, con, as_of):
+    import openpyxl
+
+    from oversight import compliance
+
+    rule = compliance.Rule(k=2, m=4, target=0.95, min_volume=5)
+    listed = compliance.watchlist(con, default_filters(as_of), as_of, rule)["list"]
+    visit = Visit(browser, f"{server}/compliance?lang=ru&k=2&m=4&minv=5", 1366, 2200)
+    try:
+        p = visit.page
+        assert p.locator('[data-testid="stException"]').count() == 0
+        assert visit.outside == [] and visit.real_console_errors() == []
+        p.screenshot(path=str(SCREENSHOTS / "compliance-ru.png"), full_page=True)
+        assert t("compliance.watchlist", "ru", n=len(listed)) in p.inner_text("body")
+        with p.expect_download(timeout=60_000) as download:
+            p.get_by_role("button", name=t("download.xlsx", "ru")).first.click()
+        assert download.value.suggested_filename.endswith(".xlsx")
+        sheet = openpyxl.load_workbook(io.BytesIO(Path(download.value.path()).read_bytes())).active
+        header = [c.value for c in sheet[1]]
+        assert header[:2] == [t("col.name", "ru"), t("col.inn", "ru")]
+        assert header[-1] == t("compliance.col.data_date", "ru")
+        assert sheet.max_row == len(listed) + 1
+        assert sheet.cell(2, 1).value == listed["name"].iloc[0]
+        assert sheet.cell(2, len(header)).value == as_of.strftime("%d.%m.%Y %H:%M")
     finally:
         visit.close()
