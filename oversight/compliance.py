@@ -111,8 +111,11 @@ def _runs_on_list(fails: pd.DataFrame, rule: Rule) -> pd.DataFrame:
     """For each organisation (rows) over consecutive months (columns, 1 = failed): whether the rule
     held for the window ending at each month, and how many windows in a row it has held up to the
     last one (how long the organisation has been on the list) and since which month."""
-    rolling = fails.T.rolling(rule.m, min_periods=1).sum().T
-    qualifies = (rolling >= rule.k).to_numpy()
+    counts = fails.to_numpy()
+    running = np.concatenate([np.zeros((len(counts), 1), dtype=np.int64), np.cumsum(counts, axis=1)], axis=1)
+    ends = np.arange(1, counts.shape[1] + 1)
+    in_window = running[:, ends] - running[:, np.maximum(ends - rule.m, 0)]  # failures in the M months up to each month
+    qualifies = in_window >= rule.k
     months = list(fails.columns)
     run = np.zeros(len(fails), dtype=int)
     alive = np.ones(len(fails), dtype=bool)
@@ -143,11 +146,9 @@ def watchlist(con, filters: Filters, as_of: dt.datetime, rule: Rule = Rule()) ->
     if listed.empty:
         return {"months": months, "list": _empty_list(), "record": record}
 
-    summary = record.groupby("organization_id").agg(
-        due=("due", "sum"), missed=("missed", "sum"),
-        months_assessed=("status", lambda s: int((s != "small").sum())),
-        months_small=("status", lambda s: int((s == "small").sum())),
-    )
+    flags = record.assign(months_assessed=(record["status"] != "small").astype("int64"),
+                          months_small=(record["status"] == "small").astype("int64"))
+    summary = flags.groupby("organization_id")[["due", "missed", "months_assessed", "months_small"]].sum()
     summary["months_failed"] = failed.reindex(summary.index).astype("int64")
     fails = record[record["status"] == "fail"]
     summary["shortfall"] = (fails["missed"] - (1 - rule.target) * fails["due"]).groupby(fails["organization_id"]).sum()
@@ -257,22 +258,21 @@ def weekends(con, filters: Filters, as_of: dt.datetime, min_volume: int = 30) ->
     due, missed, on_time_rate; "gap": per organisation, the share missed on days off (weekends,
     holidays, New Year) and on working days, the difference with its 95 % interval (Newcombe), worst
     first by the interval's lower end, among those with min_volume deadlines of each kind}."""
-    by_day = store.run(con, "org_due_by_day", rows=not fairness.uses_org_due_daily(con, filters, as_of), **filters.params(as_of))
-    by_day["day"] = pd.to_datetime(by_day["day"]).dt.date
     kinds = day_kinds(filters.start, filters.end)
-    by_day["day_kind"] = by_day["day"].map(kinds)
-    out = {"region": _by_kind(by_day, [])}
-    for level, column in (("territory", "territory_id"), ("municipality", "current_municipality_id"),
+    rows = store.run(con, "deadlines_by_day_kind", rows=not fairness.uses_org_due_daily(con, filters, as_of),
+                     days=list(kinds.index), kinds=kinds.tolist(), **filters.params(as_of))
+    out = {}
+    for level, column in (("region", None), ("territory", "territory_id"), ("municipality", "current_municipality_id"),
                           ("organization", "organization_id")):
-        out[level] = _by_kind(by_day.dropna(subset=[column]), [column])
+        keys = [column] if column else []
+        part = rows.loc[rows["level"] == level, keys + ["day_kind", "due", "missed"]]
+        if column:
+            part = part.dropna(subset=[column]).astype({column: "int64"})
+        part = part.astype({"due": "int64", "missed": "int64"}).sort_values(keys + ["day_kind"]).reset_index(drop=True)
+        part["on_time_rate"] = 1.0 - part["missed"] / part["due"].where(part["due"] > 0)
+        out[level] = part
     out["gap"] = weekend_gap(out["organization"], min_volume)
     return out
-
-
-def _by_kind(rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    grouped = rows.groupby(keys + ["day_kind"], as_index=False)[["due", "missed"]].sum()
-    grouped["on_time_rate"] = 1.0 - grouped["missed"] / grouped["due"].where(grouped["due"] > 0)
-    return grouped
 
 
 def weekend_gap(by_kind: pd.DataFrame, min_volume: int) -> pd.DataFrame:

@@ -1,0 +1,79 @@
+"""Benchmark: the Compliance page's data, warm.
+
+    .venv/bin/python bench/bench_compliance.py [--db data/bench/demo10m.duckdb] [--runs 5]
+
+Times what the page computes: the watchlist (monthly record of every organisation, the rule, time on
+the list, open overdue requests, the latest event and the months around it) and the deadlines by
+kind of day (region, directions, municipalities, organisations, the worst on days off), for the
+region and for one direction, with the default period (the last full quarter) and a year. Median of
+the runs after a first one. Writes its table to docs/benchmarks.md. Not a timed test. Budget: 500 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import re
+import statistics
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from oversight import compliance, metrics, store  # noqa: E402
+from oversight.filters import Filters, default_filters  # noqa: E402
+
+
+def timed(function, runs: int) -> float:
+    function()
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        function()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--db", default=str(ROOT / "data" / "bench" / "demo10m.duckdb"))
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    con = store.connect(args.db)
+    tickets = int(con.execute("select count(*) from tickets").fetchone()[0])
+    as_of = store.dataset_info(con)["as_of"].to_pydatetime()
+    metrics.prepare_median_index(con)
+    quarter = default_filters(as_of)
+    last = (as_of - dt.timedelta(days=1)).date()
+    year = Filters(dt.date(last.year, 1, 1), last)
+    rule = compliance.Rule()
+    rows = []
+    for name, f in (("quarter, region", quarter), ("quarter, direction 1", replace(quarter, territory_id=1)),
+                    ("year, region", year), ("year, direction 1", replace(year, territory_id=1))):
+        parts = [("watchlist", lambda f=f: compliance.watchlist(con, f, as_of, rule)),
+                 ("days off", lambda f=f: compliance.weekends(con, f, as_of, rule.min_volume))]
+        measured = [(part, timed(fn, args.runs)) for part, fn in parts]
+        total = sum(ms for _, ms in measured)
+        detail = ", ".join(f"{part} {ms:.0f}" for part, ms in measured)
+        rows.append((name, total, detail))
+        print(f"{name:24} {total:6.0f} ms ({detail})", flush=True)
+
+    table = "\n".join(
+        ["", f"## Compliance page data ({tickets:,} tickets, `bench/bench_compliance.py`)", "",
+         "Warm: database buffers warm, no result cache. The watchlist looks back from as_of (default rule:",
+         "3 of the last 6 complete months below 95 %, 30 deadlines a month); the days-off analysis covers the",
+         f"period. Median of {args.runs} runs after a first one. Budget: 500 ms.", "",
+         "| scope | total, ms | parts, ms |", "|---|---:|---|"]
+        + [f"| {name} | {total:.0f} | {detail} |" for name, total, detail in rows]
+    )
+    docs = ROOT / "docs" / "benchmarks.md"
+    text = docs.read_text(encoding="utf-8")
+    text = re.sub(r"\n## Compliance page data.*?(?=\n## |\Z)", "", text, flags=re.S).rstrip() + "\n" + table + "\n"
+    docs.write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
