@@ -49,3 +49,14 @@ def test_every_used_key_exists():
         used |= set(re.findall(r"""\bt\(\s*["']([a-z_]+\.[a-z_.]+)["']""", path.read_text(encoding="utf-8")))
     assert used, "no keys found: the pattern is broken"
     assert used <= set(strings()), used - set(strings())
+
+
+def test_the_strings_file_has_three_fields_on_every_line():
+    """A comma in an unquoted Russian text (99,8 %) would shift the columns silently."""
+    import csv
+
+    from oversight.paths import I18N_DIR
+
+    with open(I18N_DIR / "strings.csv", encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert all(len(row) == 3 for row in rows), [row[0] for row in rows if len(row) != 3]
