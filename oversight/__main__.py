@@ -14,6 +14,7 @@
     python -m oversight watchlist --db PATH [--as-of D] [--k 3] [--m 6] [--target 0.95] [--min-volume 30]
         [--territory ID] [--municipality ID] --json
     python -m oversight weekends --db PATH --from D --to D [filters] [--min-volume 30] --json
+    python -m oversight import FILE... --db PATH --profile eds|open311|boston311|nyc311|auto [--as-of TS] --json
     python -m oversight geo --build
 """
 
@@ -335,6 +336,36 @@ def cmd_weekends(args) -> None:
     print(json.dumps({key: _records(frame) for key, frame in result.items()}, ensure_ascii=False))
 
 
+def _timestamp(text: str):
+    import datetime as dt
+
+    for parse in (dt.datetime.fromisoformat, lambda v: dt.datetime.strptime(v, "%d.%m.%Y %H:%M"),
+                  lambda v: dt.datetime.strptime(v, "%d.%m.%Y")):
+        try:
+            return parse(text).replace(tzinfo=None)
+        except ValueError:
+            continue
+    raise argparse.ArgumentTypeError(f"not a moment (YYYY-MM-DDTHH:MM or DD.MM.YYYY HH:MM): {text!r}")
+
+
+def cmd_import(args) -> None:
+    from oversight import importer
+
+    path = args.db or database_path()
+    for file in args.files:
+        if not file.exists():
+            raise SystemExit(f"file not found: {file}")
+
+    def progress(fraction: float, message: str) -> None:
+        print(f"[{fraction:4.0%}] {message}", file=sys.stderr, flush=True)
+
+    try:
+        report = importer.import_files(args.files, path, args.profile, args.as_of, progress)
+    except importer.ImportError_ as error:
+        raise SystemExit(f"import refused, the database is unchanged: {error}") from None
+    print(json.dumps(report.to_dict(), ensure_ascii=False, default=str))
+
+
 def cmd_geo(args) -> None:
     from oversight.geo import build_boundaries
 
@@ -414,6 +445,14 @@ def main(argv: list[str] | None = None) -> None:
     _add_filters(p)
     p.add_argument("--min-volume", type=int, default=30, help="deadlines of each kind for an organisation's gap (default 30)")
     p.set_defaults(func=cmd_weekends)
+
+    p = sub.add_parser("import", help="import ЕДС or 311 exports (CSV, Excel) with validation; prints the report as JSON")
+    p.add_argument("files", nargs="+", type=Path)
+    p.add_argument("--db", type=Path, default=None)
+    p.add_argument("--profile", choices=["auto", "eds", "open311", "boston311", "nyc311"], default="auto")
+    p.add_argument("--as-of", type=_timestamp, default=None, help="the moment the data describe (default: from the file)")
+    p.add_argument("--json", action="store_true", help="print JSON (the default output)")
+    p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("geo", help="rebuild data/geo/municipalities.geojson from shared/geo")
     p.add_argument("--build", action="store_true", required=True)

@@ -27,7 +27,7 @@ from oversight.paths import QUERIES_DIR
 SCHEMA_FILE = Path(__file__).with_name("schema.sql")
 MACROS_FILE = QUERIES_DIR / "_macros.sql"
 DERIVED_FILE = QUERIES_DIR / "_build_facts.sql"
-DERIVED_VERSION = 10  # bump together with derived_info in _build_facts.sql
+DERIVED_VERSION = 11  # bump together with derived_info in _build_facts.sql
 
 
 class DataProblem(ValueError):
@@ -99,7 +99,7 @@ def write_database(path: Path, tables: dict[str, pd.DataFrame]) -> None:
                 continue
             con.register("incoming", frame)
             # Identifiers only: the table from the TABLES allow-list, columns from the schema itself.
-            columns = ", ".join(f'"{c}"' for c in _table_columns(con, table) if c in frame.columns)
+            columns = ", ".join(f'"{c}"' for c in table_columns(con, table) if c in frame.columns)
             con.execute(f"insert into {table} ({columns}) select {columns} from incoming")  # noqa: S608
             con.unregister("incoming")
         build_derived(con)
@@ -126,13 +126,53 @@ def check_data(con: duckdb.DuckDBPyConnection) -> None:
 _CONTRACT_UPGRADES = (
     "alter table tickets add column if not exists description varchar",
     "create table if not exists ticket_returns (ticket_id bigint not null, returned_at timestamp not null)",
+    # The number as the source system wrote it (a non-numeric number gets a hashed ticket_id).
+    "alter table tickets add column if not exists external_id varchar",
+    # An organisation's code in the source system (an agency or queue of 311 data), matched on import.
+    "alter table organizations add column if not exists external_id varchar",
+    # Each import, and every row it kept aside with the reason (issue #10).
+    "create table if not exists imports (import_id integer, started_at timestamp, profile varchar, files varchar, "
+    "rows_read bigint, loaded bigint, rejected bigint, inserted bigint, updated bigint, unchanged bigint, "
+    "kept_newer bigint, as_of timestamp, as_of_source varchar)",
+    "create table if not exists import_rejects (import_id integer, file varchar, line bigint, raw varchar, "
+    "reason_code varchar, detail varchar)",
 )
+
+
+def upgrade_contract(con: duckdb.DuckDBPyConnection) -> None:
+    """Add the columns and tables that came after a database was first written (empty)."""
+    for statement in _CONTRACT_UPGRADES:
+        con.execute(statement)
+
+
+def execute(con: duckdb.DuckDBPyConnection, name: str, **params) -> None:
+    """Run a statement file (queries/<name>.sql) on this very connection, its $parameters bound:
+    for statements that create temporary tables, which a cursor (another connection) would not see."""
+    needed = query_parameters(name)
+    missing = needed - params.keys()
+    if missing:
+        raise TypeError(f"query {name} needs parameters {sorted(missing)}")
+    con.execute(query_text(name), {k: _bindable(v) for k, v in params.items() if k in needed}).fetchall()
+
+
+def replace_file(path: Path | str, new: Path | str) -> None:
+    """Put a fully written database file in place of `path` (atomic rename). This process's
+    connections to the old file are closed first; other processes keep reading the old file until
+    they notice the new modification time."""
+    path = Path(path)
+    resolved = str(path.resolve())
+    with _lock:
+        for key in [k for k in _connections if k[0] == resolved]:
+            con = _connections.pop(key)
+            _attachments.pop(id(con), None)
+            _close_when_idle(con)
+        Path(str(new) + ".wal").unlink(missing_ok=True)
+        os.replace(new, path)
 
 
 def build_derived(con: duckdb.DuckDBPyConnection) -> None:
     """Bring an older database up to the contract, check it, then (re)build the derived tables."""
-    for statement in _CONTRACT_UPGRADES:
-        con.execute(statement)
+    upgrade_contract(con)
     check_data(con)
     con.execute(DERIVED_FILE.read_text(encoding="utf-8"))
 
@@ -154,7 +194,7 @@ def ensure_derived(path: Path | str) -> None:
         con.execute("checkpoint")
 
 
-def _table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     if table not in TABLES:
         raise ValueError(table)
     rows = con.execute(

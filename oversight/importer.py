@@ -1,0 +1,620 @@
+"""Import of real exports (issue #10): ЕДС МО exports, Open311 GeoReport v2, Boston and NYC 311 data.
+
+    report = import_files([path, ...], db_path, profile="auto", as_of=None, progress=callback)
+
+Nothing is lost and nothing is half-done:
+- every row read is either loaded or kept aside in `import_rejects` with its file, line, raw values
+  and reason (rows read = rows loaded + rows rejected, per file and in total);
+- the database is changed as a whole or not at all: the import works on a copy of the file (or a new
+  file when the database holds demo data) and puts it in place only when everything, the derived
+  tables included, has been written; a failure leaves the old file untouched;
+- importing the same file twice changes nothing; a newer export of the same requests updates them
+  (status, closing time, …); an older one does not overwrite newer data.
+
+How: DuckDB reads the CSV (fast, in parallel, malformed lines kept in its rejects table with their
+line), every field as text; checks run in SQL (queries/import_check.sql); names of municipalities,
+organisations, categories and buildings are matched in Python over their distinct values only, so a
+file of ten million rows costs a few thousand Python comparisons. No SQL is built from the file:
+columns are picked by position, values are bound parameters, and the only identifiers are our own
+field names (oversight.profiles.FIELDS).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from oversight import profiles, reference, store
+from oversight.profiles import FIELDS, Profile, normalise
+
+MEMORY_LIMIT = "3GB"  # the import stays under 4 GB (DuckDB spills to disk beyond this)
+SNIFF_BYTES = 1 << 16
+REASONS = ("missing:number", "missing:created", "missing:municipality", "missing:category", "bad_date:created",
+           "bad_date:deadline", "bad_date:closed", "deadline_before_created", "closed_before_created",
+           "future:created", "future:closed", "unknown_status", "closed_without_date", "unknown_municipality",
+           "bad_rating", "bad_returns", "duplicate_conflict", "duplicate_exact", "malformed_line",
+           "missing_column", "unreadable_file")
+
+
+class ImportError_(RuntimeError):
+    """A file or database problem that stops the whole import (the database is left as it was)."""
+
+
+@dataclass
+class FileInfo:
+    path: str
+    name: str
+    kind: str  # csv or xlsx
+    encoding: str | None
+    delimiter: str | None
+    header: list[str]
+    profile: Profile
+    positions: dict[str, int]
+    missing_required: list[str]
+    ignored: list[str]
+
+    @property
+    def missing_optional(self) -> list[str]:
+        return [f for f in self.profile.headers if f not in self.positions and f not in self.profile.required]
+
+
+@dataclass
+class Report:
+    files: list[dict] = field(default_factory=list)
+    rows_read: int = 0
+    loaded: int = 0
+    rejected: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    kept_newer: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+    as_of: dt.datetime | None = None
+    as_of_source: str = ""
+    created: dict[str, list[str]] = field(default_factory=dict)
+    replaced_demo: bool = False
+    import_id: int | None = None
+    seconds: float = 0.0
+    rejects: pd.DataFrame | None = None  # a sample for the page (all of them are in import_rejects)
+
+    def to_dict(self) -> dict:
+        out = {k: v for k, v in self.__dict__.items() if k != "rejects"}
+        out["as_of"] = self.as_of.isoformat() if self.as_of else None
+        out["rejects_sample"] = [] if self.rejects is None else [
+            {k: (None if pd.isna(v) else v) for k, v in row.items()} for row in self.rejects.head(50).to_dict("records")]
+        return out
+
+
+# ---------------------------------------------------------------- reading a file's header
+
+
+def _encoding(path: Path) -> str:
+    """UTF-8 (with or without BOM) if the start of the file decodes as such, else Windows-1251."""
+    head = path.read_bytes()[:SNIFF_BYTES] if path.stat().st_size <= SNIFF_BYTES else open(path, "rb").read(SNIFF_BYTES)
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+        return "utf-8"
+    except UnicodeDecodeError:
+        return "cp1251"
+
+
+def _first_line(path: Path, encoding: str) -> str:
+    with open(path, encoding=encoding, errors="replace", newline="") as handle:
+        return handle.readline().lstrip("\ufeff")
+
+
+def describe(path: Path | str, profile: str = "auto", name: str | None = None) -> FileInfo:
+    """Open a file far enough to know its format, header and profile (for the preview and the import)."""
+    path = Path(path)
+    name = name or path.name
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        try:
+            header = [str(c) if c is not None else "" for c in pd.read_excel(path, dtype=str, nrows=0).columns]
+        except Exception as error:  # noqa: BLE001 - any unreadable workbook is the user's problem to fix
+            raise ImportError_(f"{name}: not a readable Excel file ({error})") from None
+        kind, encoding, delimiter = "xlsx", None, None
+    else:
+        encoding = _encoding(path)
+        line = _first_line(path, encoding)
+        if not line.strip():
+            raise ImportError_(f"{name}: the file is empty or has no header line")
+        delimiter = max((";", ",", "\t", "|"), key=line.count)
+        header = next(csv.reader([line.rstrip("\r\n")], delimiter=delimiter))
+        kind = "csv"
+    chosen = profiles.detect(header) if profile == "auto" else profiles.load(profile)
+    positions, missing, ignored = chosen.match(header)
+    return FileInfo(str(path), name, kind, encoding, delimiter, header, chosen, positions, missing, ignored)
+
+
+# ---------------------------------------------------------------- staging
+
+
+def _utf8_copy(path: Path, encoding: str, workdir: Path) -> Path:
+    """A UTF-8 copy of a Windows-1251 file (DuckDB reads UTF-8), written in 16 MB pieces."""
+    out = workdir / (path.stem + ".utf8.csv")
+    with open(path, encoding=encoding, newline="") as source, open(out, "w", encoding="utf-8", newline="") as target:
+        shutil.copyfileobj(source, target, 16 << 20)
+    return out
+
+
+def _stage_file(con: duckdb.DuckDBPyConnection, info: FileInfo, index: int, workdir: Path) -> int:
+    """Read one file into raw_<index> (every column as text, in file order) and append its rows to
+    `staged` (our fields by position). Malformed CSV lines go to `structural`. Returns rows read."""
+    raw = f"raw_{int(index)}"  # our own name: an integer, never text from the file
+    if info.kind == "xlsx":
+        frame = pd.read_excel(info.path, dtype=str, keep_default_na=False)
+        frame.columns = [f"c{i + 1}" for i in range(frame.shape[1])]
+        con.register("excel_frame", frame)
+        con.execute(f"create temp table {raw} as select * from excel_frame")  # noqa: S608 - fixed name
+        con.unregister("excel_frame")
+    else:
+        path = Path(info.path)
+        if info.encoding != "utf-8":
+            path = _utf8_copy(path, info.encoding, workdir)
+        con.execute(
+            f"create temp table {raw} as select * from read_csv($path, header = true, all_varchar = true, "  # noqa: S608
+            "delim = $delim, quote = '\"', escape = '\"', store_rejects = true, strict_mode = true, "
+            "null_padding = false, auto_detect = false, columns = $columns)",
+            {"path": str(path), "delim": info.delimiter,
+             "columns": {f"c{i + 1}": "VARCHAR" for i in range(len(info.header))}},
+        )
+        con.execute(
+            "insert into structural select $file_idx, line, csv_line, error_type from reject_errors",
+            {"file_idx": index})
+        con.execute("delete from reject_errors")
+        con.execute("delete from reject_scans")
+    columns = ", ".join(
+        f"#{info.positions[f] + 1} as {f}" if f in info.positions else f"null::varchar as {f}" for f in FIELDS)
+    con.execute(f"insert into staged select {int(index)} as file_idx, rowid as record, {columns} from {raw}")  # noqa: S608
+    return int(con.execute(f"select count(*) from {raw}").fetchone()[0])  # noqa: S608
+
+
+def _setup(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(f"set memory_limit = '{MEMORY_LIMIT}'")
+    con.execute("create temp table staged (file_idx integer, record bigint, "
+                + ", ".join(f"{f} varchar" for f in FIELDS) + ")")
+    con.execute("create temp table structural (file_idx integer, line bigint, csv_line varchar, error_type varchar)")
+
+
+# ---------------------------------------------------------------- matching names over distinct values
+
+
+def _distinct(con, expression_field: str) -> list[str]:
+    if expression_field not in FIELDS:
+        raise ValueError(expression_field)
+    rows = con.execute(f"select distinct trim({expression_field}) from staged where nullif(trim({expression_field}), '') is not null").fetchall()  # noqa: S608
+    return [r[0] for r in rows]
+
+
+def _municipality_keys(name: str) -> set[str]:
+    """The forms a municipality's name is written in: «городской округ Балашиха», «г.о. Балашиха»,
+    «Балашиха», «Одинцовский городской округ», «Одинцовский г.о.», «Одинцовский»."""
+    base = normalise(name)
+    stripped = base
+    for word in ("городской округ", "муниципальный округ", "г.о", "г. о", "го", "м.о", "мо", "г", "город"):
+        stripped = stripped.replace(f"{word} ", " ").replace(f" {word}", " ") if word in ("г", "го", "мо") else stripped.replace(word, " ")
+    stripped = " ".join(stripped.replace(".", " ").split())
+    return {base, stripped}
+
+
+def _match_table(values: list[str], known: dict[str, int], keys=lambda v: {normalise(v)}) -> pd.DataFrame:
+    rows = []
+    for value in values:
+        found = next((known[k] for k in keys(value) if k in known), None)
+        rows.append({"raw": value, "id": found})
+    return pd.DataFrame(rows, columns=["raw", "id"]).astype({"raw": "string", "id": "Int64"})
+
+
+# ---------------------------------------------------------------- the import
+
+
+def _as_of(con, option: dt.datetime | None, formats: list[str]) -> tuple[dt.datetime, str]:
+    """The moment the data describe: the option, else the file's export time, else one second after
+    the latest creation or closing in it (a request closed at as_of would not have happened yet)."""
+    if option is not None:
+        return option, "option"
+    exported = con.execute(
+        "select max(try_strptime(trim(export_time), $f)) from staged", {"f": formats}).fetchone()[0]
+    if exported is not None:
+        return exported, "file"
+    latest = con.execute(
+        "select greatest(max(try_strptime(trim(created), $f)), max(try_strptime(trim(closed), $f))) from staged",
+        {"f": formats}).fetchone()[0]
+    if latest is None:
+        raise ImportError_("no readable creation date in the file(s): cannot tell what moment the data describe")
+    return latest + dt.timedelta(seconds=1), "latest"
+
+
+def _target(db_path: Path, workdir: Path, profile: Profile) -> tuple[Path, bool, bool]:
+    """The working copy to import into: a copy of a real database, or a new one (with the Moscow
+    Oblast reference for ЕДС data) in place of demo data or of no database. Returns (path, replaced
+    demo, started empty)."""
+    work = workdir / "import.duckdb"
+    if db_path.exists():
+        with duckdb.connect(str(db_path), read_only=True) as con:
+            try:
+                is_demo = bool(con.execute("select bool_or(is_demo) from dataset").fetchone()[0])
+            except duckdb.Error:
+                is_demo = True
+        if not is_demo:
+            shutil.copy2(db_path, work)
+            return work, False, False
+    else:
+        is_demo = False
+    con = duckdb.connect(str(work))
+    try:
+        store.create_schema(con)
+        if not profile.create_municipalities:
+            for table, frame in (("territories", reference.territories()), ("municipalities", reference.municipalities()),
+                                 ("categories", reference.categories())):
+                con.register("incoming", frame)
+                columns = ", ".join(f'"{c}"' for c in store.table_columns(con, table) if c in frame.columns)
+                con.execute(f"insert into {table} ({columns}) select {columns} from incoming")  # noqa: S608
+                con.unregister("incoming")
+    finally:
+        con.close()
+    return work, db_path.exists() and is_demo, True
+
+
+def import_files(paths: list[Path | str], db_path: Path | str, profile: str = "auto", as_of: dt.datetime | None = None,
+                 progress=None, names: list[str] | None = None) -> Report:
+    """Import files into the database at db_path (see the module's docstring). Raises ImportError_
+    (the database unchanged) when no row can be read at all or the result breaks an invariant."""
+    started = time.perf_counter()
+    say = progress or (lambda fraction, message: None)
+    db_path = Path(db_path)
+    paths = [Path(p) for p in paths]
+    names = names or [p.name for p in paths]
+    say(0.02, "headers")
+    infos = [describe(p, profile, n) for p, n in zip(paths, names)]
+    chosen = infos[0].profile
+    if any(i.profile.key != chosen.key for i in infos):
+        raise ImportError_("the files need different profiles: import them one profile at a time")
+    workdir = db_path.parent / f".import-{os.getpid()}-{time.time_ns()}"
+    workdir.mkdir(parents=True, exist_ok=True)
+    try:
+        target, replaced_demo, _ = _target(db_path, workdir, chosen)
+        con = duckdb.connect(str(target), config={"temp_directory": str(workdir / "spill")})
+        try:
+            report = _run(con, infos, chosen, as_of, say, workdir)
+            say(0.85, "derived")
+            store.build_derived(con)
+            con.execute("checkpoint")
+        except store.DataProblem as problem:
+            raise ImportError_(str(problem)) from None
+        finally:
+            con.close()
+        store.replace_file(db_path, target)
+        report.replaced_demo = replaced_demo
+        report.seconds = time.perf_counter() - started
+        say(1.0, "done")
+        return report
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _run(con, infos: list[FileInfo], profile: Profile, as_of_option, say, workdir: Path) -> Report:
+    store.upgrade_contract(con)
+    _setup(con)
+    read = []
+    for index, info in enumerate(infos):
+        say(0.05 + 0.3 * index / len(infos), "reading")
+        read.append(_stage_file(con, info, index, workdir))
+    formats = list(profile.date_formats)
+    say(0.4, "checking")
+    report = Report()
+    report.as_of, report.as_of_source = _as_of(con, as_of_option, formats)
+    _status_and_municipality_maps(con, profile)
+    store.execute(con, "import_check", formats=formats, as_of=report.as_of,
+                  blocked=[i for i, info in enumerate(infos) if info.missing_required],
+                  default_municipality=profile.default_municipality or "",
+                  create_municipalities=profile.create_municipalities, closed_from_updated=profile.closed_from_updated)
+    say(0.55, "reference")
+    report.created = _references(con, profile)
+    say(0.7, "writing")
+    _write(con, report, profile)
+    _record(con, report, infos, read, profile)
+    return report
+
+
+# ---------------------------------------------------------------- reference data
+
+
+def _table(con, name: str, frame: pd.DataFrame) -> None:
+    """A small temp table from a frame (names are ours)."""
+    con.execute("select 1").fetchall()  # finish the last statement's result: DuckDB will not register over it
+    con.register("frame_in", frame)
+    con.execute(f"create or replace temp table {name} as select * from frame_in")  # noqa: S608 - fixed names
+    con.unregister("frame_in")
+
+
+def _status_and_municipality_maps(con, profile: Profile) -> None:
+    statuses = _distinct(con, "status")
+    _table(con, "status_map", pd.DataFrame({"raw": statuses, "state": [profile.status_of(v) for v in statuses]},
+                                           columns=["raw", "state"]).astype("string"))
+    values = list(dict.fromkeys(_distinct(con, "municipality") + ([profile.default_municipality] if profile.default_municipality else [])))
+    known = {}
+    for row in con.execute("select municipality_id, name_ru, name_en from municipalities").fetchall():
+        for name in row[1:]:
+            for key in (_municipality_keys(name) if not profile.create_municipalities else {normalise(name)}):
+                known.setdefault(key, int(row[0]))
+    keys = _municipality_keys if not profile.create_municipalities else (lambda v: {normalise(v)})
+    _table(con, "municipality_map", _match_table(values, known, keys))
+
+
+def _next_id(con, table: str, column: str) -> int:
+    if table not in store.TABLES or column not in store.table_columns(con, table):
+        raise ValueError((table, column))
+    return int(con.execute(f"select coalesce(max({column}), 0) + 1 from {table}").fetchone()[0])  # noqa: S608
+
+
+def _kind(name: str) -> str:
+    """An organisation's kind guessed from its name (a new organisation from a file)."""
+    text = normalise(name)
+    if "тсж" in text or "тсн" in text or "жск" in text:
+        return "tszh"
+    if "администрац" in text or text.startswith("омсу"):
+        return "omsu"
+    if any(w in text for w in ("водоканал", "теплосет", "энерго", "газ", "ресурс")):
+        return "rso"
+    if "ук " in f"{text} " or "управляющ" in text or text.startswith("ук"):
+        return "uk"
+    return "other"
+
+
+def _references(con, profile: Profile) -> dict[str, list[str]]:
+    """Create the territories, municipalities, organisations, categories and buildings that accepted
+    rows name and the database lacks; point the rows at them. Returns the names created."""
+    created: dict[str, list[str]] = {}
+    if profile.create_municipalities:
+        created.update(_create_places(con, profile))
+    created["organizations"] = _create_organizations(con)
+    created["categories"] = _create_categories(con)
+    created["buildings"] = _create_buildings(con)
+    return {k: v for k, v in created.items() if v}
+
+
+def _create_places(con, profile: Profile) -> dict[str, list[str]]:
+    pairs = con.execute(
+        "select municipality_raw, coalesce(territory_raw, $t) as territory, count(*) as n from checked "
+        "where reason is null and municipality_id is null group by all", {"t": profile.territory or "—"}).df()
+    if pairs.empty:
+        return {}
+    # A municipality belongs to the territory most of its rows name.
+    pairs = pairs.sort_values(["municipality_raw", "n"], ascending=[True, False]).drop_duplicates("municipality_raw")
+    territories = {normalise(r[1]): int(r[0]) for r in con.execute("select territory_id, name_en from territories").fetchall()}
+    territories.update({normalise(r[1]): int(r[0]) for r in con.execute("select territory_id, name_ru from territories").fetchall()})
+    new_territories, next_t = [], _next_id(con, "territories", "territory_id")
+    for name in sorted(set(pairs["territory"])):
+        if normalise(name) not in territories:
+            territories[normalise(name)] = next_t
+            new_territories.append({"territory_id": next_t, "code": normalise(name)[:32], "name_ru": name, "name_en": name})
+            next_t += 1
+    if new_territories:
+        _table(con, "new_territories", pd.DataFrame(new_territories))
+        con.execute("insert into territories (territory_id, code, name_ru, name_en) select * from new_territories")
+    next_m = _next_id(con, "municipalities", "municipality_id")
+    rows = [{"municipality_id": next_m + i, "name_ru": r.municipality_raw, "name_en": r.municipality_raw,
+             "territory_id": territories[normalise(r.territory)]} for i, r in enumerate(pairs.itertuples())]
+    _table(con, "new_municipalities", pd.DataFrame(rows))
+    con.execute("insert into municipalities (municipality_id, name_ru, name_en, territory_id) "
+                "select municipality_id, name_ru, name_en, territory_id from new_municipalities")
+    con.execute("update checked set municipality_id = n.municipality_id from new_municipalities as n "
+                "where checked.reason is null and checked.municipality_id is null and checked.municipality_raw = n.name_ru")
+    return {"territories": [t["name_ru"] for t in new_territories], "municipalities": [r["name_ru"] for r in rows]}
+
+
+def _create_organizations(con) -> list[str]:
+    con.execute("alter table checked add column if not exists organization_id integer")
+    found = con.execute(
+        "select inn_raw, organization_raw, organization_name_raw, municipality_id, count(*) as n from checked "
+        "where reason is null and (inn_raw is not null or organization_raw is not null) group by all").df()
+    if found.empty:
+        return []
+    existing = con.execute("select organization_id, name, inn, external_id from organizations").df()
+    by_inn = {str(i): int(o) for o, i in zip(existing["organization_id"], existing["inn"]) if pd.notna(i)}
+    by_code = {normalise(c): int(o) for o, c in zip(existing["organization_id"], existing["external_id"]) if pd.notna(c)}
+    by_name = {normalise(n): int(o) for o, n in zip(existing["organization_id"], existing["name"])}
+    next_id, new, mapping = _next_id(con, "organizations", "organization_id"), {}, []
+    # One row per (INN, organisation as written): its most frequent full name and municipality (ties
+    # broken by name, so the same file always gives the same organisation).
+    found["name_key"] = found["organization_name_raw"].fillna(found["organization_raw"]).fillna("")
+    home = (found.sort_values(["n", "name_key"], ascending=[False, True], kind="stable")
+            .drop_duplicates(["inn_raw", "organization_raw"]))
+    has_names = found["organization_name_raw"].notna().any()
+    for row in home.itertuples():
+        inn = row.inn_raw if isinstance(row.inn_raw, str) else None
+        written = row.organization_raw if isinstance(row.organization_raw, str) else None
+        name = row.organization_name_raw if isinstance(row.organization_name_raw, str) else (written or f"ИНН {inn}")
+        code = written if has_names else None  # a code beside a full name (311 agencies, queues)
+        key = ("inn", inn) if inn else ("code", normalise(code)) if code else ("name", normalise(name))
+        ident = (by_inn.get(inn) if inn else None) or (by_code.get(normalise(code)) if code else None) \
+            or (by_name.get(normalise(name)) if not inn else None) or new.get(key, {}).get("organization_id")
+        if ident is None:
+            ident = next_id
+            next_id += 1
+            new[key] = {"organization_id": ident, "name": name, "inn": inn, "kind": _kind(name),
+                        "municipality_id": None if pd.isna(row.municipality_id) else int(row.municipality_id),
+                        "external_id": code}
+        mapping.append({"inn_raw": inn, "organization_raw": written, "organization_id": ident})
+    if new:
+        _table(con, "new_organizations", pd.DataFrame(list(new.values())).astype(
+            {"municipality_id": "Int64", "inn": "string", "external_id": "string"}))
+        con.execute("insert into organizations (organization_id, name, inn, kind, municipality_id, external_id) "
+                    "select organization_id, name, inn, kind, municipality_id, external_id from new_organizations")
+    _table(con, "organization_map", pd.DataFrame(mapping).astype({"inn_raw": "string", "organization_raw": "string"}))
+    con.execute("update checked set organization_id = m.organization_id from organization_map as m "
+                "where checked.reason is null and checked.inn_raw is not distinct from m.inn_raw "
+                "and checked.organization_raw is not distinct from m.organization_raw")
+    return [v["name"] for v in new.values()]
+
+
+def _create_categories(con) -> list[str]:
+    con.execute("alter table checked add column if not exists category_id integer")
+    values = [r[0] for r in con.execute("select distinct category_raw from checked where reason is null").fetchall()]
+    known = {}
+    for ident, ru, en in con.execute("select category_id, name_ru, name_en from categories").fetchall():
+        known.setdefault(normalise(ru), int(ident))
+        known.setdefault(normalise(en), int(ident))
+    next_id, rows, new = _next_id(con, "categories", "category_id"), [], []
+    for value in values:
+        ident = known.get(normalise(value))
+        if ident is None:
+            ident = known[normalise(value)] = next_id
+            next_id += 1
+            new.append({"category_id": ident, "name_ru": value, "name_en": value, "is_emergency": False})
+        rows.append({"raw": value, "id": ident})
+    if new:
+        _table(con, "new_categories", pd.DataFrame(new))
+        con.execute("insert into categories (category_id, name_ru, name_en, is_emergency) select * from new_categories")
+    _table(con, "category_map", pd.DataFrame(rows, columns=["raw", "id"]).astype({"raw": "string"}))
+    con.execute("update checked set category_id = m.id from category_map as m "
+                "where checked.reason is null and checked.category_raw = m.raw")
+    return [r["name_ru"] for r in new]
+
+
+def _create_buildings(con) -> list[str]:
+    con.execute("alter table checked add column if not exists building_id integer")
+    found = con.execute(
+        "select municipality_id, address_raw, mode(organization_id) as organization_id, avg(lat) as lat, avg(lon) as lon "
+        "from checked where reason is null and address_raw is not null group by all").df()
+    if found.empty:
+        return []
+    known = {(int(m) if pd.notna(m) else None, normalise(a)): int(b) for b, a, m in
+             con.execute("select building_id, address, municipality_id from buildings").fetchall()}
+    next_id, rows, new = _next_id(con, "buildings", "building_id"), [], []
+    for row in found.itertuples():
+        key = (int(row.municipality_id), normalise(row.address_raw))
+        ident = known.get(key)
+        if ident is None:
+            ident = known[key] = next_id
+            next_id += 1
+            new.append({"building_id": ident, "address": row.address_raw, "municipality_id": int(row.municipality_id),
+                        "organization_id": None if pd.isna(row.organization_id) else int(row.organization_id),
+                        "lat": row.lat, "lon": row.lon})
+        rows.append({"municipality_id": int(row.municipality_id), "raw": row.address_raw, "id": ident})
+    if new:
+        _table(con, "new_buildings", pd.DataFrame(new).astype({"organization_id": "Int64"}))
+        con.execute("insert into buildings (building_id, address, municipality_id, organization_id, lat, lon) "
+                    "select building_id, address, municipality_id, organization_id, lat, lon from new_buildings")
+    _table(con, "building_map", pd.DataFrame(rows).astype({"raw": "string"}))
+    con.execute("update checked set building_id = m.id from building_map as m where checked.reason is null "
+                "and checked.municipality_id = m.municipality_id and checked.address_raw = m.raw")
+    return [r["address"] for r in new]
+
+
+# ---------------------------------------------------------------- writing the requests
+
+
+def _write(con, report: Report, profile: Profile) -> None:
+    """Insert new requests, update changed ones (unless the database already describes a later
+    moment), leave identical ones alone; set the dataset row."""
+    previous = con.execute("select max(as_of) from dataset").fetchone()[0]
+    store.execute(con, "import_incoming", default_source=profile.default_source)
+    newer_export = previous is None or report.as_of >= previous
+    counts = con.execute(
+        "select count(*) filter (where not existing), count(*) filter (where existing and not same), "
+        "count(*) filter (where same) from incoming_compared").fetchone()
+    report.inserted, changed, report.unchanged = (int(c or 0) for c in counts)
+    if newer_export:
+        report.updated = changed
+        con.execute("delete from tickets where ticket_id in (select ticket_id from incoming_compared where existing and not same)")
+        con.execute("insert into tickets by name select * exclude (existing, same) from incoming_compared where not same")
+    else:  # an older export than the data already loaded: new requests only, nothing overwritten
+        report.kept_newer = changed
+        con.execute("insert into tickets by name select * exclude (existing, same) from incoming_compared where not existing")
+    report.loaded = report.inserted + report.updated + report.unchanged + report.kept_newer
+    as_of = report.as_of if previous is None else max(report.as_of, previous)
+    con.execute("delete from dataset")
+    con.execute("delete from demo_story")
+    con.execute("insert into dataset (as_of, source, is_demo, loaded_at) values ($as_of, $source, false, $now)",
+                {"as_of": as_of, "source": profile.name, "now": _moscow_now()})
+
+
+def _moscow_now() -> dt.datetime:
+    return (dt.datetime.now(dt.UTC) + dt.timedelta(hours=3)).replace(tzinfo=None, microsecond=0)
+
+
+# ---------------------------------------------------------------- the record of the import
+
+
+def _lines(records: pd.Series, structural: list[int]) -> pd.Series:
+    """File line of each parsed record (0-based, in file order), given the lines of the records
+    DuckDB could not parse (1 = the header): the k-th parsed record sits after every malformed one
+    before it. Lines count records: a value with a line break inside counts once."""
+    import numpy as np
+
+    bad = np.sort(np.asarray(structural, dtype=np.int64))
+    base = records.to_numpy(dtype=np.int64) + 2
+    line = base.copy()
+    for _ in range(len(bad) + 1):
+        shifted = base + np.searchsorted(bad, line, side="right")
+        if (shifted == line).all():
+            break
+        line = shifted
+    return pd.Series(line, index=records.index)
+
+
+def _record(con, report: Report, infos: list[FileInfo], read: list[int], profile: Profile) -> None:
+    import_id = int(con.execute("select coalesce(max(import_id), 0) + 1 from imports").fetchone()[0])
+    report.import_id = import_id
+    structural = con.execute("select file_idx, line, csv_line, error_type from structural").df()
+    rejected = con.execute("select file_idx, record, reason from checked where reason is not null").df()
+    per_reason = rejected["reason"].value_counts().to_dict()
+    if len(structural):
+        per_reason["malformed_line"] = per_reason.get("malformed_line", 0) + len(structural)
+    report.reasons = {k: int(v) for k, v in sorted(per_reason.items(), key=lambda kv: -kv[1])}
+    frames = []
+    for index, info in enumerate(infos):
+        mine = rejected[rejected["file_idx"] == index].copy()
+        bad_lines = structural.loc[structural["file_idx"] == index, "line"].tolist()
+        mine["line"] = _lines(mine["record"], bad_lines)
+        raw = con.execute(
+            f"select c.record, to_json(map($headers, list_value({', '.join(f'r.c{i + 1}' for i in range(len(info.header)))})))::varchar as raw "  # noqa: S608
+            f"from checked as c join raw_{int(index)} as r on r.rowid = c.record where c.file_idx = $i and c.reason is not null",
+            {"headers": [h if h else f"column {i + 1}" for i, h in enumerate(info.header)], "i": index}).df()
+        mine = mine.merge(raw, on="record", how="left")
+        mine["file"] = info.name
+        mine["detail"] = [", ".join(info.missing_required) if r == "missing_column" else None for r in mine["reason"]]
+        bad = structural[structural["file_idx"] == index]
+        frames.append(mine[["file", "line", "raw", "reason", "detail"]])
+        frames.append(pd.DataFrame({"file": info.name, "line": bad["line"], "raw": bad["csv_line"], "reason": "malformed_line",
+                                    "detail": bad["error_type"]}))
+        parsed = int(con.execute("select count(*) from checked where file_idx = $i", {"i": index}).fetchone()[0])
+        failed = len(mine) + len(bad)
+        report.files.append({
+            "file": info.name, "profile": profile.key, "kind": info.kind, "encoding": info.encoding,
+            "delimiter": info.delimiter, "rows_read": parsed + len(bad), "loaded": parsed - len(mine), "rejected": failed,
+            "columns": {f: info.header[p] for f, p in info.positions.items()}, "missing_required": info.missing_required,
+            "missing_optional": info.missing_optional, "ignored_columns": info.ignored,
+        })
+    rejects = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["file", "line", "raw", "reason", "detail"])
+    rejects = rejects.astype({"file": "string", "raw": "string", "reason": "string", "detail": "string"})
+    rejects["line"] = rejects["line"].astype("int64")
+    rejects = rejects.sort_values(["file", "line"], kind="stable").reset_index(drop=True)
+    report.rejects = rejects
+    report.rows_read = sum(f["rows_read"] for f in report.files)
+    report.rejected = len(rejects)
+    _table(con, "rejects_in", rejects.assign(import_id=import_id))
+    con.execute("insert into import_rejects (import_id, file, line, raw, reason_code, detail) "
+                "select import_id, file, line, raw, reason, detail from rejects_in")
+    con.execute(
+        "insert into imports values ($id, $started, $profile, $files, $read, $loaded, $rejected, $inserted, $updated, "
+        "$unchanged, $kept, $as_of, $source)",
+        {"id": import_id, "started": _moscow_now(), "profile": profile.key, "files": json.dumps([f.name for f in infos], ensure_ascii=False),
+         "read": report.rows_read, "loaded": report.loaded, "rejected": report.rejected, "inserted": report.inserted,
+         "updated": report.updated, "unchanged": report.unchanged, "kept": report.kept_newer, "as_of": report.as_of,
+         "source": report.as_of_source})
+    if report.rows_read != report.loaded + report.rejected:
+        raise ImportError_(f"counts do not reconcile: read {report.rows_read}, loaded {report.loaded}, "
+                           f"rejected {report.rejected}")

@@ -1,0 +1,114 @@
+-- import_check: every staged row (temp table `staged`: our fields as the file wrote them) checked,
+-- typed and given the first reason it cannot be loaded, or none. Creates the temp table `checked`.
+-- Inputs besides `staged`: temp tables status_map(raw, state) and municipality_map(raw, id) (the
+-- distinct values matched in Python), $formats (date formats), $as_of, $blocked (files missing a
+-- required column: all their rows refused), $default_municipality, $create_municipalities,
+-- $closed_from_updated (Open311: the update time of a closed request is its closing time).
+create or replace temp table checked as
+with cleaned as (
+    select
+        file_idx,
+        record,
+        nullif(trim(number), '') as number,
+        nullif(trim(created), '') as created_raw,
+        nullif(trim(deadline), '') as deadline_raw,
+        nullif(trim(closed), '') as closed_raw,
+        nullif(trim(status), '') as status_raw,
+        nullif(trim(territory), '') as territory_raw,
+        coalesce(nullif(trim(municipality), ''), nullif($default_municipality, '')) as municipality_raw,
+        nullif(trim(organization), '') as organization_raw,
+        nullif(trim(organization_name), '') as organization_name_raw,
+        nullif(trim(inn), '') as inn_raw,
+        nullif(trim(address), '') as address_raw,
+        nullif(trim(category), '') as category_raw,
+        nullif(trim(source), '') as source_raw,
+        nullif(trim(returns), '') as returns_raw,
+        nullif(trim(rating), '') as rating_raw,
+        nullif(trim(text), '') as text_raw,
+        try_cast(replace(nullif(trim(lat), ''), ',', '.') as double) as lat,
+        try_cast(replace(nullif(trim(lon), ''), ',', '.') as double) as lon
+    from staged
+),
+
+typed as (
+    select
+        c.*,
+        -- A UTC offset or a trailing Z is dropped: times are kept as the local time written.
+        try_strptime(regexp_replace(c.created_raw, '(Z|[+-][0-9]{2}:?[0-9]{2})$', ''), $formats) as created_at,
+        try_strptime(regexp_replace(c.deadline_raw, '(Z|[+-][0-9]{2}:?[0-9]{2})$', ''), $formats) as due_at,
+        try_strptime(regexp_replace(c.closed_raw, '(Z|[+-][0-9]{2}:?[0-9]{2})$', ''), $formats) as closed_given,
+        s.state,
+        m.id as municipality_id,
+        try_cast(c.rating_raw as integer) as rating,
+        try_cast(c.returns_raw as integer) as returned_count
+    from cleaned as c
+    left join status_map as s on s.raw = c.status_raw
+    left join municipality_map as m on m.raw = c.municipality_raw
+),
+
+dated as (
+    select
+        *,
+        case
+            when closed_from_updated and state = 'open' then null  -- an open request's update is not a closing
+            else closed_given
+        end as closed_at
+    from (select *, $closed_from_updated::boolean as closed_from_updated from typed)
+),
+
+reasoned as (
+    select
+        *,
+        case
+            when list_contains($blocked::integer[], file_idx) then 'missing_column'
+            when number is null then 'missing:number'
+            when created_raw is null then 'missing:created'
+            when created_at is null then 'bad_date:created'
+            when deadline_raw is not null and due_at is null then 'bad_date:deadline'
+            when closed_raw is not null and closed_given is null then 'bad_date:closed'
+            when due_at < created_at then 'deadline_before_created'
+            when closed_at < created_at then 'closed_before_created'
+            when created_at >= $as_of::timestamp then 'future:created'
+            when closed_at >= $as_of::timestamp then 'future:closed'
+            when status_raw is not null and state is null then 'unknown_status'
+            when state = 'closed' and closed_at is null then 'closed_without_date'
+            when municipality_raw is null then 'missing:municipality'
+            when municipality_id is null and not $create_municipalities::boolean then 'unknown_municipality'
+            when category_raw is null then 'missing:category'
+            when rating_raw is not null and (rating is null or rating not between 1 and 5) then 'bad_rating'
+            when returns_raw is not null and (returned_count is null or returned_count < 0) then 'bad_returns'
+        end as reason,
+        case
+            when regexp_full_match(number, '[0-9]{1,18}') then number::bigint
+            else (hash(number) >> 1)::bigint  -- a stable id for a number that is not one
+        end as ticket_id
+    from dated
+),
+
+-- Two rows with the same number: identical content is one request written twice (the copies are
+-- refused as duplicates); different content cannot be told apart, so every such row is refused.
+fingerprinted as (
+    select
+        *,
+        hash(created_at, due_at, closed_at, state, municipality_raw, organization_raw, inn_raw, address_raw,
+             category_raw, returned_count, rating, text_raw) as content
+    from reasoned
+),
+
+conflicts as (
+    select ticket_id
+    from fingerprinted
+    where reason is null
+    group by ticket_id
+    having count(distinct content) > 1
+)
+
+select
+    f.* exclude (reason),
+    case
+        when f.reason is not null then f.reason
+        when f.ticket_id in (select ticket_id from conflicts) then 'duplicate_conflict'
+        when row_number() over (partition by f.ticket_id, f.content, f.reason is null order by f.file_idx, f.record) > 1
+            then 'duplicate_exact'
+    end as reason
+from fingerprinted as f
