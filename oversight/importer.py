@@ -169,7 +169,9 @@ def _stage_file(con: duckdb.DuckDBPyConnection, info: FileInfo, index: int, work
              "columns": {f"c{i + 1}": "VARCHAR" for i in range(len(info.header))}},
         )
         con.execute(
-            "insert into structural select $file_idx, line, csv_line, error_type from reject_errors",
+            # One row per malformed line (DuckDB lists one error per column it could not fill).
+            "insert into structural select $file_idx, line, any_value(csv_line), string_agg(distinct error_type, ', ') "
+            "from reject_errors group by line",
             {"file_idx": index})
         con.execute("delete from reject_errors")
         con.execute("delete from reject_scans")
@@ -193,7 +195,7 @@ def _distinct(con, expression_field: str) -> list[str]:
     if expression_field not in FIELDS:
         raise ValueError(expression_field)
     rows = con.execute(f"select distinct trim({expression_field}) from staged where nullif(trim({expression_field}), '') is not null").fetchall()  # noqa: S608
-    return [r[0] for r in rows]
+    return sorted(r[0] for r in rows)
 
 
 def _municipality_keys(name: str) -> set[str]:
@@ -430,7 +432,8 @@ def _create_organizations(con) -> list[str]:
     # broken by name, so the same file always gives the same organisation).
     found["name_key"] = found["organization_name_raw"].fillna(found["organization_raw"]).fillna("")
     home = (found.sort_values(["n", "name_key"], ascending=[False, True], kind="stable")
-            .drop_duplicates(["inn_raw", "organization_raw"]))
+            .drop_duplicates(["inn_raw", "organization_raw"])
+            .sort_values(["name_key", "inn_raw", "organization_raw"], kind="stable", na_position="last"))
     has_names = found["organization_name_raw"].notna().any()
     for row in home.itertuples():
         inn = row.inn_raw if isinstance(row.inn_raw, str) else None
@@ -461,7 +464,8 @@ def _create_organizations(con) -> list[str]:
 
 def _create_categories(con) -> list[str]:
     con.execute("alter table checked add column if not exists category_id integer")
-    values = [r[0] for r in con.execute("select distinct category_raw from checked where reason is null").fetchall()]
+    # Sorted: new ids follow the names, so the same file always gives the same ids.
+    values = sorted(r[0] for r in con.execute("select distinct category_raw from checked where reason is null").fetchall())
     known = {}
     for ident, ru, en in con.execute("select category_id, name_ru, name_en from categories").fetchall():
         known.setdefault(normalise(ru), int(ident))
@@ -487,7 +491,7 @@ def _create_buildings(con) -> list[str]:
     con.execute("alter table checked add column if not exists building_id integer")
     found = con.execute(
         "select municipality_id, address_raw, mode(organization_id) as organization_id, avg(lat) as lat, avg(lon) as lon "
-        "from checked where reason is null and address_raw is not null group by all").df()
+        "from checked where reason is null and address_raw is not null group by all order by all").df()
     if found.empty:
         return []
     known = {(int(m) if pd.notna(m) else None, normalise(a)): int(b) for b, a, m in
