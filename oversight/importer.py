@@ -136,6 +136,80 @@ def describe(path: Path | str, profile: str = "auto", name: str | None = None) -
     return FileInfo(str(path), name, kind, encoding, delimiter, header, chosen, positions, missing, ignored)
 
 
+# ---------------------------------------------------------------- preview
+
+
+def _first_records(info: FileInfo, rows: int, workdir: Path) -> Path:
+    """The header and the first records of a file as a small UTF-8 CSV (an Excel file: its first rows)."""
+    out = workdir / "preview.csv"
+    if info.kind == "xlsx":
+        frame = pd.read_excel(info.path, dtype=str, keep_default_na=False, nrows=rows)
+        frame.to_csv(out, index=False)
+        return out
+    with open(info.path, encoding=info.encoding, newline="") as source, open(out, "w", encoding="utf-8", newline="") as target:
+        reader, writer = csv.reader(source, delimiter=info.delimiter), csv.writer(target, delimiter=info.delimiter)
+        for i, record in enumerate(reader):
+            if i > rows:
+                break
+            writer.writerow(record)
+    return out
+
+
+def preview(path: Path | str, db_path: Path | str, profile: str = "auto", as_of: dt.datetime | None = None,
+            name: str | None = None, rows: int = 10) -> tuple[FileInfo, pd.DataFrame]:
+    """How the first rows of a file will be read: our fields, the dates as parsed, and the reason a
+    row would be refused (checked against the database's reference data; nothing is written)."""
+    info = describe(path, profile, name)
+    workdir = Path(db_path).parent / f".preview-{os.getpid()}-{time.time_ns()}"
+    workdir.mkdir(parents=True, exist_ok=True)
+    try:
+        sample = _first_records(info, rows, workdir)
+        small = FileInfo(str(sample), info.name, "csv", "utf-8", info.delimiter if info.kind == "csv" else ",",
+                         info.header, info.profile, info.positions, info.missing_required, info.ignored)
+        con = duckdb.connect()
+        try:
+            store.create_schema(con)
+            store.upgrade_contract(con)
+            _copy_reference(con, Path(db_path), info.profile)
+            _setup(con)
+            _stage_file(con, small, 0, workdir)
+            formats = list(info.profile.date_formats)
+            moment, _ = _as_of(con, as_of, formats)
+            _status_and_municipality_maps(con, info.profile)
+            store.execute(con, "import_check", formats=formats, as_of=moment, blocked=[0] if info.missing_required else [],
+                          default_municipality=info.profile.default_municipality or "",
+                          create_municipalities=info.profile.create_municipalities,
+                          closed_from_updated=info.profile.closed_from_updated)
+            shown = con.execute(
+                "select record + 2 as line, number, created_at, due_at, closed_at, state, municipality_raw, municipality_id, "
+                "organization_raw, category_raw, reason from checked order by record").df()
+        finally:
+            con.close()
+        return info, shown
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _copy_reference(con, db_path: Path, profile: Profile) -> None:
+    """The municipalities a preview matches names against: the database's, or for a new (or demo)
+    database that an ЕДС import would start, the Moscow Oblast reference."""
+    frame = None
+    if db_path.exists():
+        with duckdb.connect(str(db_path), read_only=True) as source:
+            is_demo = bool(source.execute("select bool_or(is_demo) from dataset").fetchone()[0])
+            if not is_demo:
+                frame = source.execute("select municipality_id, name_ru, name_en, territory_id from municipalities").df()
+    if frame is None:
+        if profile.create_municipalities:
+            return
+        frame = reference.municipalities()[["municipality_id", "name_ru", "name_en", "territory_id"]]
+    con.register("reference_in", frame)
+    con.execute("insert into territories select distinct territory_id, '', '', '' from reference_in")
+    con.execute("insert into municipalities (municipality_id, name_ru, name_en, territory_id) "
+                "select municipality_id, name_ru, name_en, territory_id from reference_in")
+    con.unregister("reference_in")
+
+
 # ---------------------------------------------------------------- staging
 
 

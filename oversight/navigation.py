@@ -29,4 +29,5 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("app_pages/compare.py", "compare", "page.compare", "compare.title", ":material/compare_arrows:"),
     PageSpec("app_pages/compliance.py", "compliance", "page.compliance", "compliance.title", ":material/gavel:"),
     PageSpec("app_pages/examples.py", "examples", "page.examples", "examples.title", ":material/co_present:"),
+    PageSpec("app_pages/data.py", "data", "page.data", "data.title", ":material/upload_file:"),
 )

@@ -1,0 +1,175 @@
+"""The Data page's pieces (Данные): what data the dashboard shows, an upload with a preview of how the
+file will be read, the import with a progress bar, its report, and the history of imports with the
+rows each one kept aside."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import tempfile
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import streamlit as st
+
+from oversight import export, importer, profiles, ui
+from oversight.i18n import fmt_datetime, fmt_number, t
+from oversight.ui import PageContext
+
+MAX_UPLOAD_MB = 1024  # .streamlit/config.toml, server.maxUploadSize; larger files: the command line
+PROFILE_CHOICES = ("auto", *profiles.PROFILE_NAMES)
+
+
+def current(ctx: PageContext) -> None:
+    lang = ctx.lang
+    st.subheader(t("data.current", lang))
+    kind = t("data.demo", lang) if ctx.is_demo else ctx.source
+    st.markdown(t("data.current_text", lang, kind=kind, as_of=fmt_datetime(ctx.as_of, lang)))
+
+
+def _reason_text(code: str, lang: str, detail: str | None = None) -> str:
+    return t(f"import.reason.{code}", lang, detail=detail or "")
+
+
+def upload(ctx: PageContext) -> None:
+    lang = ctx.lang
+    st.subheader(t("data.upload", lang))
+    st.caption(t("data.upload_note", lang, mb=MAX_UPLOAD_MB))
+    left, right = st.columns(2)
+    profile = left.selectbox(t("data.profile", lang), PROFILE_CHOICES, key="data_profile",
+                             format_func=lambda p: t(f"data.profile.{p}", lang))
+    as_of_text = right.text_input(t("data.as_of", lang), key="data_as_of", placeholder="31.12.2019 23:59",
+                                  help=t("data.as_of_help", lang))
+    files = st.file_uploader(t("data.files", lang), type=["csv", "txt", "xlsx"], accept_multiple_files=True, key="data_files")
+    if not files:
+        return
+    as_of = None
+    if as_of_text.strip():
+        try:
+            as_of = pd.to_datetime(as_of_text.strip(), dayfirst=True).to_pydatetime()
+        except (ValueError, OverflowError):
+            st.error(t("data.bad_as_of", lang, value=as_of_text))
+            return
+    folder = Path(tempfile.mkdtemp(prefix="upload-", dir=Path(ctx.db_path).parent))
+    paths = []
+    for file in files:
+        path = folder / Path(file.name).name
+        path.write_bytes(file.getvalue())
+        paths.append(path)
+    for path, file in zip(paths, files):
+        try:
+            info, shown = importer.preview(path, ctx.db_path, profile, as_of, file.name)
+        except (importer.ImportError_, ValueError) as error:
+            st.error(t("data.unreadable", lang, file=file.name, error=error))
+            return
+        _preview(info, shown, lang)
+    if st.button(t("data.import_button", lang, n=len(files)), type="primary", key="data_import"):
+        bar = st.progress(0.0, text=t("data.progress", lang, step=""))
+
+        def progress(fraction: float, message: str) -> None:
+            bar.progress(min(max(fraction, 0.0), 1.0), text=t("data.progress", lang, step=t(f"data.step.{message}", lang)))
+
+        try:
+            report = importer.import_files(paths, ctx.db_path, profile, as_of, progress, [f.name for f in files])
+        except (importer.ImportError_, ValueError) as error:
+            st.error(t("data.refused", lang, error=error))
+            return
+        # The data changed under the filters: start them again from the new data's defaults.
+        for key in [k for k in st.session_state if str(k).startswith(("flt_", "pg_"))] + ["_filters_initialised"]:
+            st.session_state.pop(key, None)
+        st.session_state["_import_report"] = report
+        st.query_params.clear()
+        st.rerun()
+
+
+def _preview(info: importer.FileInfo, shown: pd.DataFrame, lang: str) -> None:
+    st.markdown(t("data.preview_title", lang, file=info.name, profile=info.profile.name,
+                  encoding=info.encoding or "xlsx", delimiter=info.delimiter or "—"))
+    mapping = pd.DataFrame({
+        t("data.col.field", lang): [t(f"import.field.{f}", lang) for f in info.positions],
+        t("data.col.column", lang): [info.header[p] for p in info.positions.values()],
+    })
+    left, right = st.columns([1, 2])
+    left.dataframe(mapping, hide_index=True, width="stretch")
+    with right:
+        if info.missing_required:
+            st.error(t("data.missing_required", lang, fields=", ".join(t(f"import.field.{f}", lang) for f in info.missing_required)))
+        if info.missing_optional:
+            st.info(t("data.missing_optional", lang, fields=", ".join(t(f"import.field.{f}", lang) for f in info.missing_optional)))
+        if info.ignored:
+            st.caption(t("data.ignored", lang, columns=", ".join(info.ignored[:30])))
+    table = pd.DataFrame({
+        t("data.col.line", lang): shown["line"],
+        t("import.field.number", lang): shown["number"],
+        t("import.field.created", lang): [fmt_datetime(v, lang) if pd.notna(v) else "—" for v in shown["created_at"]],
+        t("import.field.deadline", lang): [fmt_datetime(v, lang) if pd.notna(v) else "—" for v in shown["due_at"]],
+        t("import.field.closed", lang): [fmt_datetime(v, lang) if pd.notna(v) else "—" for v in shown["closed_at"]],
+        t("import.field.municipality", lang): shown["municipality_raw"],
+        t("import.field.category", lang): shown["category_raw"],
+        t("data.col.verdict", lang): [t("data.will_load", lang) if r is None or pd.isna(r) else _reason_text(r, lang)
+                                      for r in shown["reason"]],
+    })
+    st.dataframe(table, hide_index=True, width="stretch")
+
+
+def report(ctx: PageContext) -> None:
+    """The last import's report, once, after the page reloaded on the new data."""
+    done = st.session_state.pop("_import_report", None)
+    if done is None:
+        return
+    lang = ctx.lang
+    st.success(t("data.done", lang, read=fmt_number(done.rows_read, lang), loaded=fmt_number(done.loaded, lang),
+                 rejected=fmt_number(done.rejected, lang), seconds=fmt_number(done.seconds, lang, 1)))
+    st.markdown(t("data.done_detail", lang, inserted=fmt_number(done.inserted, lang), updated=fmt_number(done.updated, lang),
+                  unchanged=fmt_number(done.unchanged, lang), kept=fmt_number(done.kept_newer, lang),
+                  as_of=fmt_datetime(done.as_of, lang), source=t(f"data.as_of_source.{done.as_of_source}", lang)))
+    if done.replaced_demo:
+        st.info(t("data.demo_replaced", lang))
+    for kind, names in done.created.items():
+        st.caption(t("data.created", lang, kind=t(f"data.created.{kind}", lang), n=len(names),
+                     names=", ".join(map(str, names[:12])) + (" …" if len(names) > 12 else "")))
+    if done.reasons:
+        st.warning(t("data.reasons_title", lang))
+        st.dataframe(pd.DataFrame({
+            t("data.col.reason", lang): [_reason_text(code, lang) for code in done.reasons],
+            t("data.col.rows", lang): list(done.reasons.values()),
+        }), hide_index=True, width="stretch")
+        sample = done.rejects.head(200)
+        st.dataframe(pd.DataFrame({
+            t("data.col.file", lang): sample["file"], t("data.col.line", lang): sample["line"],
+            t("data.col.reason", lang): [_reason_text(r, lang, d) for r, d in zip(sample["reason"], sample["detail"])],
+            t("data.col.raw", lang): sample["raw"],
+        }), hide_index=True, width="stretch")
+
+
+def history(ctx: PageContext) -> None:
+    lang = ctx.lang
+    st.subheader(t("data.history", lang))
+    try:
+        imports = ui.connection(ctx).cursor().execute("select * from imports order by import_id desc").df()
+    except duckdb.CatalogException:  # a database written before imports were recorded
+        imports = pd.DataFrame()
+    if imports.empty:
+        st.caption(t("data.no_imports", lang))
+        return
+    st.dataframe(pd.DataFrame({
+        "№": imports["import_id"],
+        t("data.col.when", lang): [fmt_datetime(v, lang) for v in imports["started_at"]],
+        t("data.col.files", lang): imports["files"],
+        t("data.col.read", lang): imports["rows_read"], t("data.col.loaded", lang): imports["loaded"],
+        t("data.col.rejected", lang): imports["rejected"],
+        t("data.col.as_of", lang): [fmt_datetime(v, lang) for v in imports["as_of"]],
+    }), hide_index=True, width="stretch")
+    st.download_button(t("data.rejects_xlsx", lang), data=functools.partial(_rejects_xlsx, ctx), key="rejects_xlsx",
+                       file_name=f"rejects_{dt.date.today()}.xlsx", on_click="ignore",
+                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+def _rejects_xlsx(ctx: PageContext) -> bytes:
+    lang = ctx.lang
+    rows = ui.connection(ctx).cursor().execute(
+        "select import_id, file, line, reason_code, detail, raw from import_rejects "
+        "order by import_id, file, line limit 1000000").df()  # Excel's limit is 1,048,576 rows
+    rows["reason_code"] = [_reason_text(r, lang, d) for r, d in zip(rows["reason_code"], rows["detail"])]
+    return export.to_xlsx_bytes({t("data.rejects_sheet", lang): rows.drop(columns="detail")})
