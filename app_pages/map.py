@@ -10,13 +10,16 @@ ctx = ui.context()
 ui.page_header("map.title", ctx)
 
 metric = ui.url_choice("metric", heatmap.METRICS, "missed", lambda m: t(f"map.metric.{m}", ctx.lang), t("map.metric", ctx.lang))
-values = ui.cached("heatmap.map_values", ctx, metric)
-figure = charts.choropleth_map(values, heatmap.map_geojson(), heatmap.direction_outlines(), metric, ctx.target, ctx.lang,
-                               ctx.filters.territory_id, feature_ids=heatmap.boundary_ids())
-event = ui.plotly(figure, key="overdue_map", on_select="rerun")
-ui.narrow_to_clicked_municipality(event)
-st.caption(t("map.attribution", ctx.lang) + " " + t("map.click_hint", ctx.lang))
-st.caption(t("map.rollup_note", ctx.lang))
+if heatmap.boundaries_fit(ui.connection(ctx)):
+    values = ui.cached("heatmap.map_values", ctx, metric)
+    figure = charts.choropleth_map(values, heatmap.map_geojson(), heatmap.direction_outlines(), metric, ctx.target, ctx.lang,
+                                   ctx.filters.territory_id, feature_ids=heatmap.boundary_ids())
+    event = ui.plotly(figure, key="overdue_map", on_select="rerun")
+    ui.narrow_to_clicked_municipality(event)
+    st.caption(t("map.attribution", ctx.lang) + " " + t("map.click_hint", ctx.lang))
+    st.caption(t("map.rollup_note", ctx.lang))
+else:  # imported data of another place: the shapes we have are Moscow Oblast's
+    st.info(t("map.no_boundaries", ctx.lang))
 
 st.subheader(t("map.matrix", ctx.lang))
 freq_col, sort_col = st.columns(2)

@@ -126,6 +126,18 @@ def boundary_ids() -> tuple[int, ...]:
     return tuple(f["properties"]["municipality_id"] for f in boundaries()["features"])
 
 
+def boundaries_fit(con) -> bool:
+    """Whether the committed boundaries describe this database's municipalities (the same id and
+    name for every current municipality): true for Moscow Oblast data, false for an imported
+    city's, whose ids would otherwise be drawn on Moscow Oblast's shapes."""
+    def check(c) -> bool:
+        current = store.run(c, "filter_municipalities")
+        shapes = {f["properties"]["municipality_id"]: f["properties"].get("name_ru") for f in boundaries()["features"]}
+        return len(current) > 0 and all(shapes.get(int(m)) == name for m, name in zip(current["municipality_id"], current["name_ru"]))
+
+    return bool(store.attachment(con, "boundaries_fit", check))
+
+
 @lru_cache(maxsize=1)
 def map_geojson() -> dict | str:
     """What the page's map names: the URL our own server publishes the boundaries at, or, where the

@@ -51,10 +51,15 @@ def material(con, filters: Filters, as_of: dt.datetime, min_volume: int, lang: s
 def scope_name(con, filters: Filters, lang: str) -> str:
     """The region, or the chosen direction's name (the funnel is drawn around its share)."""
     if filters.territory_id is None:
-        return t("drill.region", lang)
+        return region_name(con, lang)
     names = con.cursor().execute("select name_ru, name_en from territories where territory_id = $id",
                         {"id": filters.territory_id}).fetchone()
     return names[1 if lang == "en" else 0] if names else str(filters.territory_id)
+
+
+def region_name(con, lang: str) -> str:
+    """«Московская область» for Moscow Oblast data; «все данные» for an imported city's."""
+    return t("drill.region" if heatmap.boundaries_fit(con) else "drill.region_other", lang)
 
 
 def period_line(filters: Filters, as_of: dt.datetime, lang: str) -> str:
@@ -142,7 +147,7 @@ def slides(con, made: Material, lang: str, target: float, geojson: dict | str, f
                       charts.on_time_by_territory(by_area, target, lang), kpi_points(comparison, lang))
     values = heatmap.map_values(con, filters, as_of, "missed")
     map_figure = charts.choropleth_map(values, geojson, heatmap.direction_outlines(), "missed", target, lang,
-                                       filters.territory_id, feature_ids=feature_ids)
+                                       filters.territory_id, feature_ids=feature_ids) if heatmap.boundaries_fit(con) else None
     name = "municipality_name_en" if lang == "en" else "municipality_name_ru"
     worst = values.dropna(subset=["value"]).sort_values("value", ascending=False).head(3)
     map_slide = Slide("map", t("slides.map", lang), map_figure,

@@ -192,6 +192,9 @@ def register(ctx: PageContext) -> None:
         "municipality": [mun_names.get(current.get(m, m), "") if pd.notna(m) else region for m in events["municipality_id"]],
         "organization": [inns.get(o, "") if pd.notna(o) else "" for o in events["organization_id"]],
     })
+    # Typed even when the register is empty (an imported database): the editor refuses float columns as text.
+    shown = shown.astype({"kind": "string", "title": "string", "municipality": "string", "organization": "string"})
+    shown["event_date"] = pd.to_datetime(shown["event_date"]).dt.date if len(shown) else pd.Series([], dtype="datetime64[ns]")
     edited = st.data_editor(
         shown, num_rows="dynamic", hide_index=True, width="stretch", key=f"events_editor_{ctx.version}",
         column_config={

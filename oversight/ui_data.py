@@ -39,7 +39,7 @@ def upload(ctx: PageContext) -> None:
     left, right = st.columns(2)
     profile = left.selectbox(t("data.profile", lang), PROFILE_CHOICES, key="data_profile",
                              format_func=lambda p: t(f"data.profile.{p}", lang))
-    as_of_text = right.text_input(t("data.as_of", lang), key="data_as_of", placeholder="31.12.2019 23:59",
+    as_of_text = right.text_input(t("data.as_of_input", lang), key="data_as_of", placeholder="31.12.2019 23:59",
                                   help=t("data.as_of_help", lang))
     files = st.file_uploader(t("data.files", lang), type=["csv", "txt", "xlsx"], accept_multiple_files=True, key="data_files")
     if not files:
@@ -76,7 +76,7 @@ def upload(ctx: PageContext) -> None:
             st.error(t("data.refused", lang, error=error))
             return
         # The data changed under the filters: start them again from the new data's defaults.
-        for key in [k for k in st.session_state if str(k).startswith(("flt_", "pg_"))] + ["_filters_initialised"]:
+        for key in [k for k in st.session_state if str(k).startswith(("flt_", "pg_"))] + ["_filters_initialised", "data_files"]:
             st.session_state.pop(key, None)
         st.session_state["_import_report"] = report
         st.query_params.clear()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from oversight import drill, tables, ui
+from oversight import drill, presentation, tables, ui
 from oversight.i18n import fmt_datetime, fmt_number, name_column, t
 from oversight.ui import PageContext
 
@@ -62,7 +62,7 @@ def go(territory_id=None, municipality_id=None, organization_id=None, building_i
 
 def _label(level: str, ident, ctx: PageContext) -> str:
     if level == "region":
-        return t("drill.region", ctx.lang)
+        return presentation.region_name(ui.connection(ctx), ctx.lang)
     if level == "request":
         return t("drill.request", ctx.lang, id=ident)
     names = ui.query("drill_labels", ctx.db_path, ctx.version, level=level)

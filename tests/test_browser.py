@@ -451,3 +451,63 @@ def test_compliance_watchlist_downloads_as_a_case_file(browser, server, con, as_
         assert sheet.cell(2, len(header)).value == as_of.strftime("%d.%m.%Y %H:%M")
     finally:
         visit.close()
+
+
+# ---------------------------------------------------------------- the Data page and imported data
+
+BOSTON = ROOT.parent / "shared" / "fixtures" / "boston311-100.csv"
+
+
+@pytest.fixture(scope="module")
+def imported_server(small_db, tmp_path_factory):
+    """A server on a copy of the small database into which Boston's 311 sample was imported (the
+    demo replaced): every page must work on a city's data."""
+    from oversight import importer
+
+    copy = tmp_path_factory.mktemp("imported") / "boston.duckdb"
+    shutil.copy(small_db, copy)
+    importer.import_files([BOSTON], copy, "boston311", dt.datetime(2022, 6, 1))
+    yield from _serve(str(copy), tmp_path_factory)
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[p.url_path for p in PAGES])
+def test_every_page_works_on_imported_city_data(browser, imported_server, page):
+    visit = Visit(browser, f"{imported_server}{page.url}?lang=ru&from=2022-01-01&to=2022-05-31")
+    p = visit.page
+    try:
+        p.screenshot(path=str(SCREENSHOTS / f"imported-{page.url_path}.png"), full_page=True)
+        assert p.locator('[data-testid="stException"]').count() == 0, p.inner_text("body")[:2000]
+        assert p.locator("h1").first.inner_text().strip() == t(page.heading_key, "ru")
+        assert visit.outside == [] and visit.real_console_errors() == []
+        assert t("demo.banner", "ru", as_of="")[:20] not in p.inner_text("body")
+        plots = p.locator(".js-plotly-plot")
+        for i in range(plots.count()):
+            assert plots.nth(i).evaluate(DRAWN_PATHS) > 0, f"chart {i} on {page.url_path} has no drawn data"
+        if page.url_path == "map":  # Moscow Oblast's shapes are not drawn for Boston's neighbourhoods
+            assert t("map.no_boundaries", "ru") in p.inner_text("body")
+            assert p.locator(".js-plotly-plot .choroplethlocation").count() == 0
+    finally:
+        visit.close()
+
+
+def test_data_page_upload_preview_and_import(browser, writable_server):
+    visit = Visit(browser, f"{writable_server}/data?lang=ru", 1366, 2400)
+    p = visit.page
+    try:
+        p.set_input_files('input[type="file"]', str(BOSTON))
+        p.wait_for_selector(f"text={t('data.import_button', 'ru', n=1)}", timeout=60_000)
+        visit._settle()
+        body = p.inner_text("body")
+        assert "boston311-100.csv" in body and "Boston 311" in body  # the file and its detected format
+        assert "closure_reason" in body  # the columns the import will not use are listed
+        assert p.locator('[data-testid="stDataFrame"]').count() >= 2  # the mapping and the first rows as read
+        p.screenshot(path=str(SCREENSHOTS / "data-preview-ru.png"), full_page=True)
+        p.get_by_role("button", name=t("data.import_button", "ru", n=1)).click()
+        p.wait_for_selector(f"text={t('data.demo_replaced', 'ru')}", timeout=120_000)
+        body = p.inner_text("body")
+        assert "прочитано строк 100, загружено 100, отклонено 0" in body
+        assert "Boston 311" in body  # what the dashboard shows now
+        assert p.locator('[data-testid="stException"]').count() == 0
+        p.screenshot(path=str(SCREENSHOTS / "data-report-ru.png"), full_page=True)
+    finally:
+        visit.close()

@@ -61,3 +61,14 @@ def test_the_strings_file_has_three_fields_on_every_line():
     with open(I18N_DIR / "strings.csv", encoding="utf-8", newline="") as handle:
         rows = list(csv.reader(handle))
     assert all(len(row) == 3 for row in rows), [row[0] for row in rows if len(row) != 3]
+
+
+def test_every_key_is_defined_once():
+    import collections
+    import csv
+
+    from oversight.paths import I18N_DIR
+
+    with open(I18N_DIR / "strings.csv", encoding="utf-8", newline="") as handle:
+        keys = collections.Counter(row[0] for row in csv.reader(handle))
+    assert [k for k, n in keys.items() if n > 1] == []
