@@ -176,10 +176,11 @@ def preview(path: Path | str, db_path: Path | str, profile: str = "auto", as_of:
             formats = list(info.profile.date_formats)
             moment, _ = _as_of(con, as_of, formats)
             _status_and_municipality_maps(con, info.profile)
-            store.execute(con, "import_check", formats=formats, as_of=moment, blocked=[0] if info.missing_required else [],
+            _table(con, "blocked_files", pd.DataFrame({"file_idx": [0] if info.missing_required else []}, dtype="int32"))
+            store.execute(con, "import_check", formats=formats, as_of=moment,
                           default_municipality=info.profile.default_municipality or "",
                           create_municipalities=info.profile.create_municipalities,
-                          closed_from_updated=info.profile.closed_from_updated)
+                          closed_from_updated=info.profile.closed_from_updated, strip_offsets=info.profile.strip_offsets)
             shown = con.execute(
                 "select record + 2 as line, number, created_at, due_at, closed_at, state, municipality_raw, municipality_id, "
                 "organization_raw, category_raw, reason from checked order by record").df()
@@ -253,6 +254,22 @@ def _stage_file(con: duckdb.DuckDBPyConnection, info: FileInfo, index: int, work
         f"#{info.positions[f] + 1} as {f}" if f in info.positions else f"null::varchar as {f}" for f in FIELDS)
     con.execute(f"insert into staged select {int(index)} as file_idx, rowid as record, {columns} from {raw}")  # noqa: S608
     return int(con.execute(f"select count(*) from {raw}").fetchone()[0])  # noqa: S608
+
+
+def _formats_in_use(con, profile: Profile) -> list[str]:
+    """The profile's date formats, those that match a sample of the creation dates first (DuckDB
+    tries them in order, so the common one first saves a failed parse per date)."""
+    sample = [r[0] for r in con.execute("select trim(created) from staged where created is not null limit 2000").fetchall()]
+    def hits(fmt: str) -> int:
+        count = 0
+        for value in sample:
+            try:
+                dt.datetime.strptime(value, fmt)
+                count += 1
+            except ValueError:
+                continue
+        return count
+    return sorted(profile.date_formats, key=lambda f: -hits(f))
 
 
 def _setup(con: duckdb.DuckDBPyConnection) -> None:
@@ -386,15 +403,17 @@ def _run(con, infos: list[FileInfo], profile: Profile, as_of_option, say, workdi
     for index, info in enumerate(infos):
         say(0.05 + 0.3 * index / len(infos), "reading")
         read.append(_stage_file(con, info, index, workdir))
-    formats = list(profile.date_formats)
+    formats = _formats_in_use(con, profile)
     say(0.4, "checking")
     report = Report()
     report.as_of, report.as_of_source = _as_of(con, as_of_option, formats)
     _status_and_municipality_maps(con, profile)
+    _table(con, "blocked_files", pd.DataFrame({"file_idx": [i for i, info in enumerate(infos) if info.missing_required]},
+                                               dtype="int32"))
     store.execute(con, "import_check", formats=formats, as_of=report.as_of,
-                  blocked=[i for i, info in enumerate(infos) if info.missing_required],
                   default_municipality=profile.default_municipality or "",
-                  create_municipalities=profile.create_municipalities, closed_from_updated=profile.closed_from_updated)
+                  create_municipalities=profile.create_municipalities, closed_from_updated=profile.closed_from_updated,
+                  strip_offsets=profile.strip_offsets)
     say(0.55, "reference")
     report.created = _references(con, profile)
     say(0.7, "writing")

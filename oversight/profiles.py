@@ -47,6 +47,7 @@ class Profile:
     territory: str | None = None
     default_municipality: str | None = None
     closed_from_updated: bool = False
+    strip_offsets: bool = False
     default_source: str = "import"
     notes: dict = field(default_factory=dict)
 
@@ -97,6 +98,7 @@ def load(key: str, directory: Path = PROFILES_DIR) -> Profile:
         territory=data.get("territory"),
         default_municipality=data.get("default_municipality"),
         closed_from_updated=bool(data.get("closed_from_updated", False)),
+        strip_offsets=bool(data.get("strip_offsets", False)),
         default_source=data.get("default_source", key),
     )
 

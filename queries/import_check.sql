@@ -1,9 +1,10 @@
 -- import_check: every staged row (temp table `staged`: our fields as the file wrote them) checked,
 -- typed and given the first reason it cannot be loaded, or none. Creates the temp table `checked`.
 -- Inputs besides `staged`: temp tables status_map(raw, state) and municipality_map(raw, id) (the
--- distinct values matched in Python), $formats (date formats), $as_of, $blocked (files missing a
--- required column: all their rows refused), $default_municipality, $create_municipalities,
--- $closed_from_updated (Open311: the update time of a closed request is its closing time).
+-- distinct values matched in Python), blocked_files(file_idx) (files missing a required column: all
+-- their rows refused), $formats (date formats), $as_of, $default_municipality, $create_municipalities,
+-- $closed_from_updated (Open311: the update time of a closed request is its closing time),
+-- $strip_offsets (Open311: timestamps carry a UTC offset).
 create or replace temp table checked as
 with cleaned as (
     select
@@ -33,10 +34,10 @@ with cleaned as (
 typed as (
     select
         c.*,
-        -- A UTC offset or a trailing Z is dropped: times are kept as the local time written.
-        try_strptime(regexp_replace(c.created_raw, '(Z|[+-][0-9]{2}:?[0-9]{2})$', ''), $formats) as created_at,
-        try_strptime(regexp_replace(c.deadline_raw, '(Z|[+-][0-9]{2}:?[0-9]{2})$', ''), $formats) as due_at,
-        try_strptime(regexp_replace(c.closed_raw, '(Z|[+-][0-9]{2}:?[0-9]{2})$', ''), $formats) as closed_given,
+        -- With $strip_offsets (Open311) a UTC offset or a trailing Z is dropped: times stay the local time written.
+        try_strptime(case when $strip_offsets then regexp_replace(c.created_raw, '(Z|[+-][0-9]{2}:?[0-9]{2})$', '') else c.created_raw end, $formats) as created_at,
+        try_strptime(case when $strip_offsets then regexp_replace(c.deadline_raw, '(Z|[+-][0-9]{2}:?[0-9]{2})$', '') else c.deadline_raw end, $formats) as due_at,
+        try_strptime(case when $strip_offsets then regexp_replace(c.closed_raw, '(Z|[+-][0-9]{2}:?[0-9]{2})$', '') else c.closed_raw end, $formats) as closed_given,
         s.state,
         m.id as municipality_id,
         try_cast(c.rating_raw as integer) as rating,
@@ -60,7 +61,7 @@ reasoned as (
     select
         *,
         case
-            when list_contains($blocked::integer[], file_idx) then 'missing_column'
+            when file_idx in (select file_idx from blocked_files) then 'missing_column'
             when number is null then 'missing:number'
             when created_raw is null then 'missing:created'
             when created_at is null then 'bad_date:created'
@@ -79,36 +80,37 @@ reasoned as (
             when returns_raw is not null and (returned_count is null or returned_count < 0) then 'bad_returns'
         end as reason,
         case
-            when regexp_full_match(number, '[0-9]{1,18}') then number::bigint
+            when length(number) <= 18 and try_cast(number as ubigint)::varchar = number then number::bigint
             else (hash(number) >> 1)::bigint  -- a stable id for a number that is not one
         end as ticket_id
     from dated
 ),
 
--- Two rows with the same number: identical content is one request written twice (the copies are
--- refused as duplicates); different content cannot be told apart, so every such row is refused.
+-- Two rows with the same number: identical content is one request written twice (the copies after
+-- the first are refused as duplicates); different content cannot be told apart, so every such row is
+-- refused. Found by grouping (numbers that repeat are few), not by a window over every row.
 fingerprinted as (
     select
         *,
         hash(created_at, due_at, closed_at, state, municipality_raw, organization_raw, inn_raw, address_raw,
-             category_raw, returned_count, rating, text_raw) as content
+             category_raw, returned_count, rating, text_raw) as content,
+        file_idx::bigint * 10000000000 + record as position
     from reasoned
 ),
 
-conflicts as (
-    select ticket_id
+repeated as (
+    select ticket_id, count(distinct content) as versions, min(position) as first_position
     from fingerprinted
     where reason is null
     group by ticket_id
-    having count(distinct content) > 1
+    having count(*) > 1
 )
 
 select
-    f.* exclude (reason),
-    case
-        when f.reason is not null then f.reason
-        when f.ticket_id in (select ticket_id from conflicts) then 'duplicate_conflict'
-        when row_number() over (partition by f.ticket_id, f.content, f.reason is null order by f.file_idx, f.record) > 1
-            then 'duplicate_exact'
-    end as reason
+    f.* exclude (reason, position),
+    coalesce(f.reason, case
+        when r.versions > 1 then 'duplicate_conflict'
+        when r.ticket_id is not null and f.position <> r.first_position then 'duplicate_exact'
+    end) as reason
 from fingerprinted as f
+left join repeated as r on r.ticket_id = f.ticket_id and f.reason is null
