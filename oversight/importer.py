@@ -181,6 +181,7 @@ def preview(path: Path | str, db_path: Path | str, profile: str = "auto", as_of:
                           default_municipality=info.profile.default_municipality or "",
                           create_municipalities=info.profile.create_municipalities,
                           closed_from_updated=info.profile.closed_from_updated, strip_offsets=info.profile.strip_offsets)
+            con.execute(store.query_text("import_duplicates")).fetchall()
             shown = con.execute(
                 "select record + 2 as line, number, created_at, due_at, closed_at, state, municipality_raw, municipality_id, "
                 "organization_raw, category_raw, reason from checked order by record").df()
@@ -414,6 +415,7 @@ def _run(con, infos: list[FileInfo], profile: Profile, as_of_option, say, workdi
                   default_municipality=profile.default_municipality or "",
                   create_municipalities=profile.create_municipalities, closed_from_updated=profile.closed_from_updated,
                   strip_offsets=profile.strip_offsets)
+    con.execute(store.query_text("import_duplicates")).fetchall()  # two fixed statements, no parameters
     say(0.55, "reference")
     report.created = _references(con, profile)
     say(0.7, "writing")
@@ -510,7 +512,8 @@ def _create_places(con, profile: Profile) -> dict[str, list[str]]:
 
 
 def _create_organizations(con) -> list[str]:
-    con.execute("alter table checked add column if not exists organization_id integer")
+    _table(con, "organization_map", pd.DataFrame({"inn_raw": [], "organization_raw": [], "organization_id": []}).astype(
+        {"inn_raw": "string", "organization_raw": "string", "organization_id": "Int64"}))
     found = con.execute(
         "select inn_raw, organization_raw, organization_name_raw, municipality_id, count(*) as n from checked "
         "where reason is null and (inn_raw is not null or organization_raw is not null) group by all").df()
@@ -548,15 +551,13 @@ def _create_organizations(con) -> list[str]:
             {"municipality_id": "Int64", "inn": "string", "external_id": "string"}))
         con.execute("insert into organizations (organization_id, name, inn, kind, municipality_id, external_id) "
                     "select organization_id, name, inn, kind, municipality_id, external_id from new_organizations")
-    _table(con, "organization_map", pd.DataFrame(mapping).astype({"inn_raw": "string", "organization_raw": "string"}))
-    con.execute("update checked set organization_id = m.organization_id from organization_map as m "
-                "where checked.reason is null and checked.inn_raw is not distinct from m.inn_raw "
-                "and checked.organization_raw is not distinct from m.organization_raw")
+    # Joined to the rows when they are written (import_incoming), not written into every row here.
+    _table(con, "organization_map", pd.DataFrame(mapping).astype(
+        {"inn_raw": "string", "organization_raw": "string", "organization_id": "Int64"}))
     return [v["name"] for v in new.values()]
 
 
 def _create_categories(con) -> list[str]:
-    con.execute("alter table checked add column if not exists category_id integer")
     # Sorted: new ids follow the names, so the same file always gives the same ids.
     values = sorted(r[0] for r in con.execute("select distinct category_raw from checked where reason is null").fetchall())
     known = {}
@@ -574,17 +575,18 @@ def _create_categories(con) -> list[str]:
     if new:
         _table(con, "new_categories", pd.DataFrame(new))
         con.execute("insert into categories (category_id, name_ru, name_en, is_emergency) select * from new_categories")
-    _table(con, "category_map", pd.DataFrame(rows, columns=["raw", "id"]).astype({"raw": "string"}))
-    con.execute("update checked set category_id = m.id from category_map as m "
-                "where checked.reason is null and checked.category_raw = m.raw")
+    _table(con, "category_map", pd.DataFrame(rows, columns=["raw", "id"]).astype({"raw": "string", "id": "Int64"}))
     return [r["name_ru"] for r in new]
 
 
 def _create_buildings(con) -> list[str]:
-    con.execute("alter table checked add column if not exists building_id integer")
+    _table(con, "building_map", pd.DataFrame({"municipality_id": [], "raw": [], "id": []}).astype(
+        {"municipality_id": "Int64", "raw": "string", "id": "Int64"}))
     found = con.execute(
-        "select municipality_id, address_raw, mode(organization_id) as organization_id, avg(lat) as lat, avg(lon) as lon "
-        "from checked where reason is null and address_raw is not null group by all order by all").df()
+        "select c.municipality_id, c.address_raw, mode(m.organization_id) as organization_id, avg(c.lat) as lat, "
+        "avg(c.lon) as lon from checked as c left join organization_map as m on m.inn_raw is not distinct from c.inn_raw "
+        "and m.organization_raw is not distinct from c.organization_raw "
+        "where c.reason is null and c.address_raw is not null group by all order by all").df()
     if found.empty:
         return []
     known = {(int(m) if pd.notna(m) else None, normalise(a)): int(b) for b, a, m in
@@ -604,9 +606,7 @@ def _create_buildings(con) -> list[str]:
         _table(con, "new_buildings", pd.DataFrame(new).astype({"organization_id": "Int64"}))
         con.execute("insert into buildings (building_id, address, municipality_id, organization_id, lat, lon) "
                     "select building_id, address, municipality_id, organization_id, lat, lon from new_buildings")
-    _table(con, "building_map", pd.DataFrame(rows).astype({"raw": "string"}))
-    con.execute("update checked set building_id = m.id from building_map as m where checked.reason is null "
-                "and checked.municipality_id = m.municipality_id and checked.address_raw = m.raw")
+    _table(con, "building_map", pd.DataFrame(rows).astype({"municipality_id": "Int64", "raw": "string", "id": "Int64"}))
     return [r["address"] for r in new]
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -51,11 +52,16 @@ def upload(ctx: PageContext) -> None:
         except (ValueError, OverflowError):
             st.error(t("data.bad_as_of", lang, value=as_of_text))
             return
-    folder = Path(tempfile.mkdtemp(prefix="upload-", dir=Path(ctx.db_path).parent))
+    # One folder per browser session, next to the database; a file is written once, not on every rerun.
+    if "_upload_dir" not in st.session_state:
+        st.session_state["_upload_dir"] = tempfile.mkdtemp(prefix=".upload-", dir=Path(ctx.db_path).parent)
+    folder = Path(st.session_state["_upload_dir"])
+    folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for file in files:
-        path = folder / Path(file.name).name
-        path.write_bytes(file.getvalue())
+        path = folder / Path(file.name).name  # the name only: never a path from the browser
+        if not path.exists() or path.stat().st_size != file.size:
+            path.write_bytes(file.getvalue())
         paths.append(path)
     for path, file in zip(paths, files):
         try:
@@ -79,6 +85,8 @@ def upload(ctx: PageContext) -> None:
         for key in [k for k in st.session_state if str(k).startswith(("flt_", "pg_"))] + ["_filters_initialised", "data_files"]:
             st.session_state.pop(key, None)
         st.session_state["_import_report"] = report
+        shutil.rmtree(folder, ignore_errors=True)  # the import has its own record; the uploads go
+        st.session_state.pop("_upload_dir", None)
         st.query_params.clear()
         st.rerun()
 

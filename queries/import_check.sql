@@ -86,9 +86,7 @@ reasoned as (
     from dated
 ),
 
--- Two rows with the same number: identical content is one request written twice (the copies after
--- the first are refused as duplicates); different content cannot be told apart, so every such row is
--- refused. Found by grouping (numbers that repeat are few), not by a window over every row.
+-- Each row's content fingerprint and position, for queries/import_duplicates.sql (run next).
 fingerprinted as (
     select
         *,
@@ -96,21 +94,6 @@ fingerprinted as (
              category_raw, returned_count, rating, text_raw) as content,
         file_idx::bigint * 10000000000 + record as position
     from reasoned
-),
-
-repeated as (
-    select ticket_id, count(distinct content) as versions, min(position) as first_position
-    from fingerprinted
-    where reason is null
-    group by ticket_id
-    having count(*) > 1
 )
 
-select
-    f.* exclude (reason, position),
-    coalesce(f.reason, case
-        when r.versions > 1 then 'duplicate_conflict'
-        when r.ticket_id is not null and f.position <> r.first_position then 'duplicate_exact'
-    end) as reason
-from fingerprinted as f
-left join repeated as r on r.ticket_id = f.ticket_id and f.reason is null
+select * from fingerprinted

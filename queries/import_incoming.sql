@@ -1,26 +1,32 @@
--- import_incoming: the accepted rows of `checked` as requests of the data contract, each compared
+-- import_incoming: the accepted rows of `checked` as requests of the data contract (organisation,
+-- category and building ids from the temp tables organization_map, category_map and building_map
+-- that oversight.importer filled from the distinct values), each compared
 -- with the request of the same number already in the database. Creates the temp table
 -- incoming_compared: the tickets columns plus `existing` (the number is in the database) and `same`
 -- (and nothing about it changed).
 create or replace temp table incoming_compared as
 with incoming as (
     select
-        ticket_id,
-        coalesce(source_raw, $default_source) as source,
-        created_at,
-        due_at,
-        closed_at,
-        case when closed_at is null then 'open' else 'closed' end as status,
-        category_id,
-        municipality_id,
-        organization_id,
-        building_id,
-        coalesce(returned_count, 0) as returned_count,
-        rating::tinyint as rating,
-        text_raw as description,
-        number as external_id
-    from checked
-    where reason is null
+        c.ticket_id,
+        coalesce(c.source_raw, $default_source) as source,
+        c.created_at,
+        c.due_at,
+        c.closed_at,
+        case when c.closed_at is null then 'open' else 'closed' end as status,
+        cm.id::integer as category_id,
+        c.municipality_id,
+        om.organization_id::integer as organization_id,
+        bm.id::integer as building_id,
+        coalesce(c.returned_count, 0) as returned_count,
+        c.rating::tinyint as rating,
+        c.text_raw as description,
+        c.number as external_id
+    from checked as c
+    left join category_map as cm on cm.raw = c.category_raw
+    left join organization_map as om
+        on om.inn_raw is not distinct from c.inn_raw and om.organization_raw is not distinct from c.organization_raw
+    left join building_map as bm on bm.municipality_id = c.municipality_id and bm.raw = c.address_raw
+    where c.reason is null
 )
 
 select

@@ -1,0 +1,24 @@
+-- import_duplicates: after import_check, the rows whose number appears more than once among the
+-- rows that passed. Identical content is one request written twice: the copies after the first are
+-- refused (duplicate_exact). Different content cannot be told apart: every such row is refused
+-- (duplicate_conflict). Numbers that repeat are few, so only they are grouped by content, and only
+-- their rows are updated.
+create or replace temp table repeated as
+select ticket_id, count(distinct content) as versions, min(position) as first_position
+from checked
+where reason is null
+  and ticket_id in (
+      select ticket_id
+      from checked
+      where reason is null
+      group by ticket_id
+      having count(*) > 1
+  )
+group by ticket_id;
+
+update checked
+set reason = case when r.versions > 1 then 'duplicate_conflict' else 'duplicate_exact' end
+from repeated as r
+where checked.ticket_id = r.ticket_id
+  and checked.reason is null
+  and (r.versions > 1 or checked.position <> r.first_position);
