@@ -35,9 +35,9 @@ typed as (
     select
         c.*,
         -- With $strip_offsets (Open311) a UTC offset or a trailing Z is dropped: times stay the local time written.
-        try_strptime(case when $strip_offsets then regexp_replace(c.created_raw, '(Z|[+-][0-9]{2}:?[0-9]{2})$', '') else c.created_raw end, $formats) as created_at,
-        try_strptime(case when $strip_offsets then regexp_replace(c.deadline_raw, '(Z|[+-][0-9]{2}:?[0-9]{2})$', '') else c.deadline_raw end, $formats) as due_at,
-        try_strptime(case when $strip_offsets then regexp_replace(c.closed_raw, '(Z|[+-][0-9]{2}:?[0-9]{2})$', '') else c.closed_raw end, $formats) as closed_given,
+        try_strptime(case when $strip_offsets then regexp_replace(c.created_raw, '(Z|[+-][0-9][0-9]:?[0-9][0-9])$', '') else c.created_raw end, $formats) as created_at,
+        try_strptime(case when $strip_offsets then regexp_replace(c.deadline_raw, '(Z|[+-][0-9][0-9]:?[0-9][0-9])$', '') else c.deadline_raw end, $formats) as due_at,
+        try_strptime(case when $strip_offsets then regexp_replace(c.closed_raw, '(Z|[+-][0-9][0-9]:?[0-9][0-9])$', '') else c.closed_raw end, $formats) as closed_given,
         s.state,
         m.id as municipality_id,
         try_cast(c.rating_raw as integer) as rating,

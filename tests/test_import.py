@@ -330,3 +330,31 @@ def test_every_row_is_loaded_or_refused_with_a_reason(tmp_path_factory, rows):
     assert report.rows_read == len(rows)
     assert set(report.reasons) <= set(importer.REASONS)
     assert len(_tickets(folder / "db.duckdb")) == report.inserted
+
+
+def test_open311_georeport_rows(tmp_path):
+    header = ["service_request_id", "status", "service_name", "service_code", "description", "agency_responsible",
+              "requested_datetime", "updated_datetime", "expected_datetime", "address", "zipcode", "lat", "long"]
+    rows = [
+        ["638344", "closed", "Sidewalk and Curb Issues", "006", "Curb cover is broken", "Public Works",
+         "2010-04-14T06:37:38-08:00", "2010-04-14T15:37:38-08:00", "2010-04-15T06:37:38-08:00", "8TH AVE", "94122", "37.76", "-122.4"],
+        ["638349", "open", "Potholes", "007", "", "Public Works",
+         "2010-04-15T09:00:00-08:00", "2010-04-16T10:00:00-08:00", "2010-04-20T09:00:00-08:00", "1ST ST", "", "", ""],
+        ["638350", "archived", "Potholes", "007", "", "Public Works",
+         "2010-04-15T09:00:00-08:00", "", "", "1ST ST", "94110", "", ""],
+    ]
+    path = _write_rows(tmp_path / "georeport.csv", header, rows)
+    db = tmp_path / "open311.duckdb"
+    report = importer.import_files([path], db, "auto", dt.datetime(2010, 5, 1))
+    _reconciles(report)
+    assert report.files[0]["profile"] == "open311"
+    assert report.reasons == {"unknown_status": 1}
+    loaded = _tickets(db).set_index("external_id")
+    # The UTC offset is dropped: the local time as written.
+    assert loaded.loc["638344", "created_at"] == pd.Timestamp("2010-04-14 06:37:38")
+    # A closed request's update time is its closing; an open one's update is not.
+    assert loaded.loc["638344", "closed_at"] == pd.Timestamp("2010-04-14 15:37:38")
+    assert pd.isna(loaded.loc["638349", "closed_at"])
+    with duckdb.connect(str(db), read_only=True) as con:
+        names = {r[0] for r in con.execute("select name_en from municipalities").fetchall()}
+    assert names == {"94122", "City"}  # the zipcode where there is one, else the city as one group
