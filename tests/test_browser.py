@@ -455,7 +455,7 @@ def test_compliance_watchlist_downloads_as_a_case_file(browser, server, con, as_
 
 # ---------------------------------------------------------------- the Data page and imported data
 
-BOSTON = ROOT.parent / "shared" / "fixtures" / "boston311-100.csv"
+BOSTON = ROOT / "tests" / "fixtures" / "boston311-100.csv"
 
 
 @pytest.fixture(scope="module")

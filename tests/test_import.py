@@ -22,7 +22,7 @@ from oversight import importer, metrics, store
 from oversight.filters import Filters
 from oversight.paths import ROOT
 
-FIXTURES = ROOT.parent / "shared" / "fixtures"
+FIXTURES = ROOT / "tests" / "fixtures"  # verbatim copies of shared/fixtures (tests/fixtures/SOURCE.md)
 BOSTON = FIXTURES / "boston311-100.csv"
 NYC = FIXTURES / "nyc311-100.csv"
 AFTER_BOSTON = dt.datetime(2022, 6, 1)  # after the sample's last deadline (2022-05-20)
