@@ -65,6 +65,9 @@ def _open_card(ctx: PageContext, assessed: pd.DataFrame, organization_id: int) -
         return
     row = row.iloc[0]
     municipality = None if pd.isna(row["municipality_id"]) else int(row["municipality_id"])
+    if municipality is not None:  # an organisation recorded under a merged municipality: today's one
+        current = ui.query("municipality_current", ctx.db_path, ctx.version).set_index("municipality_id")["current_id"]
+        municipality = int(current.get(municipality, municipality))
     territory = None if pd.isna(row["territory_id"]) else int(row["territory_id"])
     scope = replace(ctx.filters, territory_id=territory, municipality_id=municipality, organization_id=organization_id)
     link = {**scope.to_query_params(), "lang": ctx.lang}
