@@ -16,6 +16,7 @@ import os
 import re
 import threading
 import time
+import weakref
 from functools import cache
 from pathlib import Path
 
@@ -222,6 +223,11 @@ def _close_all() -> None:
 
 def _close_when_idle(con: duckdb.DuckDBPyConnection, wait_s: float = 60.0) -> None:
     """Close a connection, waiting while another thread (the median index build) still uses it."""
+    for _, cursor in _query_cursors.pop(id(con), []):  # the threads' cached query cursors go first
+        try:
+            cursor.close()
+        except duckdb.Error:
+            pass
     deadline = time.monotonic() + wait_s
     while True:
         try:
@@ -286,6 +292,8 @@ def connect(path: Path | str) -> duckdb.DuckDBPyConnection:
             for old in [k for k in _connections if k[0] == resolved]:
                 stale = _connections.pop(old)
                 _attachments.pop(id(stale), None)
+                for _, cursor in _query_cursors.pop(id(stale), []):
+                    cursor.close()
                 stale.close()
             ensure_derived(path)
             con = duckdb.connect(resolved, read_only=True)
@@ -339,6 +347,47 @@ _COUNT_FROM_ROWS = (
 )
 
 
+# One cursor per thread and connection, with the macros installed once: installing them costs about
+# 10 ms, which every query paid when each had a fresh cursor. A thread runs one query at a time, so its
+# cursor is never shared; the cursors are closed with their connection (_close_when_idle).
+_thread = threading.local()
+_query_cursors: dict[int, list] = {}
+
+
+def _cursor(con: duckdb.DuckDBPyConnection):
+    cache = getattr(_thread, "cursors", None)
+    if cache is None:
+        cache = _thread.cursors = {}
+    entry = cache.get(id(con))
+    if entry is None or entry[0] is not con:
+        cursor = con.cursor()
+        install_macros(cursor)
+        entry = cache[id(con)] = (con, cursor)  # holding con keeps its id from being reused
+        with _lock:
+            # Streamlit runs each script run in a new thread: close the cursors of finished threads.
+            kept = []
+            for owner, old in _query_cursors.get(id(con), []):
+                thread = owner()
+                if thread is not None and thread.is_alive():
+                    kept.append((owner, old))
+                else:
+                    try:
+                        old.close()
+                    except duckdb.Error:
+                        pass
+            kept.append((weakref.ref(threading.current_thread()), cursor))
+            _query_cursors[id(con)] = kept
+    return entry[1]
+
+
+def _forget_cursor(con) -> None:
+    cache = getattr(_thread, "cursors", {})
+    cache.pop(id(con), None)
+
+
+_COUNT_FROM_DAILY = tuple(statement.replace("_rows(", "_daily(") for statement in _COUNT_FROM_ROWS)
+
+
 def run(con: duckdb.DuckDBPyConnection, name: str, *, rows: bool = False, **params) -> pd.DataFrame:
     """Run queries/<name>.sql with its $parameters bound from `params`; return a DataFrame.
 
@@ -353,15 +402,20 @@ def run(con: duckdb.DuckDBPyConnection, name: str, *, rows: bool = False, **para
     if missing:
         raise TypeError(f"query {name} needs parameters {sorted(missing)}")
     bound = {k: _bindable(v) for k, v in params.items() if k in needed}
-    cursor = con.cursor()
+    cursor = _cursor(con)
     try:
-        install_macros(cursor)
         if rows:
             for statement in _COUNT_FROM_ROWS:
                 cursor.execute(statement)
-        return cursor.execute(sql, bound).df()
-    finally:
-        cursor.close()
+        try:
+            return cursor.execute(sql, bound).df()
+        finally:
+            if rows:  # back to the pre-aggregated implementations for the thread's next query
+                for statement in _COUNT_FROM_DAILY:
+                    cursor.execute(statement)
+    except duckdb.ConnectionException:
+        _forget_cursor(con)  # the connection was closed under us (a replaced file): nothing cached stays
+        raise
 
 
 def _bindable(value):
