@@ -237,16 +237,24 @@ def _rate(months: pd.DataFrame) -> float | None:
 # ---------------------------------------------------------------- weekends and holidays
 
 
-def day_kinds(first: dt.date, last: dt.date) -> pd.Series:
+def day_kinds(first: dt.date, last: dt.date, country: str = "RU") -> pd.Series:
     """The kind of every day first..last in the Russian production calendar: 'working' (transferred
     working Saturdays included), 'new_year' (days off from 1 to 8 January), 'holiday' (other public
     holidays, and weekdays made days off by a transfer), 'weekend' (an ordinary Saturday or Sunday)."""
-    days, working, holiday = workcalendar.day_table(first, last)
+    days, working, holiday = workcalendar.day_table(first, last, country)
     dates = pd.to_datetime(days)
     weekend = dates.day_of_week >= 5
-    new_year = (dates.month == 1) & (dates.day <= 8) & ~working
+    # The New Year holidays are a Russian institution; elsewhere 1 January is a holiday like any other.
+    new_year = (dates.month == 1) & (dates.day <= 8) & ~working & (country == "RU")
     kind = np.where(working, "working", np.where(new_year, "new_year", np.where(holiday | ~weekend, "holiday", "weekend")))
     return pd.Series(kind, index=dates.date)
+
+
+def calendar_of(con) -> str:
+    """The country whose calendar labels the days: the dataset's (set by the import profile), RU
+    for the ЕДС's data and the demo."""
+    value = store.dataset_info(con).get("calendar")
+    return "RU" if value is None or pd.isna(value) or not str(value).strip() else str(value)
 
 
 def weekends(con, filters: Filters, as_of: dt.datetime, min_volume: int = 30) -> dict:
@@ -258,7 +266,7 @@ def weekends(con, filters: Filters, as_of: dt.datetime, min_volume: int = 30) ->
     due, missed, on_time_rate; "gap": per organisation, the share missed on days off (weekends,
     holidays, New Year) and on working days, the difference with its 95 % interval (Newcombe), worst
     first by the interval's lower end, among those with min_volume deadlines of each kind}."""
-    kinds = day_kinds(filters.start, filters.end)
+    kinds = day_kinds(filters.start, filters.end, calendar_of(con))
     rows = store.run(con, "deadlines_by_day_kind", rows=not fairness.uses_org_due_daily(con, filters, as_of),
                      days=list(kinds.index), kinds=kinds.tolist(), **filters.params(as_of))
     out = {}

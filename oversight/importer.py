@@ -634,8 +634,8 @@ def _write(con, report: Report, profile: Profile) -> None:
     as_of = report.as_of if previous is None else max(report.as_of, previous)
     con.execute("delete from dataset")
     con.execute("delete from demo_story")
-    con.execute("insert into dataset (as_of, source, is_demo, loaded_at) values ($as_of, $source, false, $now)",
-                {"as_of": as_of, "source": profile.name, "now": _moscow_now()})
+    con.execute("insert into dataset (as_of, source, is_demo, loaded_at, calendar) values ($as_of, $source, false, $now, $calendar)",
+                {"as_of": as_of, "source": profile.name, "now": _moscow_now(), "calendar": profile.calendar})
 
 
 def _moscow_now() -> dt.datetime:

@@ -48,6 +48,7 @@ class Profile:
     default_municipality: str | None = None
     closed_from_updated: bool = False
     strip_offsets: bool = False
+    calendar: str = "RU"
     default_source: str = "import"
     notes: dict = field(default_factory=dict)
 
@@ -99,6 +100,7 @@ def load(key: str, directory: Path = PROFILES_DIR) -> Profile:
         default_municipality=data.get("default_municipality"),
         closed_from_updated=bool(data.get("closed_from_updated", False)),
         strip_offsets=bool(data.get("strip_offsets", False)),
+        calendar=str(data.get("calendar", "RU")),
         default_source=data.get("default_source", key),
     )
 

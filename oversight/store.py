@@ -28,7 +28,7 @@ from oversight.paths import QUERIES_DIR
 SCHEMA_FILE = Path(__file__).with_name("schema.sql")
 MACROS_FILE = QUERIES_DIR / "_macros.sql"
 DERIVED_FILE = QUERIES_DIR / "_build_facts.sql"
-DERIVED_VERSION = 11  # bump together with derived_info in _build_facts.sql
+DERIVED_VERSION = 12  # bump together with derived_info in _build_facts.sql
 
 
 class DataProblem(ValueError):
@@ -129,6 +129,8 @@ _CONTRACT_UPGRADES = (
     "create table if not exists ticket_returns (ticket_id bigint not null, returned_at timestamp not null)",
     # The number as the source system wrote it (a non-numeric number gets a hashed ticket_id).
     "alter table tickets add column if not exists external_id varchar",
+    # The country whose calendar labels the data's days (an import profile sets it; null = RU).
+    "alter table dataset add column if not exists calendar varchar",
     # An organisation's code in the source system (an agency or queue of 311 data), matched on import.
     "alter table organizations add column if not exists external_id varchar",
     # Each import, and every row it kept aside with the reason (issue #10).

@@ -191,12 +191,15 @@ def record_event(ctx: PageContext, result: dict) -> None:
 def weekends(ctx: PageContext, min_volume: int) -> None:
     lang = ctx.lang
     st.subheader(t("compliance.weekends", lang))
-    st.caption(t("compliance.weekends_note", lang))
+    country = compliance.calendar_of(ui.connection(ctx))
+    st.caption(t("compliance.weekends_note", lang) if country == "RU" else t("compliance.weekends_note_other", lang, country=country))
     result = ui.cached("compliance.weekends", ctx, min_volume)
     region = result["region"].set_index("day_kind")
     columns = st.columns(len(compliance.DAY_KINDS))
     working_rate = region["on_time_rate"].get("working")
     for column, kind in zip(columns, compliance.DAY_KINDS):
+        if kind == "new_year" and country != "RU":
+            continue
         rate = region["on_time_rate"].get(kind)
         due = region["due"].get(kind, 0)
         if not due:  # no deadline fell on such a day in the period: no rate to show

@@ -17,8 +17,10 @@ _EPOCH = np.datetime64("1970-01-01", "D")
 
 
 @lru_cache(maxsize=8)
-def _calendar(first_year: int, last_year: int) -> holidays.HolidayBase:
-    return holidays.RU(years=range(first_year, last_year + 1))
+def _calendar(first_year: int, last_year: int, country: str = "RU") -> holidays.HolidayBase:
+    """The public holidays (and, for Russia, the transferred days off and working Saturdays) of a
+    country; RU unless the data come from elsewhere (an imported city's 311 data)."""
+    return holidays.country_holidays(country, years=range(first_year, last_year + 1))
 
 
 def is_working_day(day: dt.date) -> bool:
@@ -27,9 +29,9 @@ def is_working_day(day: dt.date) -> bool:
 
 
 @lru_cache(maxsize=8)
-def day_table(first: dt.date, last: dt.date) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def day_table(first: dt.date, last: dt.date, country: str = "RU") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Days first..last (datetime64[D]) with a working-day flag and a holiday flag for each."""
-    cal = _calendar(first.year, last.year)
+    cal = _calendar(first.year, last.year, country)
     days = np.arange(np.datetime64(first, "D"), np.datetime64(last, "D") + 1)
     as_dates = days.astype(dt.date)
     working = np.fromiter((cal.is_working_day(d) for d in as_dates), bool, len(days))

@@ -213,4 +213,4 @@ order by day;
 -- derived_info: which version of these definitions built the tables, and for which as_of (the fast
 -- path is only valid for that moment). oversight.store rebuilds when the version differs.
 create or replace table derived_info as
-select 11 as version, (select max(as_of) from dataset) as as_of;
+select 12 as version, (select max(as_of) from dataset) as as_of;

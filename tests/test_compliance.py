@@ -19,6 +19,7 @@ from streamlit.testing.v1 import AppTest
 from oversight import compliance, store
 from oversight.filters import Filters, default_filters
 from oversight.i18n import t
+from oversight.paths import ROOT
 from tests.conftest import read_table
 from tests.reference_metrics import scoped
 
@@ -219,3 +220,18 @@ def test_recording_an_inspection_from_the_watchlist(small_db, tmp_path, monkeypa
     assert added["title"] == t("compliance.default_title.fine", "ru")
     assert int(added["organization_id"]) == organization
     assert pd.Timestamp(added["event_date"]).date() == store.dataset_info(store.connect(copy))["as_of"].date()
+
+
+def test_imported_city_data_use_their_country_calendar(tmp_path):
+    from oversight import importer
+
+    assert compliance.day_kinds(dt.date(2022, 7, 4), dt.date(2022, 7, 4), "US")[dt.date(2022, 7, 4)] == "holiday"
+    assert compliance.day_kinds(dt.date(2022, 1, 3), dt.date(2022, 1, 3), "US")[dt.date(2022, 1, 3)] == "working"
+    assert compliance.day_kinds(dt.date(2022, 1, 3), dt.date(2022, 1, 3), "RU")[dt.date(2022, 1, 3)] == "new_year"
+    db = tmp_path / "boston.duckdb"
+    importer.import_files([ROOT / "tests" / "fixtures" / "boston311-100.csv"], db, "boston311", dt.datetime(2022, 6, 1))
+    con = store.connect(db)
+    assert compliance.calendar_of(con) == "US"
+    result = compliance.weekends(con, Filters(dt.date(2022, 1, 1), dt.date(2022, 5, 31)), dt.datetime(2022, 6, 1), 5)
+    assert "new_year" not in set(result["region"]["day_kind"])
+    assert result["region"]["due"].sum() == 89  # every deadline of the sample, each labelled once
