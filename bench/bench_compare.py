@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import re
 import statistics
 import sys
 import time
@@ -23,6 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import write_section  # noqa: E402
 from oversight import compare, store  # noqa: E402
 from oversight.filters import Filters  # noqa: E402
 
@@ -67,10 +67,7 @@ def main() -> None:
          "difference-in-differences). Budget: 1 s.", "", "| comparison | ms |", "|---|---:|"]
         + [f"| {name} | {ms:.0f} |" for name, ms in rows]
     )
-    docs = ROOT / "docs" / "benchmarks.md"
-    text = docs.read_text(encoding="utf-8")
-    text = re.sub(r"\n## Before/after comparison.*?(?=\n## |\Z)", "", text, flags=re.S).rstrip() + "\n" + table + "\n"
-    docs.write_text(text, encoding="utf-8")
+    write_section('Before/after comparison', table)
 
 
 if __name__ == "__main__":

@@ -12,28 +12,16 @@ Median of the runs after a first one. Writes its table to docs/benchmarks.md. No
 from __future__ import annotations
 
 import argparse
-import re
-import statistics
 import sys
-import time
 from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import timed, write_section  # noqa: E402
 from oversight import drill, metrics, store  # noqa: E402
 from oversight.filters import default_filters  # noqa: E402
-
-
-def timed(function, runs: int) -> float:
-    function()
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        function()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
 
 
 def main() -> None:
@@ -93,10 +81,7 @@ def main() -> None:
          "| level | total, ms | parts, ms |", "|---|---:|---|"]
         + [f"| {name} | {total:.0f} | {detail} |" for name, total, detail in rows]
     )
-    docs = ROOT / "docs" / "benchmarks.md"
-    text = docs.read_text(encoding="utf-8")
-    text = re.sub(r"\n## Drill-down data per level.*?(?=\n## |\Z)", "", text, flags=re.S).rstrip() + "\n" + table + "\n"
-    docs.write_text(text, encoding="utf-8")
+    write_section('Drill-down data per level', table)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import re
 import statistics
 import sys
 import time
@@ -24,18 +23,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import timed, write_section  # noqa: E402
 from oversight import metrics, presentation, slides, store  # noqa: E402
 from oversight.filters import Filters, default_filters  # noqa: E402
-
-
-def timed(function, runs: int) -> float:
-    function()
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        function()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
 
 
 def main() -> None:
@@ -84,10 +74,7 @@ def main() -> None:
          "| what | time |", "|---|---:|"]
         + [f"| {name} | {value} |" for name, value in rows]
     )
-    docs = ROOT / "docs" / "benchmarks.md"
-    text = docs.read_text(encoding="utf-8")
-    text = re.sub(r"\n## Examples page and the seminar deck.*?(?=\n## |\Z)", "", text, flags=re.S).rstrip() + "\n" + table + "\n"
-    docs.write_text(text, encoding="utf-8")
+    write_section('Examples page and the seminar deck', table)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import re
 import resource
 import sys
 import time
@@ -24,6 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 import duckdb  # noqa: E402
 
+from bench.common import write_section  # noqa: E402
 from oversight import importer  # noqa: E402
 
 EXPORT = """
@@ -100,10 +100,7 @@ def main() -> None:
          "database (the ЕДС profile, the Moscow Oblast reference). Budget: 300,000 rows/s, memory under 4 GB.", "",
          "| what | measured |", "|---|---:|", *lines]
     )
-    docs = ROOT / "docs" / "benchmarks.md"
-    text = docs.read_text(encoding="utf-8")
-    text = re.sub(r"\n## Import of a .*?(?=\n## |\Z)", "", text, flags=re.S).rstrip() + "\n" + table + "\n"
-    docs.write_text(text, encoding="utf-8")
+    write_section('Import of a ', table)
 
 
 if __name__ == "__main__":

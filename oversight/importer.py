@@ -43,7 +43,7 @@ REASONS = ("missing:number", "missing:created", "missing:municipality", "missing
            "bad_date:deadline", "bad_date:closed", "deadline_before_created", "closed_before_created",
            "future:created", "future:closed", "unknown_status", "closed_without_date", "unknown_municipality",
            "bad_rating", "bad_returns", "duplicate_conflict", "duplicate_exact", "malformed_line",
-           "missing_column", "unreadable_file")
+           "missing_column")
 
 
 class ImportError_(RuntimeError):
@@ -100,7 +100,8 @@ class Report:
 
 def _encoding(path: Path) -> str:
     """UTF-8 (with or without BOM) if the start of the file decodes as such, else Windows-1251."""
-    head = path.read_bytes()[:SNIFF_BYTES] if path.stat().st_size <= SNIFF_BYTES else open(path, "rb").read(SNIFF_BYTES)
+    with open(path, "rb") as handle:
+        head = handle.read(SNIFF_BYTES)
     try:
         codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
         return "utf-8"
@@ -131,7 +132,10 @@ def describe(path: Path | str, profile: str = "auto", name: str | None = None) -
         delimiter = max((";", ",", "\t", "|"), key=line.count)
         header = next(csv.reader([line.rstrip("\r\n")], delimiter=delimiter))
         kind = "csv"
-    chosen = profiles.detect(header) if profile == "auto" else profiles.load(profile)
+    try:
+        chosen = profiles.detect(header) if profile == "auto" else profiles.load(profile)
+    except ValueError as error:
+        raise ImportError_(f"{name}: {error} (its columns: {', '.join(header[:12])})") from None
     positions, missing, ignored = chosen.match(header)
     return FileInfo(str(path), name, kind, encoding, delimiter, header, chosen, positions, missing, ignored)
 
@@ -223,9 +227,9 @@ def _utf8_copy(path: Path, encoding: str, workdir: Path) -> Path:
     return out
 
 
-def _stage_file(con: duckdb.DuckDBPyConnection, info: FileInfo, index: int, workdir: Path) -> int:
+def _stage_file(con: duckdb.DuckDBPyConnection, info: FileInfo, index: int, workdir: Path) -> None:
     """Read one file into raw_<index> (every column as text, in file order) and append its rows to
-    `staged` (our fields by position). Malformed CSV lines go to `structural`. Returns rows read."""
+    `staged` (our fields by position). Malformed CSV lines go to `structural`."""
     raw = f"raw_{int(index)}"  # our own name: an integer, never text from the file
     if info.kind == "xlsx":
         frame = pd.read_excel(info.path, dtype=str, keep_default_na=False)
@@ -254,7 +258,6 @@ def _stage_file(con: duckdb.DuckDBPyConnection, info: FileInfo, index: int, work
     columns = ", ".join(
         f"#{info.positions[f] + 1} as {f}" if f in info.positions else f"null::varchar as {f}" for f in FIELDS)
     con.execute(f"insert into staged select {int(index)} as file_idx, rowid as record, {columns} from {raw}")  # noqa: S608
-    return int(con.execute(f"select count(*) from {raw}").fetchone()[0])  # noqa: S608
 
 
 def _formats_in_use(con, profile: Profile) -> list[str]:
@@ -329,10 +332,10 @@ def _as_of(con, option: dt.datetime | None, formats: list[str]) -> tuple[dt.date
     return latest + dt.timedelta(seconds=1), "latest"
 
 
-def _target(db_path: Path, workdir: Path, profile: Profile) -> tuple[Path, bool, bool]:
+def _target(db_path: Path, workdir: Path, profile: Profile) -> tuple[Path, bool]:
     """The working copy to import into: a copy of a real database, or a new one (with the Moscow
-    Oblast reference for ЕДС data) in place of demo data or of no database. Returns (path, replaced
-    demo, started empty)."""
+    Oblast reference for ЕДС data) in place of demo data or of no database. Returns (path, whether
+    demo data are replaced)."""
     work = workdir / "import.duckdb"
     if db_path.exists():
         with duckdb.connect(str(db_path), read_only=True) as con:
@@ -342,22 +345,19 @@ def _target(db_path: Path, workdir: Path, profile: Profile) -> tuple[Path, bool,
                 is_demo = True
         if not is_demo:
             shutil.copy2(db_path, work)
-            return work, False, False
+            return work, False
     else:
         is_demo = False
     con = duckdb.connect(str(work))
     try:
         store.create_schema(con)
         if not profile.create_municipalities:
-            for table, frame in (("territories", reference.territories()), ("municipalities", reference.municipalities()),
-                                 ("categories", reference.categories())):
-                con.register("incoming", frame)
-                columns = ", ".join(f'"{c}"' for c in store.table_columns(con, table) if c in frame.columns)
-                con.execute(f"insert into {table} ({columns}) select {columns} from incoming")  # noqa: S608
-                con.unregister("incoming")
+            store.insert_frame(con, "territories", reference.territories())
+            store.insert_frame(con, "municipalities", reference.municipalities())
+            store.insert_frame(con, "categories", reference.categories())
     finally:
         con.close()
-    return work, db_path.exists() and is_demo, True
+    return work, is_demo
 
 
 def import_files(paths: list[Path | str], db_path: Path | str, profile: str = "auto", as_of: dt.datetime | None = None,
@@ -377,7 +377,7 @@ def import_files(paths: list[Path | str], db_path: Path | str, profile: str = "a
     workdir = db_path.parent / f".import-{os.getpid()}-{time.time_ns()}"
     workdir.mkdir(parents=True, exist_ok=True)
     try:
-        target, replaced_demo, _ = _target(db_path, workdir, chosen)
+        target, replaced_demo = _target(db_path, workdir, chosen)
         con = duckdb.connect(str(target), config={"temp_directory": str(workdir / "spill")})
         try:
             report = _run(con, infos, chosen, as_of, say, workdir)
@@ -400,10 +400,12 @@ def import_files(paths: list[Path | str], db_path: Path | str, profile: str = "a
 def _run(con, infos: list[FileInfo], profile: Profile, as_of_option, say, workdir: Path) -> Report:
     store.upgrade_contract(con)
     _setup(con)
-    read = []
     for index, info in enumerate(infos):
         say(0.05 + 0.3 * index / len(infos), "reading")
-        read.append(_stage_file(con, info, index, workdir))
+        try:
+            _stage_file(con, info, index, workdir)
+        except (duckdb.Error, ValueError, UnicodeError) as error:  # e.g. UTF-8 broken past the part sniffed
+            raise ImportError_(f"{info.name}: the file cannot be read ({error})") from None
     formats = _formats_in_use(con, profile)
     say(0.4, "checking")
     report = Report()
@@ -420,7 +422,7 @@ def _run(con, infos: list[FileInfo], profile: Profile, as_of_option, say, workdi
     report.created = _references(con, profile)
     say(0.7, "writing")
     _write(con, report, profile)
-    _record(con, report, infos, read, profile)
+    _record(con, report, infos, profile)
     return report
 
 
@@ -662,7 +664,7 @@ def _lines(records: pd.Series, structural: list[int]) -> pd.Series:
     return pd.Series(line, index=records.index)
 
 
-def _record(con, report: Report, infos: list[FileInfo], read: list[int], profile: Profile) -> None:
+def _record(con, report: Report, infos: list[FileInfo], profile: Profile) -> None:
     import_id = int(con.execute("select coalesce(max(import_id), 0) + 1 from imports").fetchone()[0])
     report.import_id = import_id
     structural = con.execute("select file_idx, line, csv_line, error_type from structural").df()

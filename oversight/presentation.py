@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 import plotly.graph_objects as go
 
-from oversight import charts, examples, fairness, heatmap, metrics
+from oversight import charts, examples, fairness, heatmap, metrics, store
 from oversight.filters import Filters
 from oversight.i18n import fmt_date, fmt_datetime, fmt_number, fmt_percent, fmt_points, fmt_signed_percent, t
 
@@ -52,9 +52,10 @@ def scope_name(con, filters: Filters, lang: str) -> str:
     """The region, or the chosen direction's name (the funnel is drawn around its share)."""
     if filters.territory_id is None:
         return region_name(con, lang)
-    names = con.cursor().execute("select name_ru, name_en from territories where territory_id = $id",
-                        {"id": filters.territory_id}).fetchone()
-    return names[1 if lang == "en" else 0] if names else str(filters.territory_id)
+    names = store.run(con, "drill_labels", level="territory").set_index("child_id")
+    if filters.territory_id not in names.index:
+        return str(filters.territory_id)
+    return names.loc[filters.territory_id, "name_en" if lang == "en" else "name_ru"]
 
 
 def region_name(con, lang: str) -> str:

@@ -96,13 +96,8 @@ def write_database(path: Path, tables: dict[str, pd.DataFrame]) -> None:
         create_schema(con)
         for table in TABLES:
             frame = tables.get(table)
-            if frame is None:
-                continue
-            con.register("incoming", frame)
-            # Identifiers only: the table from the TABLES allow-list, columns from the schema itself.
-            columns = ", ".join(f'"{c}"' for c in table_columns(con, table) if c in frame.columns)
-            con.execute(f"insert into {table} ({columns}) select {columns} from incoming")  # noqa: S608
-            con.unregister("incoming")
+            if frame is not None:
+                insert_frame(con, table, frame)
         build_derived(con)
         con.execute("checkpoint")
         written = True
@@ -112,6 +107,15 @@ def write_database(path: Path, tables: dict[str, pd.DataFrame]) -> None:
             tmp.unlink(missing_ok=True)
             Path(str(tmp) + ".wal").unlink(missing_ok=True)
     os.replace(tmp, path)
+
+
+def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
+    """Append a frame's rows to a contract table (the columns both have)."""
+    con.register("incoming", frame)
+    # Identifiers only: the table from the TABLES allow-list, columns from the schema itself.
+    columns = ", ".join(f'"{c}"' for c in table_columns(con, table) if c in frame.columns)
+    con.execute(f"insert into {table} ({columns}) select {columns} from incoming")  # noqa: S608
+    con.unregister("incoming")
 
 
 def check_data(con: duckdb.DuckDBPyConnection) -> None:

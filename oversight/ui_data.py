@@ -10,11 +10,10 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 import streamlit as st
 
-from oversight import export, importer, profiles, ui
+from oversight import export, importer, profiles, store, ui
 from oversight.i18n import fmt_datetime, fmt_number, t
 from oversight.ui import PageContext
 
@@ -154,10 +153,7 @@ def report(ctx: PageContext) -> None:
 def history(ctx: PageContext) -> None:
     lang = ctx.lang
     st.subheader(t("data.history", lang))
-    try:
-        imports = ui.connection(ctx).cursor().execute("select * from imports order by import_id desc").df()
-    except duckdb.CatalogException:  # a database written before imports were recorded
-        imports = pd.DataFrame()
+    imports = ui.query("imports_all", ctx.db_path, ctx.version)
     if imports.empty:
         st.caption(t("data.no_imports", lang))
         return
@@ -176,8 +172,6 @@ def history(ctx: PageContext) -> None:
 
 def _rejects_xlsx(ctx: PageContext) -> bytes:
     lang = ctx.lang
-    rows = ui.connection(ctx).cursor().execute(
-        "select import_id, file, line, reason_code, detail, raw from import_rejects "
-        "order by import_id, file, line limit 1000000").df()  # Excel's limit is 1,048,576 rows
+    rows = store.run(ui.connection(ctx), "import_rejects_all", limit=1_000_000)
     rows["reason_code"] = [_reason_text(r, lang, d) for r, d in zip(rows["reason_code"], rows["detail"])]
     return export.to_xlsx_bytes({t("data.rejects_sheet", lang): rows.drop(columns="detail")})
