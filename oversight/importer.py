@@ -177,18 +177,15 @@ def preview(path: Path | str, db_path: Path | str, profile: str = "auto", as_of:
             _copy_reference(con, Path(db_path), info.profile)
             _setup(con)
             _stage_file(con, small, 0, workdir)
+            _stage_all(con, 1)
             formats = list(info.profile.date_formats)
             moment, _ = _as_of(con, as_of, formats)
             _status_and_municipality_maps(con, info.profile)
             _table(con, "blocked_files", pd.DataFrame({"file_idx": [0] if info.missing_required else []}, dtype="int32"))
-            store.execute(con, "import_check", formats=formats, as_of=moment,
-                          default_municipality=info.profile.default_municipality or "",
-                          create_municipalities=info.profile.create_municipalities,
-                          closed_from_updated=info.profile.closed_from_updated, strip_offsets=info.profile.strip_offsets)
-            con.execute(store.query_text("import_duplicates")).fetchall()
+            _check_files(con, [small], _check_params(info.profile, formats, moment))
             shown = con.execute(
-                "select record + 2 as line, number, created_at, due_at, closed_at, state, municipality_raw, municipality_id, "
-                "organization_raw, category_raw, reason from checked order by record").df()
+                "select rowid + 2 as line, number, created_at, due_at, closed_at, state, municipality_raw, municipality_id, "
+                "organization_raw, category_raw, reason from checked order by rowid").df()
         finally:
             con.close()
         return info, shown
@@ -227,43 +224,113 @@ def _utf8_copy(path: Path, encoding: str, workdir: Path) -> Path:
     return out
 
 
-def _stage_file(con: duckdb.DuckDBPyConnection, info: FileInfo, index: int, workdir: Path) -> None:
-    """Read one file into raw_<index> (every column as text, in file order) and append its rows to
-    `staged` (our fields by position). Malformed CSV lines go to `structural`."""
-    raw = f"raw_{int(index)}"  # our own name: an integer, never text from the file
+def _csv_of(info: FileInfo, index: int, workdir: Path) -> tuple[Path, str]:
+    """The file as UTF-8 CSV DuckDB can read, and its delimiter: the file itself, a UTF-8 copy of a
+    Windows-1251 one, or an Excel sheet written out (Excel sheets are small: a million rows at most)."""
     if info.kind == "xlsx":
+        out = workdir / f"sheet_{int(index)}.csv"
         frame = pd.read_excel(info.path, dtype=str, keep_default_na=False)
-        frame.columns = [f"c{i + 1}" for i in range(frame.shape[1])]
-        con.register("excel_frame", frame)
-        con.execute(f"create temp table {raw} as select * from excel_frame")  # noqa: S608 - fixed name
-        con.unregister("excel_frame")
-    else:
-        path = Path(info.path)
-        if info.encoding != "utf-8":
-            path = _utf8_copy(path, info.encoding, workdir)
-        con.execute(
-            f"create temp table {raw} as select * from read_csv($path, header = true, all_varchar = true, "  # noqa: S608
-            "delim = $delim, quote = '\"', escape = '\"', store_rejects = true, strict_mode = true, "
-            "null_padding = false, auto_detect = false, columns = $columns)",
-            {"path": str(path), "delim": info.delimiter,
-             "columns": {f"c{i + 1}": "VARCHAR" for i in range(len(info.header))}},
-        )
+        frame.to_csv(out, index=False, sep=",", encoding="utf-8")
+        return out, ","
+    path = Path(info.path)
+    if info.encoding != "utf-8":
+        path = _utf8_copy(path, info.encoding, workdir)
+    return path, info.delimiter
+
+
+def _stage_file(con: duckdb.DuckDBPyConnection, info: FileInfo, index: int, workdir: Path) -> None:
+    """Make the view file_<index>: the file as DuckDB reads it (every column as text, in file order;
+    malformed lines set aside in DuckDB's reject tables), our fields picked by position, and the whole
+    row's values (kept, with the file's headers, only for a refused row). Nothing is read yet: the view
+    is read once for the distinct names and once for the checks."""
+    path, delimiter = _csv_of(info, index, workdir)
+    n = len(info.header)
+    fields = ", ".join(
+        f"#{info.positions[f] + 1} as {f}" if f in info.positions else f"null::varchar as {f}" for f in FIELDS)
+    # The raw values as a list: the JSON with the headers is made only for a refused row (making it for
+    # every row would cost more than all the checks).
+    row = f"list_value({', '.join(f'c{i + 1}' for i in range(n))})"
+    # Our own names only: an integer, our field names and c1..cN. The path, delimiter and headers are bound.
+    _finish(con)
+    con.sql(
+        f"select {int(index)} as file_idx, {fields}, {row} as raw_values from read_csv($path, header = true, "  # noqa: S608
+        "all_varchar = true, delim = $delim, quote = '\"', escape = '\"', store_rejects = true, strict_mode = true, "
+        "null_padding = false, auto_detect = false, columns = $columns)",
+        params={"path": str(path), "delim": delimiter, "columns": {f"c{i + 1}": "VARCHAR" for i in range(n)}},
+    ).create_view(f"file_{int(index)}", replace=True)
+
+
+def _stage_all(con, count: int) -> None:
+    """The view staged_all: every file's rows (for the distinct names, the date formats and as_of)."""
+    union = " union all ".join(f"select * from file_{i}" for i in range(count))  # noqa: S608 - file_0 … file_<n-1>
+    con.execute(f"create or replace temp view staged_all as {union}")
+
+
+def _clear_rejects(con) -> None:
+    """Forget DuckDB's reject tables (filled by every read of a file: only the checked read counts)."""
+    present = {r[0] for r in con.execute("select table_name from duckdb_tables() where temporary").fetchall()}
+    for table in ("reject_errors", "reject_scans"):
+        if table in present:
+            con.execute(f"delete from {table}")  # noqa: S608 - DuckDB's fixed names
+
+
+def _check_files(con, infos: list[FileInfo], params: dict) -> None:
+    """Read every file once through queries/import_check.sql into the temp table `checked` (file by
+    file, so checked.rowid runs in file order; file_starts holds each file's first rowid), then mark
+    duplicates. Malformed lines go to `structural`."""
+    _clear_rejects(con)
+    con.execute("create or replace temp table file_starts (file_idx integer, start bigint)")
+    for index in range(len(infos)):
+        con.execute(f"create or replace temp view staged as select * from file_{int(index)}")  # noqa: S608
+        _finish(con)
+        con.sql(store.query_text("import_check"), params={**params, "headers": _headers(infos[index])}).create_view(
+            "checking", replace=True)
+        start = 0
+        if index == 0:
+            con.execute("create or replace temp table checked as select * from checking")
+        else:
+            start = int(con.execute("select count(*) from checked").fetchone()[0])
+            con.execute("insert into checked select * from checking")
+        con.execute("insert into file_starts values ($i, $s)", {"i": index, "s": start})
         con.execute(
             # One row per malformed line (DuckDB lists one error per column it could not fill).
             "insert into structural select $file_idx, line, any_value(csv_line), string_agg(distinct error_type, ', ') "
             "from reject_errors group by line",
             {"file_idx": index})
-        con.execute("delete from reject_errors")
-        con.execute("delete from reject_scans")
-    columns = ", ".join(
-        f"#{info.positions[f] + 1} as {f}" if f in info.positions else f"null::varchar as {f}" for f in FIELDS)
-    con.execute(f"insert into staged select {int(index)} as file_idx, rowid as record, {columns} from {raw}")  # noqa: S608
+        _clear_rejects(con)
+    con.execute(store.query_text("import_duplicates")).fetchall()  # two fixed statements, no parameters
+    _raw_of_duplicates(con, infos)
+
+
+def _headers(info: FileInfo) -> list[str]:
+    """The file's headers as the keys of a refused row's JSON (an empty one named by its place)."""
+    return [h if h else f"column {i + 1}" for i, h in enumerate(info.header)]
+
+
+def _raw_of_duplicates(con, infos: list[FileInfo]) -> None:
+    """The raw rows of the rows refused as duplicates (they passed the checks, so their raw row was not
+    kept): one more read of a file that has any, numbering its rows as the checked read did."""
+    for index, info in enumerate(infos):
+        wanted = con.execute(
+            "select c.rowid - s.start as record from checked as c join file_starts as s using (file_idx) "
+            "where c.file_idx = $i and c.reason is not null and c.raw is null", {"i": index}).df()
+        if wanted.empty:
+            continue
+        _table(con, "wanted_records", wanted)
+        con.execute(
+            f"create or replace temp table duplicate_raw as select record, to_json(map($headers, raw_values))::varchar "  # noqa: S608
+            f"as raw_row from (select row_number() over () - 1 as record, raw_values from file_{int(index)}) "
+            "where record in (select record from wanted_records)", {"headers": _headers(info)})
+        _clear_rejects(con)
+        con.execute(
+            "update checked set raw = d.raw_row from duplicate_raw as d, file_starts as s "
+            "where checked.file_idx = $i and s.file_idx = $i and checked.rowid - s.start = d.record", {"i": index})
 
 
 def _formats_in_use(con, profile: Profile) -> list[str]:
     """The profile's date formats, those that match a sample of the creation dates first (DuckDB
     tries them in order, so the common one first saves a failed parse per date)."""
-    sample = [r[0] for r in con.execute("select trim(created) from staged where created is not null limit 2000").fetchall()]
+    sample = [r[0] for r in con.execute("select trim(created) from staged_all where created is not null limit 2000").fetchall()]
     def hits(fmt: str) -> int:
         count = 0
         for value in sample:
@@ -278,19 +345,16 @@ def _formats_in_use(con, profile: Profile) -> list[str]:
 
 def _setup(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"set memory_limit = '{MEMORY_LIMIT}'")
-    con.execute("create temp table staged (file_idx integer, record bigint, "
-                + ", ".join(f"{f} varchar" for f in FIELDS) + ")")
     con.execute("create temp table structural (file_idx integer, line bigint, csv_line varchar, error_type varchar)")
 
 
 # ---------------------------------------------------------------- matching names over distinct values
 
 
-def _distinct(con, expression_field: str) -> list[str]:
-    if expression_field not in FIELDS:
-        raise ValueError(expression_field)
-    rows = con.execute(f"select distinct trim({expression_field}) from staged where nullif(trim({expression_field}), '') is not null").fetchall()  # noqa: S608
-    return sorted(r[0] for r in rows)
+def _distinct_statuses_and_municipalities(con) -> tuple[list[str], list[str]]:
+    """The distinct statuses and municipalities as written (trimmed), in one read of the file(s)."""
+    rows = con.execute("select distinct nullif(trim(status), ''), nullif(trim(municipality), '') from staged_all").fetchall()
+    return sorted({r[0] for r in rows if r[0] is not None}), sorted({r[1] for r in rows if r[1] is not None})
 
 
 def _municipality_keys(name: str) -> set[str]:
@@ -320,13 +384,13 @@ def _as_of(con, option: dt.datetime | None, formats: list[str]) -> tuple[dt.date
     the latest creation or closing in it (a request closed at as_of would not have happened yet)."""
     if option is not None:
         return option, "option"
-    exported = con.execute(
-        "select max(try_strptime(trim(export_time), $f)) from staged", {"f": formats}).fetchone()[0]
+    # One read of the file(s) for both (the export time wins when the file has one).
+    exported, latest = con.execute(
+        "select max(try_strptime(trim(export_time), $f)), "
+        "greatest(max(try_strptime(trim(created), $f)), max(try_strptime(trim(closed), $f))) from staged_all",
+        {"f": formats}).fetchone()
     if exported is not None:
         return exported, "file"
-    latest = con.execute(
-        "select greatest(max(try_strptime(trim(created), $f)), max(try_strptime(trim(closed), $f))) from staged",
-        {"f": formats}).fetchone()[0]
     if latest is None:
         raise ImportError_("no readable creation date in the file(s): cannot tell what moment the data describe")
     return latest + dt.timedelta(seconds=1), "latest"
@@ -400,48 +464,57 @@ def import_files(paths: list[Path | str], db_path: Path | str, profile: str = "a
 def _run(con, infos: list[FileInfo], profile: Profile, as_of_option, say, workdir: Path) -> Report:
     store.upgrade_contract(con)
     _setup(con)
+    say(0.05, "reading")
     for index, info in enumerate(infos):
-        say(0.05 + 0.3 * index / len(infos), "reading")
-        try:
-            _stage_file(con, info, index, workdir)
-        except (duckdb.Error, ValueError, UnicodeError) as error:  # e.g. UTF-8 broken past the part sniffed
-            raise ImportError_(f"{info.name}: the file cannot be read ({error})") from None
-    formats = _formats_in_use(con, profile)
-    say(0.4, "checking")
+        _stage_file(con, info, index, workdir)
+    _stage_all(con, len(infos))
     report = Report()
-    report.as_of, report.as_of_source = _as_of(con, as_of_option, formats)
-    _status_and_municipality_maps(con, profile)
-    _table(con, "blocked_files", pd.DataFrame({"file_idx": [i for i, info in enumerate(infos) if info.missing_required]},
-                                               dtype="int32"))
-    store.execute(con, "import_check", formats=formats, as_of=report.as_of,
-                  default_municipality=profile.default_municipality or "",
-                  create_municipalities=profile.create_municipalities, closed_from_updated=profile.closed_from_updated,
-                  strip_offsets=profile.strip_offsets)
-    con.execute(store.query_text("import_duplicates")).fetchall()  # two fixed statements, no parameters
-    say(0.55, "reference")
+    try:
+        formats = _formats_in_use(con, profile)
+        report.as_of, report.as_of_source = _as_of(con, as_of_option, formats)
+        _status_and_municipality_maps(con, profile)
+        say(0.2, "checking")
+        _table(con, "blocked_files", pd.DataFrame({"file_idx": [i for i, info in enumerate(infos) if info.missing_required]},
+                                                   dtype="int32"))
+        _check_files(con, infos, _check_params(profile, formats, report.as_of))
+    except (duckdb.InvalidInputException, duckdb.IOException, UnicodeError) as error:  # e.g. a file gone unreadable
+        raise ImportError_(f"{', '.join(i.name for i in infos)}: the file cannot be read ({error})") from None
+    say(0.45, "reference")
     report.created = _references(con, profile)
-    say(0.7, "writing")
+    say(0.55, "writing")
     _write(con, report, profile)
     _record(con, report, infos, profile)
     return report
 
 
+def _check_params(profile: Profile, formats: list[str], as_of: dt.datetime) -> dict:
+    """The bound values of queries/import_check.sql."""
+    return {"formats": formats, "as_of": as_of, "default_municipality": profile.default_municipality or "",
+            "create_municipalities": profile.create_municipalities, "closed_from_updated": profile.closed_from_updated,
+            "strip_offsets": profile.strip_offsets}
+
+
 # ---------------------------------------------------------------- reference data
+
+
+def _finish(con) -> None:
+    """Finish the last statement's result: DuckDB will not register a frame or make a relation over it."""
+    con.execute("select 1").fetchall()
 
 
 def _table(con, name: str, frame: pd.DataFrame) -> None:
     """A small temp table from a frame (names are ours)."""
-    con.execute("select 1").fetchall()  # finish the last statement's result: DuckDB will not register over it
+    _finish(con)
     con.register("frame_in", frame)
     con.execute(f"create or replace temp table {name} as select * from frame_in")  # noqa: S608 - fixed names
     con.unregister("frame_in")
 
 
 def _status_and_municipality_maps(con, profile: Profile) -> None:
-    statuses = _distinct(con, "status")
+    statuses, municipalities = _distinct_statuses_and_municipalities(con)
     _table(con, "status_map", pd.DataFrame({"raw": statuses, "state": [profile.status_of(v) for v in statuses]},
                                            columns=["raw", "state"]).astype("string"))
-    values = list(dict.fromkeys(_distinct(con, "municipality") + ([profile.default_municipality] if profile.default_municipality else [])))
+    values = list(dict.fromkeys(municipalities + ([profile.default_municipality] if profile.default_municipality else [])))
     known = {}
     for row in con.execute("select municipality_id, name_ru, name_en from municipalities").fetchall():
         for name in row[1:]:
@@ -619,7 +692,28 @@ def _write(con, report: Report, profile: Profile) -> None:
     """Insert new requests, update changed ones (unless the database already describes a later
     moment), leave identical ones alone; set the dataset row."""
     previous = con.execute("select max(as_of) from dataset").fetchone()[0]
-    store.execute(con, "import_incoming", default_source=profile.default_source)
+    _finish(con)
+    con.sql(store.query_text("import_incoming"), params={"default_source": profile.default_source}).create_view(
+        "incoming_view", replace=True)
+    if con.execute("select count(*) = 0 from tickets").fetchone()[0]:
+        # A new database: every accepted row is a new request, written straight from the checked rows.
+        report.inserted = int(con.execute("select count(*) from checked where reason is null").fetchone()[0])
+        con.execute("create or replace temp view incoming_compared as select * from incoming_view")
+        con.execute("insert into tickets by name select * exclude (existing, same) from incoming_compared")
+        report.loaded = report.inserted
+    else:
+        con.execute("create or replace temp table incoming_compared as select * from incoming_view")
+        _write_over(con, report, previous)
+    as_of = report.as_of if previous is None else max(report.as_of, previous)
+    con.execute("delete from dataset")
+    con.execute("delete from demo_story")
+    con.execute("insert into dataset (as_of, source, is_demo, loaded_at, calendar) values ($as_of, $source, false, $now, $calendar)",
+                {"as_of": as_of, "source": profile.name, "now": _moscow_now(), "calendar": profile.calendar})
+
+
+def _write_over(con, report: Report, previous: dt.datetime | None) -> None:
+    """Into a database with requests: insert the new ones, update the changed ones (unless the
+    database already describes a later moment), count the unchanged ones."""
     newer_export = previous is None or report.as_of >= previous
     counts = con.execute(
         "select count(*) filter (where not existing), count(*) filter (where existing and not same), "
@@ -633,11 +727,6 @@ def _write(con, report: Report, profile: Profile) -> None:
         report.kept_newer = changed
         con.execute("insert into tickets by name select * exclude (existing, same) from incoming_compared where not existing")
     report.loaded = report.inserted + report.updated + report.unchanged + report.kept_newer
-    as_of = report.as_of if previous is None else max(report.as_of, previous)
-    con.execute("delete from dataset")
-    con.execute("delete from demo_story")
-    con.execute("insert into dataset (as_of, source, is_demo, loaded_at, calendar) values ($as_of, $source, false, $now, $calendar)",
-                {"as_of": as_of, "source": profile.name, "now": _moscow_now(), "calendar": profile.calendar})
 
 
 def _moscow_now() -> dt.datetime:
@@ -668,7 +757,9 @@ def _record(con, report: Report, infos: list[FileInfo], profile: Profile) -> Non
     import_id = int(con.execute("select coalesce(max(import_id), 0) + 1 from imports").fetchone()[0])
     report.import_id = import_id
     structural = con.execute("select file_idx, line, csv_line, error_type from structural").df()
-    rejected = con.execute("select file_idx, record, reason from checked where reason is not null").df()
+    rejected = con.execute(
+        "select c.file_idx, c.rowid - s.start as record, c.reason, c.raw from checked as c "
+        "join file_starts as s using (file_idx) where c.reason is not null order by c.rowid").df()
     per_reason = rejected["reason"].value_counts().to_dict()
     if len(structural):
         per_reason["malformed_line"] = per_reason.get("malformed_line", 0) + len(structural)
@@ -678,11 +769,6 @@ def _record(con, report: Report, infos: list[FileInfo], profile: Profile) -> Non
         mine = rejected[rejected["file_idx"] == index].copy()
         bad_lines = structural.loc[structural["file_idx"] == index, "line"].tolist()
         mine["line"] = _lines(mine["record"], bad_lines)
-        raw = con.execute(
-            f"select c.record, to_json(map($headers, list_value({', '.join(f'r.c{i + 1}' for i in range(len(info.header)))})))::varchar as raw "  # noqa: S608
-            f"from checked as c join raw_{int(index)} as r on r.rowid = c.record where c.file_idx = $i and c.reason is not null",
-            {"headers": [h if h else f"column {i + 1}" for i, h in enumerate(info.header)], "i": index}).df()
-        mine = mine.merge(raw, on="record", how="left")
         mine["file"] = info.name
         mine["detail"] = [", ".join(info.missing_required) if r == "missing_column" else None for r in mine["reason"]]
         bad = structural[structural["file_idx"] == index]

@@ -1,15 +1,17 @@
--- import_check: every staged row (temp table `staged`: our fields as the file wrote them) checked,
--- typed and given the first reason it cannot be loaded, or none. Creates the temp table `checked`.
--- Inputs besides `staged`: temp tables status_map(raw, state) and municipality_map(raw, id) (the
+-- import_check: every row of one file (the view `staged`: our fields as the file wrote them, read
+-- straight from the file, and `raw_values`, the whole row's values) checked,
+-- typed and given the first reason it cannot be loaded, or none. A select: oversight.importer
+-- appends its rows to the temp table `checked` file by file, in file order (checked.rowid follows
+-- the records), so the file is read once and nothing of it is copied but these columns; the raw row
+-- is kept only for a row refused here. Inputs besides `staged`: temp tables status_map(raw, state) and municipality_map(raw, id) (the
 -- distinct values matched in Python), blocked_files(file_idx) (files missing a required column: all
 -- their rows refused), $formats (date formats), $as_of, $default_municipality, $create_municipalities,
 -- $closed_from_updated (Open311: the update time of a closed request is its closing time),
--- $strip_offsets (Open311: timestamps carry a UTC offset).
-create or replace temp table checked as
+-- $strip_offsets (Open311: timestamps carry a UTC offset), $headers (the file's column names).
 with cleaned as (
     select
         file_idx,
-        record,
+        raw_values,
         nullif(trim(number), '') as number,
         nullif(trim(created), '') as created_raw,
         nullif(trim(deadline), '') as deadline_raw,
@@ -86,14 +88,17 @@ reasoned as (
     from dated
 ),
 
--- Each row's content fingerprint and position, for queries/import_duplicates.sql (run next).
+-- Each row's content fingerprint, for queries/import_duplicates.sql (run after every file).
 fingerprinted as (
     select
         *,
         hash(created_at, due_at, closed_at, state, municipality_raw, organization_raw, inn_raw, address_raw,
-             category_raw, returned_count, rating, text_raw) as content,
-        file_idx::bigint * 10000000000 + record as position
+             category_raw, returned_count, rating, text_raw) as content
     from reasoned
 )
 
-select * from fingerprinted
+select
+    * exclude (raw_values, created_raw, deadline_raw, closed_raw, returns_raw, rating_raw, closed_given, closed_from_updated),
+    -- the refused row as JSON with the file's headers ($headers)
+    case when reason is not null then to_json(map($headers, raw_values))::varchar end as raw
+from fingerprinted

@@ -4,7 +4,7 @@
 -- (duplicate_conflict). Numbers that repeat are few, so only they are grouped by content, and only
 -- their rows are updated.
 create or replace temp table repeated as
-select ticket_id, count(distinct content) as versions, min(position) as first_position
+select ticket_id, count(distinct content) as versions, min(rowid) as first_row
 from checked
 where reason is null
   and ticket_id in (
@@ -21,4 +21,4 @@ set reason = case when r.versions > 1 then 'duplicate_conflict' else 'duplicate_
 from repeated as r
 where checked.ticket_id = r.ticket_id
   and checked.reason is null
-  and (r.versions > 1 or checked.position <> r.first_position);
+  and (r.versions > 1 or checked.rowid <> r.first_row);

@@ -1,10 +1,9 @@
 -- import_incoming: the accepted rows of `checked` as requests of the data contract (organisation,
 -- category and building ids from the temp tables organization_map, category_map and building_map
 -- that oversight.importer filled from the distinct values), each compared
--- with the request of the same number already in the database. Creates the temp table
--- incoming_compared: the tickets columns plus `existing` (the number is in the database) and `same`
--- (and nothing about it changed).
-create or replace temp table incoming_compared as
+-- with the request of the same number already in the database: the tickets columns plus `existing`
+-- (the number is in the database) and `same` (and nothing about it changed). A select: the importer
+-- writes from it directly into an empty database, and keeps it as a temp table otherwise.
 with incoming as (
     select
         c.ticket_id,
