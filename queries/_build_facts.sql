@@ -165,25 +165,35 @@ select greatest(entry_at, closed_at)::date, territory_id, current_municipality_i
 from crossings, as_of
 where closed_at is not null and greatest(entry_at, closed_at) < as_of.as_of;
 
-create or replace table ageing_counts as
+-- One pass over the events feeds both groupings (GROUPING SETS): the events are ~180M rows at 10M
+-- tickets, and making them twice took half of the whole rebuild.
+create or replace temp table ageing_both as
 select
-    day, territory_id, current_municipality_id, source, kind, days,
+    day, territory_id, current_municipality_id, category_id, source, kind, days,
     sum(entries)::integer as entries,
-    sum(exits)::integer as exits
+    sum(exits)::integer as exits,
+    grouping(current_municipality_id) = 1 as by_category
 from ageing_events
-group by all
+group by grouping sets (
+    (day, territory_id, current_municipality_id, source, kind, days),
+    (day, territory_id, category_id, source, kind, days)
+);
+
+create or replace table ageing_counts as
+select day, territory_id, current_municipality_id, source, kind, days, entries, exits
+from ageing_both
+where not by_category
 order by day;
 
 -- ageing_counts_category: the same counts per direction, category and source (no municipality),
 -- for the ageing of one category region-wide or in one direction.
 create or replace table ageing_counts_category as
-select
-    day, territory_id, category_id, source, kind, days,
-    sum(entries)::integer as entries,
-    sum(exits)::integer as exits
-from ageing_events
-group by all
+select day, territory_id, category_id, source, kind, days, entries, exits
+from ageing_both
+where by_category
 order by day;
+
+drop table ageing_both;
 
 drop view ageing_events;
 
