@@ -241,19 +241,19 @@ def _csv_of(info: FileInfo, index: int, workdir: Path) -> tuple[Path, str]:
 def _stage_file(con: duckdb.DuckDBPyConnection, info: FileInfo, index: int, workdir: Path) -> None:
     """Make the view file_<index>: the file as DuckDB reads it (every column as text, in file order;
     malformed lines set aside in DuckDB's reject tables), our fields picked by position, and the whole
-    row's values (kept, with the file's headers, only for a refused row). Nothing is read yet: the view
+    row's values as c1..cN (kept, with the file's headers, only for a refused row). Nothing is read yet: the view
     is read once for the distinct names and once for the checks."""
     path, delimiter = _csv_of(info, index, workdir)
     n = len(info.header)
     fields = ", ".join(
         f"#{info.positions[f] + 1} as {f}" if f in info.positions else f"null::varchar as {f}" for f in FIELDS)
-    # The raw values as a list: the JSON with the headers is made only for a refused row (making it for
-    # every row would cost more than all the checks).
-    row = f"list_value({', '.join(f'c{i + 1}' for i in range(n))})"
+    # The file's columns go along as c1..cN: the JSON of a row with its headers is made only for a
+    # refused row (making it, or even a list of the values, for every row costs more than the checks).
+    row = ", ".join(f"c{i + 1}" for i in range(n))
     # Our own names only: an integer, our field names and c1..cN. The path, delimiter and headers are bound.
     _finish(con)
     con.sql(
-        f"select {int(index)} as file_idx, {fields}, {row} as raw_values from read_csv($path, header = true, "  # noqa: S608
+        f"select {int(index)} as file_idx, {fields}, {row} from read_csv($path, header = true, "  # noqa: S608
         "all_varchar = true, delim = $delim, quote = '\"', escape = '\"', store_rejects = true, strict_mode = true, "
         "null_padding = false, auto_detect = false, columns = $columns)",
         params={"path": str(path), "delim": delimiter, "columns": {f"c{i + 1}": "VARCHAR" for i in range(n)}},
@@ -318,8 +318,8 @@ def _raw_of_duplicates(con, infos: list[FileInfo]) -> None:
             continue
         _table(con, "wanted_records", wanted)
         con.execute(
-            f"create or replace temp table duplicate_raw as select record, to_json(map($headers, raw_values))::varchar "  # noqa: S608
-            f"as raw_row from (select row_number() over () - 1 as record, raw_values from file_{int(index)}) "
+            f"create or replace temp table duplicate_raw as select record, to_json(map($headers, list_value(*columns('^c[0-9]+$'))))"  # noqa: S608
+            f"::varchar as raw_row from (select row_number() over () - 1 as record, * from file_{int(index)}) "
             "where record in (select record from wanted_records)", {"headers": _headers(info)})
         _clear_rejects(con)
         con.execute(

@@ -1,5 +1,5 @@
 -- import_check: every row of one file (the view `staged`: our fields as the file wrote them, read
--- straight from the file, and `raw_values`, the whole row's values) checked,
+-- straight from the file, and the file's own columns c1…cN) checked,
 -- typed and given the first reason it cannot be loaded, or none. A select: oversight.importer
 -- appends its rows to the temp table `checked` file by file, in file order (checked.rowid follows
 -- the records), so the file is read once and nothing of it is copied but these columns; the raw row
@@ -11,7 +11,7 @@
 with cleaned as (
     select
         file_idx,
-        raw_values,
+        columns('^c[0-9]+$'),  -- the file's columns, for the raw row of a refused one
         nullif(trim(number), '') as number,
         nullif(trim(created), '') as created_raw,
         nullif(trim(deadline), '') as deadline_raw,
@@ -88,17 +88,15 @@ reasoned as (
     from dated
 ),
 
--- Each row's content fingerprint, for queries/import_duplicates.sql (run after every file).
-fingerprinted as (
-    select
-        *,
-        hash(created_at, due_at, closed_at, state, municipality_raw, organization_raw, inn_raw, address_raw,
-             category_raw, returned_count, rating, text_raw) as content
+flagged as (
+    select *, reason is not null as refused
     from reasoned
 )
 
 select
-    * exclude (raw_values, created_raw, deadline_raw, closed_raw, returns_raw, rating_raw, closed_given, closed_from_updated),
-    -- the refused row as JSON with the file's headers ($headers)
-    case when reason is not null then to_json(map($headers, raw_values))::varchar end as raw
-from fingerprinted
+    columns(lambda c: not regexp_full_match(c, 'c[0-9]+') and c not in (
+        'created_raw', 'deadline_raw', 'closed_raw', 'returns_raw', 'rating_raw', 'closed_given', 'closed_from_updated',
+        'refused')),
+    -- the refused row as JSON with the file's headers ($headers), made only for a refused row
+    case when refused then to_json(map($headers, list_value(*columns('^c[0-9]+$'))))::varchar end as raw
+from flagged

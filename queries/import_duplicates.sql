@@ -2,9 +2,13 @@
 -- rows that passed. Identical content is one request written twice: the copies after the first are
 -- refused (duplicate_exact). Different content cannot be told apart: every such row is refused
 -- (duplicate_conflict). Numbers that repeat are few, so only they are grouped by content, and only
--- their rows are updated.
+-- their rows are updated. Content is a fingerprint of everything the request says.
 create or replace temp table repeated as
-select ticket_id, count(distinct content) as versions, min(rowid) as first_row
+select
+    ticket_id,
+    count(distinct hash(created_at, due_at, closed_at, state, municipality_raw, organization_raw, inn_raw, address_raw,
+                        category_raw, returned_count, rating, text_raw)) as versions,
+    min(rowid) as first_row
 from checked
 where reason is null
   and ticket_id in (
