@@ -95,8 +95,8 @@ flagged as (
 
 select
     columns(lambda c: not regexp_full_match(c, 'c[0-9]+') and c not in (
-        'created_raw', 'deadline_raw', 'closed_raw', 'returns_raw', 'rating_raw', 'closed_given', 'closed_from_updated',
-        'refused')),
+        'status_raw', 'created_raw', 'deadline_raw', 'closed_raw', 'returns_raw', 'rating_raw', 'closed_given',
+        'closed_from_updated', 'refused')),
     -- the refused row as JSON with the file's headers ($headers), made only for a refused row
     case when refused then to_json(map($headers, list_value(*columns('^c[0-9]+$'))))::varchar end as raw
 from flagged
