@@ -183,7 +183,6 @@ def preview(path: Path | str, db_path: Path | str, profile: str = "auto", as_of:
             formats = list(info.profile.date_formats)
             moment, _ = _as_of(con, as_of, formats)
             _status_and_municipality_maps(con, info.profile)
-            _table(con, "blocked_files", pd.DataFrame({"file_idx": [0] if info.missing_required else []}, dtype="int32"))
             _check_files(con, [small], _check_params(info.profile, formats, moment))
             shown = con.execute(
                 "select rowid + 2 as line, number, created_at, due_at, closed_at, state, municipality_raw, municipality_id, "
@@ -249,6 +248,11 @@ def _stage_file(con: duckdb.DuckDBPyConnection, info: FileInfo, index: int, work
     n = len(info.header)
     fields = ", ".join(
         f"#{info.positions[f] + 1} as {f}" if f in info.positions else f"null::varchar as {f}" for f in FIELDS)
+    # Open311 dates without their UTC offset (a fixed expression on our own positions), only when needed.
+    fields += "".join(
+        f", regexp_replace(nullif(trim(#{info.positions[f] + 1}), ''), '(Z|[+-][0-9][0-9]:?[0-9][0-9])$', '') as {f}_offset_free"
+        if info.profile.strip_offsets and f in info.positions else f", null::varchar as {f}_offset_free"
+        for f in ("created", "deadline", "closed"))
     # The file's columns go along as c1..cN: the JSON of a row with its headers is made only for a
     # refused row (making it, or even a list of the values, for every row costs more than the checks).
     row = ", ".join(f"c{i + 1}" for i in range(n))
@@ -285,7 +289,8 @@ def _check_files(con, infos: list[FileInfo], params: dict) -> None:
     for index in range(len(infos)):
         con.execute(f"create or replace temp view staged as select * from file_{int(index)}")  # noqa: S608
         _finish(con)
-        con.sql(store.query_text("import_check"), params={**params, "headers": _headers(infos[index])}).create_view(
+        file_params = {**params, "headers": _headers(infos[index]), "blocked": bool(infos[index].missing_required)}
+        con.sql(store.query_text("import_check"), params=file_params).create_view(
             "checking", replace=True)
         start = 0
         if index == 0:
@@ -476,8 +481,6 @@ def _run(con, infos: list[FileInfo], profile: Profile, as_of_option, say, workdi
         report.as_of, report.as_of_source = _as_of(con, as_of_option, formats)
         _status_and_municipality_maps(con, profile)
         say(0.08, "checking")
-        _table(con, "blocked_files", pd.DataFrame({"file_idx": [i for i, info in enumerate(infos) if info.missing_required]},
-                                                   dtype="int32"))
         _check_files(con, infos, _check_params(profile, formats, report.as_of))
     except (duckdb.InvalidInputException, duckdb.IOException, UnicodeError) as error:  # e.g. a file gone unreadable
         raise ImportError_(f"{', '.join(i.name for i in infos)}: the file cannot be read ({error})") from None
@@ -492,8 +495,7 @@ def _run(con, infos: list[FileInfo], profile: Profile, as_of_option, say, workdi
 def _check_params(profile: Profile, formats: list[str], as_of: dt.datetime) -> dict:
     """The bound values of queries/import_check.sql."""
     return {"formats": formats, "as_of": as_of, "default_municipality": profile.default_municipality or "",
-            "create_municipalities": profile.create_municipalities, "closed_from_updated": profile.closed_from_updated,
-            "strip_offsets": profile.strip_offsets}
+            "create_municipalities": profile.create_municipalities, "closed_from_updated": profile.closed_from_updated}
 
 
 # ---------------------------------------------------------------- reference data

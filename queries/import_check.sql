@@ -1,13 +1,14 @@
--- import_check: every row of one file (the view `staged`: our fields as the file wrote them, read
--- straight from the file, and the file's own columns c1…cN) checked,
--- typed and given the first reason it cannot be loaded, or none. A select: oversight.importer
--- appends its rows to the temp table `checked` file by file, in file order (checked.rowid follows
--- the records), so the file is read once and nothing of it is copied but these columns; the raw row
--- is kept only for a row refused here. Inputs besides `staged`: temp tables status_map(raw, state) and municipality_map(raw, id) (the
--- distinct values matched in Python), blocked_files(file_idx) (files missing a required column: all
--- their rows refused), $formats (date formats), $as_of, $default_municipality, $create_municipalities,
--- $closed_from_updated (Open311: the update time of a closed request is its closing time),
--- $strip_offsets (Open311: timestamps carry a UTC offset), $headers (the file's column names).
+-- import_check: every row of one file checked, typed and given the first reason it cannot be
+-- loaded, or none. Reads the view `staged`: our fields as the file wrote them, straight from the file,
+-- the file's own columns c1…cN, and for Open311 the dates without their UTC offsets
+-- (<field>_offset_free, made by oversight.importer only for a profile that needs it: a regular
+-- expression per date is the dearest part of the checks). A select: oversight.importer appends its
+-- rows to the temp table `checked` file by file, in file order (checked.rowid follows the records);
+-- the raw row is kept only for a row refused here. Other inputs: temp tables status_map(raw, state)
+-- and municipality_map(raw, id) (the distinct values matched in Python), $blocked (the file lacks a
+-- required column: all its rows refused), $formats (date formats), $as_of, $default_municipality,
+-- $create_municipalities, $closed_from_updated (Open311: the update time of a closed request is its
+-- closing time), $headers (the file's column names).
 with cleaned as (
     select
         file_idx,
@@ -16,6 +17,9 @@ with cleaned as (
         nullif(trim(created), '') as created_raw,
         nullif(trim(deadline), '') as deadline_raw,
         nullif(trim(closed), '') as closed_raw,
+        created_offset_free,
+        deadline_offset_free,
+        closed_offset_free,
         nullif(trim(status), '') as status_raw,
         nullif(trim(territory), '') as territory_raw,
         coalesce(nullif(trim(municipality), ''), nullif($default_municipality, '')) as municipality_raw,
@@ -36,10 +40,11 @@ with cleaned as (
 typed as (
     select
         c.*,
-        -- With $strip_offsets (Open311) a UTC offset or a trailing Z is dropped: times stay the local time written.
-        try_strptime(case when $strip_offsets then regexp_replace(c.created_raw, '(Z|[+-][0-9][0-9]:?[0-9][0-9])$', '') else c.created_raw end, $formats) as created_at,
-        try_strptime(case when $strip_offsets then regexp_replace(c.deadline_raw, '(Z|[+-][0-9][0-9]:?[0-9][0-9])$', '') else c.deadline_raw end, $formats) as due_at,
-        try_strptime(case when $strip_offsets then regexp_replace(c.closed_raw, '(Z|[+-][0-9][0-9]:?[0-9][0-9])$', '') else c.closed_raw end, $formats) as closed_given,
+        -- <field>_offset_free: (Open311) the value without its UTC offset or trailing Z, null otherwise:
+        -- times stay the local time written.
+        try_strptime(coalesce(c.created_offset_free, c.created_raw), $formats) as created_at,
+        try_strptime(coalesce(c.deadline_offset_free, c.deadline_raw), $formats) as due_at,
+        try_strptime(coalesce(c.closed_offset_free, c.closed_raw), $formats) as closed_given,
         s.state,
         m.id as municipality_id,
         try_cast(c.rating_raw as integer) as rating,
@@ -63,7 +68,7 @@ reasoned as (
     select
         *,
         case
-            when file_idx in (select file_idx from blocked_files) then 'missing_column'
+            when $blocked then 'missing_column'
             when number is null then 'missing:number'
             when created_raw is null then 'missing:created'
             when created_at is null then 'bad_date:created'
@@ -95,7 +100,8 @@ flagged as (
 
 select
     columns(lambda c: not regexp_full_match(c, 'c[0-9]+') and c not in (
-        'status_raw', 'created_raw', 'deadline_raw', 'closed_raw', 'returns_raw', 'rating_raw', 'closed_given',
+        'status_raw', 'created_raw', 'deadline_raw', 'closed_raw', 'created_offset_free', 'deadline_offset_free',
+        'closed_offset_free', 'returns_raw', 'rating_raw', 'closed_given',
         'closed_from_updated', 'refused')),
     -- the refused row as JSON with the file's headers ($headers), made only for a refused row
     case when refused then to_json(map($headers, list_value(*columns('^c[0-9]+$'))))::varchar end as raw
