@@ -19,8 +19,7 @@ with incoming as (
         coalesce(c.returned_count, 0) as returned_count,
         c.rating::tinyint as rating,
         c.text_raw as description,
-        -- the number as written, when it is not the ticket number itself (a hashed or zero-padded one)
-        case when c.number <> c.ticket_id::varchar then c.number end as external_id
+        c.number as external_id
     from checked as c
     left join category_map as cm on cm.raw = c.category_raw
     left join organization_map as om
