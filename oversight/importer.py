@@ -358,10 +358,23 @@ def _setup(con: duckdb.DuckDBPyConnection) -> None:
 # ---------------------------------------------------------------- matching names over distinct values
 
 
+# What DuckDB's trim() removes (the Unicode space separators; not tabs): the checks trim every value
+# with it, so the distinct values below are trimmed the same way in Python.
+SPACES = "".join(chr(c) for c in (32, 160, 5760, *range(8192, 8203), 8239, 8287, 12288))
+
+
+def _trimmed(value: str | None) -> str | None:
+    """A value as the checks see it: nullif(trim(value), '')."""
+    return (value.strip(SPACES) or None) if value is not None else None
+
+
 def _distinct_statuses_and_municipalities(con) -> tuple[list[str], list[str]]:
-    """The distinct statuses and municipalities as written (trimmed), in one read of the file(s)."""
-    rows = con.execute("select distinct nullif(trim(status), ''), nullif(trim(municipality), '') from staged_all").fetchall()
-    return sorted({r[0] for r in rows if r[0] is not None}), sorted({r[1] for r in rows if r[1] is not None})
+    """The distinct statuses and municipalities as the checks see them, in one read of the file(s)
+    (trimmed here, over the few distinct values, rather than in SQL for every row)."""
+    rows = con.execute("select distinct status, municipality from staged_all").fetchall()
+    statuses = {_trimmed(r[0]) for r in rows} - {None}
+    municipalities = {_trimmed(r[1]) for r in rows} - {None}
+    return sorted(statuses), sorted(municipalities)
 
 
 def _municipality_keys(name: str) -> set[str]:

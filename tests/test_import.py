@@ -306,6 +306,19 @@ def test_cli_import(tmp_path):
     assert refused.returncode != 0 and "file not found" in refused.stderr
 
 
+def test_distinct_names_are_trimmed_as_the_checks_trim_them():
+    """The status and municipality maps are keyed by values trimmed in Python; the rows are joined to
+    them by values trimmed in SQL. Both must agree for every kind of space (or a row would be refused
+    as an unknown municipality whose name the map holds)."""
+    con = duckdb.connect()
+    spaces = [chr(c) for c in range(0x3100) if not 0xD800 <= c <= 0xDFFF and con.execute(
+        "select trim($v) = ''", {"v": chr(c)}).fetchone()[0]]
+    assert " " in spaces and "\u00a0" in spaces and "\t" not in spaces
+    values = [None, "", " ", "a", " a ", "\ta\t", *(f"{s}Балашиха{s}" for s in spaces), "".join(spaces), "x" + "".join(spaces)]
+    for value in values:
+        assert importer._trimmed(value) == con.execute("select nullif(trim($v), '')", {"v": value}).fetchone()[0], repr(value)
+
+
 # ---------------------------------------------------------------- property test of the row checks
 
 CELL = st.one_of(
