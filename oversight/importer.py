@@ -41,6 +41,7 @@ from oversight.profiles import FIELDS, Profile, normalise
 
 MEMORY_LIMIT = "3GB"  # the import stays under 4 GB (DuckDB spills to disk beyond this)
 SNIFF_BYTES = 1 << 16
+REJECTS_SAMPLE = 1000  # refused rows kept in the report for the page (all of them are in import_rejects)
 REASONS = ("missing:number", "missing:created", "missing:municipality", "missing:category", "bad_date:created",
            "bad_date:deadline", "bad_date:closed", "deadline_before_created", "closed_before_created",
            "future:created", "future:closed", "unknown_status", "closed_without_date", "unknown_municipality",
@@ -753,63 +754,40 @@ def _moscow_now() -> dt.datetime:
 # ---------------------------------------------------------------- the record of the import
 
 
-def _lines(records: pd.Series, structural: list[int]) -> pd.Series:
-    """File line of each parsed record (0-based, in file order), given the lines of the records
-    DuckDB could not parse (1 = the header): the k-th parsed record sits after every malformed one
-    before it. Lines count records: a value with a line break inside counts once."""
-    import numpy as np
-
-    bad = np.sort(np.asarray(structural, dtype=np.int64))
-    base = records.to_numpy(dtype=np.int64) + 2
-    line = base.copy()
-    for _ in range(len(bad) + 1):
-        shifted = base + np.searchsorted(bad, line, side="right")
-        if (shifted == line).all():
-            break
-        line = shifted
-    return pd.Series(line, index=records.index)
-
-
 def _record(con, report: Report, infos: list[FileInfo], profile: Profile) -> None:
+    """Write the refused rows to import_rejects (queries/import_record_rejects.sql) and the import to
+    imports; fill the report's counts and a sample of the refused rows for the page."""
     import_id = int(con.execute("select coalesce(max(import_id), 0) + 1 from imports").fetchone()[0])
     report.import_id = import_id
-    structural = con.execute("select file_idx, line, csv_line, error_type from structural").df()
-    rejected = con.execute(
-        "select c.file_idx, c.rowid - s.start as record, c.reason, c.raw from checked as c "
-        "join file_starts as s using (file_idx) where c.reason is not null order by c.rowid").df()
-    per_reason = rejected["reason"].value_counts().to_dict()
-    if len(structural):
-        per_reason["malformed_line"] = per_reason.get("malformed_line", 0) + len(structural)
-    report.reasons = {k: int(v) for k, v in sorted(per_reason.items(), key=lambda kv: -kv[1])}
-    frames = []
+    _table(con, "import_files_in", pd.DataFrame({
+        "file_idx": pd.Series(range(len(infos)), dtype="int32"), "file": [i.name for i in infos],
+        "missing": [", ".join(i.missing_required) or None for i in infos]}).astype({"file": "string", "missing": "string"}))
+    store.execute(con, "import_record_rejects", import_id=import_id)
+    parsed = dict(con.execute("select file_idx, count(*) from checked group by all").fetchall())
+    refused = dict(con.execute("select file_idx, count(*) from checked where reason is not null group by all").fetchall())
+    malformed = dict(con.execute("select file_idx, count(*) from structural group by all").fetchall())
     for index, info in enumerate(infos):
-        mine = rejected[rejected["file_idx"] == index].copy()
-        bad_lines = structural.loc[structural["file_idx"] == index, "line"].tolist()
-        mine["line"] = _lines(mine["record"], bad_lines)
-        mine["file"] = info.name
-        mine["detail"] = [", ".join(info.missing_required) if r == "missing_column" else None for r in mine["reason"]]
-        bad = structural[structural["file_idx"] == index]
-        frames.append(mine[["file", "line", "raw", "reason", "detail"]])
-        frames.append(pd.DataFrame({"file": info.name, "line": bad["line"], "raw": bad["csv_line"], "reason": "malformed_line",
-                                    "detail": bad["error_type"]}))
-        parsed = int(con.execute("select count(*) from checked where file_idx = $i", {"i": index}).fetchone()[0])
-        failed = len(mine) + len(bad)
+        n_parsed, n_refused, n_bad = (int(d.get(index, 0)) for d in (parsed, refused, malformed))
         report.files.append({
             "file": info.name, "profile": profile.key, "kind": info.kind, "encoding": info.encoding,
-            "delimiter": info.delimiter, "rows_read": parsed + len(bad), "loaded": parsed - len(mine), "rejected": failed,
+            "delimiter": info.delimiter, "rows_read": n_parsed + n_bad, "loaded": n_parsed - n_refused,
+            "rejected": n_refused + n_bad,
             "columns": {f: info.header[p] for f, p in info.positions.items()}, "missing_required": info.missing_required,
             "missing_optional": info.missing_optional, "ignored_columns": info.ignored,
         })
-    rejects = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["file", "line", "raw", "reason", "detail"])
-    rejects = rejects.astype({"file": "string", "raw": "string", "reason": "string", "detail": "string"})
-    rejects["line"] = rejects["line"].astype("int64")
-    rejects = rejects.sort_values(["file", "line"], kind="stable").reset_index(drop=True)
-    report.rejects = rejects
+    counts = con.execute("select reason_code, count(*) from import_rejects where import_id = $id group by all "
+                         "order by 2 desc, 1", {"id": import_id}).fetchall()
+    report.reasons = {reason: int(n) for reason, n in counts}
     report.rows_read = sum(f["rows_read"] for f in report.files)
-    report.rejected = len(rejects)
-    _table(con, "rejects_in", rejects.assign(import_id=import_id))
-    con.execute("insert into import_rejects (import_id, file, line, raw, reason_code, detail) "
-                "select import_id, file, line, raw, reason, detail from rejects_in")
+    report.rejected = sum(report.reasons.values())
+    rejects = con.execute(
+        "select file, line, raw, reason_code as reason, detail from import_rejects where import_id = $id "
+        "order by file, line limit $n", {"id": import_id, "n": REJECTS_SAMPLE}).df()
+    report.rejects = rejects.astype({"file": "string", "raw": "string", "reason": "string", "detail": "string",
+                                     "line": "int64"})
+    if report.rejected != sum(f["rejected"] for f in report.files):
+        raise ImportError_(f"refused rows do not reconcile: {report.rejected} recorded, "
+                           f"{sum(f['rejected'] for f in report.files)} counted")
     con.execute(
         "insert into imports values ($id, $started, $profile, $files, $read, $loaded, $rejected, $inserted, $updated, "
         "$unchanged, $kept, $as_of, $source)",

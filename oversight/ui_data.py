@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 import shutil
 import tempfile
 from pathlib import Path
@@ -160,7 +161,7 @@ def history(ctx: PageContext) -> None:
     st.dataframe(pd.DataFrame({
         "№": imports["import_id"],
         t("data.col.when", lang): [fmt_datetime(v, lang) for v in imports["started_at"]],
-        t("data.col.files", lang): imports["files"],
+        t("data.col.files", lang): [_file_names(v) for v in imports["files"]],
         t("data.col.read", lang): imports["rows_read"], t("data.col.loaded", lang): imports["loaded"],
         t("data.col.rejected", lang): imports["rejected"],
         t("data.col.as_of", lang): [fmt_datetime(v, lang) for v in imports["as_of"]],
@@ -175,3 +176,12 @@ def _rejects_xlsx(ctx: PageContext) -> bytes:
     rows = store.run(ui.connection(ctx), "import_rejects_all", limit=1_000_000)
     rows["reason_code"] = [_reason_text(r, lang, d) for r, d in zip(rows["reason_code"], rows["detail"])]
     return export.to_xlsx_bytes({t("data.rejects_sheet", lang): rows.drop(columns="detail")})
+
+
+def _file_names(stored: str) -> str:
+    """The files of an import as a reader wants them: imports.files holds them as a JSON list."""
+    try:
+        names = json.loads(stored)
+    except (TypeError, ValueError):  # written by hand or by an older version: shown as stored
+        return str(stored)
+    return ", ".join(map(str, names)) if isinstance(names, list) else str(names)

@@ -371,3 +371,10 @@ def test_open311_georeport_rows(tmp_path):
     with duckdb.connect(str(db), read_only=True) as con:
         names = {r[0] for r in con.execute("select name_en from municipalities").fetchall()}
     assert names == {"94122", "City"}  # the zipcode where there is one, else the city as one group
+
+
+def test_history_lists_file_names_not_their_json():
+    from oversight.ui_data import _file_names
+
+    assert _file_names(json.dumps(["выгрузка май.csv", "b.xlsx"], ensure_ascii=False)) == "выгрузка май.csv, b.xlsx"
+    assert _file_names("not json") == "not json"
