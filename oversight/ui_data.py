@@ -42,7 +42,9 @@ def upload(ctx: PageContext) -> None:
                              format_func=lambda p: t(f"data.profile.{p}", lang))
     as_of_text = right.text_input(t("data.as_of_input", lang), key="data_as_of", placeholder="31.12.2019 23:59",
                                   help=t("data.as_of_help", lang))
-    files = st.file_uploader(t("data.files", lang), type=["csv", "txt", "xlsx"], accept_multiple_files=True, key="data_files")
+    # A new key after each import empties the uploader (Streamlit keeps a widget's files otherwise).
+    files = st.file_uploader(t("data.files", lang), type=["csv", "txt", "xlsx"], accept_multiple_files=True,
+                             key=f"data_files_{st.session_state.get('_upload_round', 0)}")
     if not files:
         return
     as_of = None
@@ -82,8 +84,9 @@ def upload(ctx: PageContext) -> None:
             st.error(t("data.refused", lang, error=error))
             return
         # The data changed under the filters: start them again from the new data's defaults.
-        for key in [k for k in st.session_state if str(k).startswith(("flt_", "pg_"))] + ["_filters_initialised", "data_files"]:
+        for key in [k for k in st.session_state if str(k).startswith(("flt_", "pg_"))] + ["_filters_initialised"]:
             st.session_state.pop(key, None)
+        st.session_state["_upload_round"] = st.session_state.get("_upload_round", 0) + 1
         st.session_state["_import_report"] = report
         shutil.rmtree(folder, ignore_errors=True)  # the import has its own record; the uploads go
         st.session_state.pop("_upload_dir", None)

@@ -502,11 +502,13 @@ def test_data_page_upload_preview_and_import(browser, writable_server):
         assert "closure_reason" in body  # the columns the import will not use are listed
         assert p.locator('[data-testid="stDataFrame"]').count() >= 2  # the mapping and the first rows as read
         p.screenshot(path=str(SCREENSHOTS / "data-preview-ru.png"), full_page=True)
+        assert "boston311-100.csv" in p.locator('[data-testid="stFileUploader"]').inner_text()  # listed by the uploader
         p.get_by_role("button", name=t("data.import_button", "ru", n=1)).click()
         p.wait_for_selector(f"text={t('data.demo_replaced', 'ru')}", timeout=120_000)
         body = p.inner_text("body")
         assert "прочитано строк 100, загружено 100, отклонено 0" in body
         assert "Boston 311" in body  # what the dashboard shows now
+        assert "boston311-100.csv" not in p.locator('[data-testid="stFileUploader"]').inner_text()  # empty again
         assert p.locator('[data-testid="stException"]').count() == 0
         p.screenshot(path=str(SCREENSHOTS / "data-report-ru.png"), full_page=True)
     finally:
