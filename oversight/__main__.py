@@ -77,12 +77,13 @@ def _open(db: Path | None):
 
 def cmd_demo(args) -> None:
     from oversight.demo import DemoSpec, build_demo_database
+    from oversight.i18n import t
 
     path = args.db or database_path()
     started = time.perf_counter()
 
     def progress(fraction: float, message: str) -> None:
-        print(f"[{fraction:4.0%}] {message}", file=sys.stderr, flush=True)
+        print(f"[{fraction:4.0%}] {t(f'build.step.{message}', 'en')}", file=sys.stderr, flush=True)
 
     build_demo_database(path, DemoSpec(tickets=args.tickets, seed=args.seed), progress)
     print(f"demo database written to {path} in {time.perf_counter() - started:.1f} s", file=sys.stderr)

@@ -300,7 +300,7 @@ def generate(spec: DemoSpec = DemoSpec(), progress: Progress | None = None) -> D
     municipalities = reference.municipalities()
     cats = reference.categories()
 
-    say(0.02, "organisations and buildings")
+    say(0.02, "organisations")
     areas = _areas(municipalities)
     orgs = _organizations(rng, areas, spec.organizations)
     poor_pool = orgs.index[orgs["kind"] == "uk"].to_numpy()
@@ -319,7 +319,7 @@ def generate(spec: DemoSpec = DemoSpec(), progress: Progress | None = None) -> D
             take = rng.choice(same_area, min(30, len(same_area)), replace=False)
             buildings.loc[take, "organization_id"] = org_id
 
-    say(0.08, "days and categories")
+    say(0.08, "days")
     days, working, holiday = day_table(spec.start, spec.end)
     months = days.astype("datetime64[M]").astype(int) % 12
     weekday = (days.astype(int) + 3) % 7  # 0 = Monday
@@ -345,7 +345,7 @@ def generate(spec: DemoSpec = DemoSpec(), progress: Progress | None = None) -> D
     n = len(day_idx)
     created_month = months[day_idx]
 
-    say(0.18, "categories, buildings, organisations")
+    say(0.18, "requests")
     cat_idx = np.empty(n, dtype=np.int64)
     for m in range(12):
         mask = created_month == m
@@ -372,7 +372,7 @@ def generate(spec: DemoSpec = DemoSpec(), progress: Progress | None = None) -> D
         omsu_mask = in_area & np.isin(cat_ids, list(_OMSU_CATEGORIES))
         org_ids[omsu_mask] = orgs_by_area_kind[(area_id, "omsu")][0]
 
-    say(0.3, "deadlines on the production calendar")
+    say(0.3, "deadlines")
     hours = cats["normative_hours"].to_numpy(dtype=float, na_value=np.nan)[cat_idx]
     workdays = cats["normative_workdays"].to_numpy(dtype=float, na_value=np.nan)[cat_idx]
     due = np.full(n, np.datetime64("NaT"), dtype="datetime64[s]")
@@ -382,7 +382,7 @@ def generate(spec: DemoSpec = DemoSpec(), progress: Progress | None = None) -> D
     due[by_days] = add_working_days(created[by_days], workdays[by_days].astype(np.int64))
     has_due = by_hours | by_days
 
-    say(0.45, "quality of work")
+    say(0.45, "quality")
     org_factor = orgs.set_index("organization_id")["late_factor"].loc[org_ids].to_numpy()
     returned = rng.poisson(0.05 * org_factor**0.8)
     returned = np.minimum(returned, 6)
@@ -398,7 +398,7 @@ def generate(spec: DemoSpec = DemoSpec(), progress: Progress | None = None) -> D
         late_p[treated] *= SEMINAR_FACTOR
     late = rng.random(n) < np.minimum(late_p, 0.95)
 
-    say(0.55, "closing times")
+    say(0.55, "closing")
     span = np.where(has_due, (due - created).astype(np.int64), 3 * 86400).astype(float)
     on_time_close = created + (span * rng.beta(2.0, 2.5, n)).astype("timedelta64[s]")
     overrun = span * rng.exponential(0.6, n) + rng.exponential(12 * 3600, n)
@@ -418,7 +418,7 @@ def generate(spec: DemoSpec = DemoSpec(), progress: Progress | None = None) -> D
     closed = np.where(closed >= as_of, np.datetime64("NaT"), closed)
     is_closed = ~np.isnat(closed)
 
-    say(0.65, "sources, ratings, municipalities")
+    say(0.65, "sources")
     progress_in_time = (created - created.min()).astype(np.int64) / max(
         1, (created.max() - created.min()).astype(np.int64)
     )
@@ -436,7 +436,7 @@ def generate(spec: DemoSpec = DemoSpec(), progress: Progress | None = None) -> D
     before_merger = (ticket_area == kr["municipality_id"]) & (created < np.datetime64(kr["merged_on"], "s"))
     recorded_municipality[before_merger] = kr["municipality_id"]
 
-    say(0.75, "assembling tables")
+    say(0.75, "assembling")
     tickets = pd.DataFrame(
         {
             "ticket_id": np.arange(1, n + 1, dtype=np.int64),
@@ -454,7 +454,7 @@ def generate(spec: DemoSpec = DemoSpec(), progress: Progress | None = None) -> D
         }
     )
 
-    say(0.77, "texts and returns for rework")
+    say(0.77, "texts")
     # A separate random stream: adding these did not change any of the numbers drawn above.
     extra = np.random.default_rng([spec.seed, 1])
     tickets["description"] = _descriptions(extra, cats["name_ru"].to_numpy()[cat_idx])
@@ -508,7 +508,7 @@ def generate(spec: DemoSpec = DemoSpec(), progress: Progress | None = None) -> D
             "loaded_at": [pd.Timestamp.now(tz="Europe/Moscow").tz_localize(None).floor("s")],
         }
     )
-    say(0.8, "tables ready")
+    say(0.8, "tables_ready")
     return DemoData(
         territories=territories[["territory_id", "code", "name_ru", "name_en"]],
         municipalities=muni_out,
@@ -529,6 +529,6 @@ def build_demo_database(path, spec: DemoSpec = DemoSpec(), progress: Progress | 
 
     say = progress or (lambda fraction, message: None)
     data = generate(spec, progress)
-    say(0.85, "writing the database")
+    say(0.85, "writing")
     write_database(path, {name: getattr(data, name) for name in DemoData.__dataclass_fields__})
     say(1.0, "done")

@@ -130,7 +130,7 @@ def ensure_database(lang: str) -> Path:
         bar.progress(0.0, text=t("build.step", lang, message="…"))
 
         def progress(fraction: float, message: str) -> None:
-            bar.progress(min(max(fraction, 0.0), 1.0), text=t("build.step", lang, message=message))
+            bar.progress(min(max(fraction, 0.0), 1.0), text=t("build.step", lang, message=t(f"build.step.{message}", lang)))
 
         try:
             build_demo_database(path, progress=progress)
