@@ -8,7 +8,8 @@ from oversight import ui, ui_examples
 
 ctx = ui.context()
 if ui_examples.is_presenting():
-    ui_examples.presenter(ctx, ui_examples.material(ctx, ui_examples.volume_from_url()))
+    volume = ui_examples.volume_from_url()
+    ui_examples.presenter(ctx, ui_examples.material(ctx, volume), volume)
 else:
     ui.page_header("examples.title", ctx)
     controls, present = st.columns([3, 1], vertical_alignment="bottom")

@@ -270,13 +270,21 @@ def presenter_link(ctx: PageContext) -> None:
         st.rerun()
 
 
-def presenter(ctx: PageContext, made: presentation.Material) -> None:
+@st.cache_data(show_spinner=False, max_entries=16)
+def _sequence(db_path: str, version: str, filters, as_of, volume: int, lang: str, target: float, _con,
+              _made: presentation.Material) -> list[presentation.Slide]:
+    """The slide sequence, once per scope, volume, language and target: each step of presenter mode
+    reruns the page, and the KPI, area and map queries behind the slides take a few hundred ms at 10M.
+    (_con and _made are not part of the key: the made material follows from the others.)"""
+    return presentation.slides(_con, _made, lang, target, heatmap.map_geojson(), feature_ids=heatmap.boundary_ids())
+
+
+def presenter(ctx: PageContext, made: presentation.Material, volume: int) -> None:
     """One slide per screen, no sidebar, large type; ← and → (buttons or the arrow keys) step through
     the sequence, Esc leaves."""
     lang = ctx.lang
     st.html(PRESENTER_CSS)
-    sequence = presentation.slides(ui.connection(ctx), made, lang, ctx.target, heatmap.map_geojson(),
-                                   feature_ids=heatmap.boundary_ids())
+    sequence = _sequence(ctx.db_path, ctx.version, ctx.filters, ctx.as_of, volume, lang, ctx.target, ui.connection(ctx), made)
     raw = st.query_params.get("slide", "1")
     index = min(max(int(raw) if str(raw).isdigit() else 1, 1), len(sequence))
     slide = sequence[index - 1]
