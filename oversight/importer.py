@@ -183,8 +183,8 @@ def preview(path: Path | str, db_path: Path | str, profile: str = "auto", as_of:
             _stage_all(con, 1)
             formats = list(info.profile.date_formats)
             moment, _ = _as_of(con, as_of, formats)
-            _status_and_municipality_maps(con, info.profile)
-            _check_files(con, [small], _check_params(info.profile, formats, moment))
+            maps = _status_and_municipality_maps(con, info.profile)
+            _check_files(con, [small], _check_params(info.profile, formats, moment) | maps)
             shown = con.execute(
                 "select rowid + 2 as line, number, created_at, due_at, closed_at, state, municipality_raw, municipality_id, "
                 "organization_raw, category_raw, reason from checked order by rowid").df()
@@ -493,9 +493,9 @@ def _run(con, infos: list[FileInfo], profile: Profile, as_of_option, say, workdi
     try:
         formats = _formats_in_use(con, profile)
         report.as_of, report.as_of_source = _as_of(con, as_of_option, formats)
-        _status_and_municipality_maps(con, profile)
+        maps = _status_and_municipality_maps(con, profile)
         say(0.08, "checking")
-        _check_files(con, infos, _check_params(profile, formats, report.as_of))
+        _check_files(con, infos, _check_params(profile, formats, report.as_of) | maps)
     except (duckdb.InvalidInputException, duckdb.IOException, UnicodeError) as error:  # e.g. a file gone unreadable
         raise ImportError_(f"{', '.join(i.name for i in infos)}: the file cannot be read ({error})") from None
     say(0.27, "reference")
@@ -528,10 +528,10 @@ def _table(con, name: str, frame: pd.DataFrame) -> None:
     con.unregister("frame_in")
 
 
-def _status_and_municipality_maps(con, profile: Profile) -> None:
+def _status_and_municipality_maps(con, profile: Profile) -> dict:
+    """The distinct statuses and municipalities of the file(s), matched in Python: the state of each
+    status and the id of each municipality (None when unknown), as parameters of the checks."""
     statuses, municipalities = _distinct_statuses_and_municipalities(con)
-    _table(con, "status_map", pd.DataFrame({"raw": statuses, "state": [profile.status_of(v) for v in statuses]},
-                                           columns=["raw", "state"]).astype("string"))
     values = list(dict.fromkeys(municipalities + ([profile.default_municipality] if profile.default_municipality else [])))
     known = {}
     for row in con.execute("select municipality_id, name_ru, name_en from municipalities").fetchall():
@@ -539,7 +539,10 @@ def _status_and_municipality_maps(con, profile: Profile) -> None:
             for key in (_municipality_keys(name) if not profile.create_municipalities else {normalise(name)}):
                 known.setdefault(key, int(row[0]))
     keys = _municipality_keys if not profile.create_municipalities else (lambda v: {normalise(v)})
-    _table(con, "municipality_map", _match_table(values, known, keys))
+    matched = _match_table(values, known, keys)
+    return {"status_values": statuses, "status_states": [profile.status_of(v) for v in statuses],
+            "municipality_values": matched["raw"].tolist(),
+            "municipality_ids": [None if pd.isna(i) else int(i) for i in matched["id"]]}
 
 
 def _next_id(con, table: str, column: str) -> int:

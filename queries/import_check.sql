@@ -4,8 +4,9 @@
 -- (<field>_offset_free, made by oversight.importer only for a profile that needs it: a regular
 -- expression per date is the dearest part of the checks). A select: oversight.importer appends its
 -- rows to the temp table `checked` file by file, in file order (checked.rowid follows the records);
--- the raw row is kept only for a row refused here. Other inputs: temp tables status_map(raw, state)
--- and municipality_map(raw, id) (the distinct values matched in Python), $blocked (the file lacks a
+-- the raw row is kept only for a row refused here. Other inputs: the distinct statuses and
+-- municipalities as written and what they were matched to in Python ($status_values, $status_states,
+-- $municipality_values, $municipality_ids; a few hundred at most), $blocked (the file lacks a
 -- required column: all its rows refused), $formats (date formats), $as_of, $default_municipality,
 -- $create_municipalities, $closed_from_updated (Open311: the update time of a closed request is its
 -- closing time), $headers (the file's column names).
@@ -45,13 +46,13 @@ typed as (
         try_strptime(coalesce(c.created_offset_free, c.created_raw), $formats) as created_at,
         try_strptime(coalesce(c.deadline_offset_free, c.deadline_raw), $formats) as due_at,
         try_strptime(coalesce(c.closed_offset_free, c.closed_raw), $formats) as closed_given,
-        s.state,
-        m.id as municipality_id,
+        -- Looked up in lists, not joined: a join would give up the file order of the rows, which
+        -- oversight.importer relies on (checked.rowid is the record number).
+        $status_states[list_position($status_values, c.status_raw)] as state,
+        $municipality_ids[list_position($municipality_values, c.municipality_raw)]::integer as municipality_id,
         try_cast(c.rating_raw as integer) as rating,
         try_cast(c.returns_raw as integer) as returned_count
     from cleaned as c
-    left join status_map as s on s.raw = c.status_raw
-    left join municipality_map as m on m.raw = c.municipality_raw
 ),
 
 dated as (
