@@ -378,3 +378,34 @@ def test_history_lists_file_names_not_their_json():
 
     assert _file_names(json.dumps(["выгрузка май.csv", "b.xlsx"], ensure_ascii=False)) == "выгрузка май.csv, b.xlsx"
     assert _file_names("not json") == "not json"
+
+
+def test_refused_rows_keep_their_line_and_raw_row_in_a_large_file(tmp_path):
+    """A file of many read buffers (DuckDB reads it in parallel): the refused rows' lines and raw rows
+    are their own. (The checks once joined the rows to the status and municipality maps, which
+    reordered them past the first buffer: a refused row got another row's line, and a duplicate
+    another row's raw values.) A «Примечание» column the profile ignores carries each row's line."""
+    header = EDS_HEADER + ["Примечание"]
+    n, bad_at, conflict_at = 120_000, 90_000, 61_234
+
+    def row(i: int, number: int, created: str = "01.02.2024 10:00", text: str = "текст обращения") -> list[str]:
+        return [str(number), created, "05.02.2024 10:00", "", "В работе", "городской округ Балашиха", "ООО Ромашка", "",
+                f"ул. Ленина, д. {i % 500}", "Уборка", "", "0", "", f"{text} {i} " * 4, f"строка {i + 2}"]
+
+    rows = [row(i, 1_000_000 + i, "not a date" if i == bad_at else "01.02.2024 10:00") for i in range(n)]
+    rows.append(rows[0][:-1] + [f"строка {n + 2}"])  # an exact repeat of the first request (line 2)
+    rows.append(row(n + 1, 1_000_000 + conflict_at, text="другой текст"))  # the same number, other content
+    path = _write_rows(tmp_path / "large.csv", header, rows, delimiter=";")
+    assert path.stat().st_size > 30_000_000  # several of DuckDB's read buffers
+    report = importer.import_files([path], tmp_path / "db.duckdb", "eds", dt.datetime(2024, 6, 1))
+    _reconciles(report)
+    refused = _rejects(tmp_path / "db.duckdb")
+    got = {(int(r.line), r.reason_code, json.loads(r.raw)["Примечание"]) for r in refused.itertuples()}
+    assert got == {
+        (bad_at + 2, "bad_date:created", f"строка {bad_at + 2}"),
+        (n + 2, "duplicate_exact", f"строка {n + 2}"),  # the later copy is refused, the first kept
+        (conflict_at + 2, "duplicate_conflict", f"строка {conflict_at + 2}"),
+        (n + 3, "duplicate_conflict", f"строка {n + 3}"),
+    }
+    kept = _tickets(tmp_path / "db.duckdb")
+    assert len(kept) == n - 2 and "1000000" in set(kept["external_id"])
