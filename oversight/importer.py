@@ -182,8 +182,9 @@ def preview(path: Path | str, db_path: Path | str, profile: str = "auto", as_of:
             _stage_file(con, small, 0, workdir)
             _stage_all(con, 1)
             formats = list(info.profile.date_formats)
-            moment, _ = _as_of(con, as_of, formats)
-            maps = _status_and_municipality_maps(con, info.profile)
+            statuses, municipalities, exported, latest = _first_read(con, formats, as_of is None)
+            moment, _ = _as_of(as_of, exported, latest)
+            maps = _status_and_municipality_maps(con, info.profile, statuses, municipalities)
             _check_files(con, [small], _check_params(info.profile, formats, moment) | maps)
             shown = con.execute(
                 "select rowid + 2 as line, number, created_at, due_at, closed_at, state, municipality_raw, municipality_id, "
@@ -369,13 +370,19 @@ def _trimmed(value: str | None) -> str | None:
     return (value.strip(SPACES) or None) if value is not None else None
 
 
-def _distinct_statuses_and_municipalities(con) -> tuple[list[str], list[str]]:
-    """The distinct statuses and municipalities as the checks see them, in one read of the file(s)
-    (trimmed here, over the few distinct values, rather than in SQL for every row)."""
-    rows = con.execute("select distinct status, municipality from staged_all").fetchall()
+def _first_read(con, formats: list[str], with_times: bool) -> tuple[list[str], list[str], dt.datetime | None, dt.datetime | None]:
+    """One read of the file(s) before the checks: the distinct statuses and municipalities as the
+    checks see them (trimmed here, over the few distinct values, rather than in SQL for every row),
+    and, when as_of is not given, the latest export time and the latest creation or closing."""
+    times = ("max(try_strptime(trim(export_time), $f)), "
+             "greatest(max(try_strptime(trim(created), $f)), max(try_strptime(trim(closed), $f)))") if with_times else "null, null"
+    rows = con.execute(f"select status, municipality, {times} from staged_all group by all",  # noqa: S608 - fixed texts
+                       {"f": formats} if with_times else {}).fetchall()
     statuses = {_trimmed(r[0]) for r in rows} - {None}
     municipalities = {_trimmed(r[1]) for r in rows} - {None}
-    return sorted(statuses), sorted(municipalities)
+    exported = max((r[2] for r in rows if r[2] is not None), default=None)
+    latest = max((r[3] for r in rows if r[3] is not None), default=None)
+    return sorted(statuses), sorted(municipalities), exported, latest
 
 
 def _municipality_keys(name: str) -> set[str]:
@@ -400,16 +407,11 @@ def _match_table(values: list[str], known: dict[str, int], keys=lambda v: {norma
 # ---------------------------------------------------------------- the import
 
 
-def _as_of(con, option: dt.datetime | None, formats: list[str]) -> tuple[dt.datetime, str]:
+def _as_of(option: dt.datetime | None, exported: dt.datetime | None, latest: dt.datetime | None) -> tuple[dt.datetime, str]:
     """The moment the data describe: the option, else the file's export time, else one second after
     the latest creation or closing in it (a request closed at as_of would not have happened yet)."""
     if option is not None:
         return option, "option"
-    # One read of the file(s) for both (the export time wins when the file has one).
-    exported, latest = con.execute(
-        "select max(try_strptime(trim(export_time), $f)), "
-        "greatest(max(try_strptime(trim(created), $f)), max(try_strptime(trim(closed), $f))) from staged_all",
-        {"f": formats}).fetchone()
     if exported is not None:
         return exported, "file"
     if latest is None:
@@ -492,8 +494,9 @@ def _run(con, infos: list[FileInfo], profile: Profile, as_of_option, say, workdi
     report = Report()
     try:
         formats = _formats_in_use(con, profile)
-        report.as_of, report.as_of_source = _as_of(con, as_of_option, formats)
-        maps = _status_and_municipality_maps(con, profile)
+        statuses, municipalities, exported, latest = _first_read(con, formats, as_of_option is None)
+        report.as_of, report.as_of_source = _as_of(as_of_option, exported, latest)
+        maps = _status_and_municipality_maps(con, profile, statuses, municipalities)
         say(0.08, "checking")
         _check_files(con, infos, _check_params(profile, formats, report.as_of) | maps)
     except (duckdb.InvalidInputException, duckdb.IOException, UnicodeError) as error:  # e.g. a file gone unreadable
@@ -528,10 +531,9 @@ def _table(con, name: str, frame: pd.DataFrame) -> None:
     con.unregister("frame_in")
 
 
-def _status_and_municipality_maps(con, profile: Profile) -> dict:
+def _status_and_municipality_maps(con, profile: Profile, statuses: list[str], municipalities: list[str]) -> dict:
     """The distinct statuses and municipalities of the file(s), matched in Python: the state of each
     status and the id of each municipality (None when unknown), as parameters of the checks."""
-    statuses, municipalities = _distinct_statuses_and_municipalities(con)
     values = list(dict.fromkeys(municipalities + ([profile.default_municipality] if profile.default_municipality else [])))
     known = {}
     for row in con.execute("select municipality_id, name_ru, name_en from municipalities").fetchall():
