@@ -186,9 +186,13 @@ def preview(path: Path | str, db_path: Path | str, profile: str = "auto", as_of:
             moment, _ = _as_of(as_of, exported, latest)
             maps = _status_and_municipality_maps(con, info.profile, statuses, municipalities)
             _check_files(con, [small], _check_params(info.profile, formats, moment) | maps)
+            # The municipality as the checks read it (checked keeps the name only of one not in the database).
             shown = con.execute(
-                "select rowid + 2 as line, number, created_at, due_at, closed_at, state, municipality_raw, municipality_id, "
-                "organization_raw, category_raw, reason from checked order by rowid").df()
+                "select c.rowid + 2 as line, c.number, c.created_at, c.due_at, c.closed_at, c.state, "
+                "coalesce(nullif(trim(f.municipality), ''), c.municipality_raw, $default) as municipality_raw, "
+                "c.municipality_id, trim(c.organization_raw) as organization_raw, trim(c.category_raw) as category_raw, "
+                "c.reason from checked as c left join (select row_number() over () - 1 as record, municipality from file_0) "
+                "as f on f.record = c.rowid order by c.rowid", {"default": info.profile.default_municipality}).df()
         finally:
             con.close()
         return info, shown
@@ -292,8 +296,12 @@ def _check_files(con, infos: list[FileInfo], params: dict) -> None:
         con.execute(f"create or replace temp view staged as select * from file_{int(index)}")  # noqa: S608
         _finish(con)
         file_params = {**params, "headers": _headers(infos[index]), "blocked": bool(infos[index].missing_required)}
-        con.sql(store.query_text("import_check"), params=file_params).create_view(
-            "checking", replace=True)
+        checking = con.sql(store.query_text("import_check"), params=file_params)
+        if "join" in checking.explain().lower():
+            # checked.rowid is the record number only while the rows keep their order, which a join
+            # gives up past one read buffer (DuckDB turns even a long IN list into one).
+            raise RuntimeError("queries/import_check.sql must not join")
+        checking.create_view("checking", replace=True)
         start = 0
         if index == 0:
             con.execute("create or replace temp table checked as select * from checking")
@@ -371,15 +379,15 @@ def _trimmed(value: str | None) -> str | None:
 
 
 def _first_read(con, formats: list[str], with_times: bool) -> tuple[list[str], list[str], dt.datetime | None, dt.datetime | None]:
-    """One read of the file(s) before the checks: the distinct statuses and municipalities as the
-    checks see them (trimmed here, over the few distinct values, rather than in SQL for every row),
-    and, when as_of is not given, the latest export time and the latest creation or closing."""
+    """One read of the file(s) before the checks: the distinct statuses and municipalities as written
+    (the checks look them up as written, missing ones as ''), and, when as_of is not given, the latest
+    export time and the latest creation or closing."""
     times = ("max(try_strptime(trim(export_time), $f)), "
              "greatest(max(try_strptime(trim(created), $f)), max(try_strptime(trim(closed), $f)))") if with_times else "null, null"
-    rows = con.execute(f"select status, municipality, {times} from staged_all group by all",  # noqa: S608 - fixed texts
+    rows = con.execute(f"select coalesce(status, ''), coalesce(municipality, ''), {times} from staged_all group by all",  # noqa: S608 - fixed texts
                        {"f": formats} if with_times else {}).fetchall()
-    statuses = {_trimmed(r[0]) for r in rows} - {None}
-    municipalities = {_trimmed(r[1]) for r in rows} - {None}
+    statuses = {r[0] for r in rows} | {""}
+    municipalities = {r[1] for r in rows} | {""}
     exported = max((r[2] for r in rows if r[2] is not None), default=None)
     latest = max((r[3] for r in rows if r[3] is not None), default=None)
     return sorted(statuses), sorted(municipalities), exported, latest
@@ -394,14 +402,6 @@ def _municipality_keys(name: str) -> set[str]:
         stripped = stripped.replace(f"{word} ", " ").replace(f" {word}", " ") if word in ("г", "го", "мо") else stripped.replace(word, " ")
     stripped = " ".join(stripped.replace(".", " ").split())
     return {base, stripped}
-
-
-def _match_table(values: list[str], known: dict[str, int], keys=lambda v: {normalise(v)}) -> pd.DataFrame:
-    rows = []
-    for value in values:
-        found = next((known[k] for k in keys(value) if k in known), None)
-        rows.append({"raw": value, "id": found})
-    return pd.DataFrame(rows, columns=["raw", "id"]).astype({"raw": "string", "id": "Int64"})
 
 
 # ---------------------------------------------------------------- the import
@@ -511,8 +511,7 @@ def _run(con, infos: list[FileInfo], profile: Profile, as_of_option, say, workdi
 
 def _check_params(profile: Profile, formats: list[str], as_of: dt.datetime) -> dict:
     """The bound values of queries/import_check.sql."""
-    return {"formats": formats, "as_of": as_of, "default_municipality": profile.default_municipality or "",
-            "create_municipalities": profile.create_municipalities, "closed_from_updated": profile.closed_from_updated}
+    return {"formats": formats, "as_of": as_of, "create_municipalities": profile.create_municipalities, "closed_from_updated": profile.closed_from_updated}
 
 
 # ---------------------------------------------------------------- reference data
@@ -532,19 +531,24 @@ def _table(con, name: str, frame: pd.DataFrame) -> None:
 
 
 def _status_and_municipality_maps(con, profile: Profile, statuses: list[str], municipalities: list[str]) -> dict:
-    """The distinct statuses and municipalities of the file(s), matched in Python: the state of each
-    status and the id of each municipality (None when unknown), as parameters of the checks."""
-    values = list(dict.fromkeys(municipalities + ([profile.default_municipality] if profile.default_municipality else [])))
+    """The distinct statuses and municipalities of the file(s) as written, trimmed and matched in
+    Python, as parameters of the checks: the state of each status (None when unknown) and whether it
+    is blank; the name each municipality stands for (the profile's default for a blank one), its id
+    (None when unknown) and whether it is blank."""
     known = {}
     for row in con.execute("select municipality_id, name_ru, name_en from municipalities").fetchall():
         for name in row[1:]:
             for key in (_municipality_keys(name) if not profile.create_municipalities else {normalise(name)}):
                 known.setdefault(key, int(row[0]))
     keys = _municipality_keys if not profile.create_municipalities else (lambda v: {normalise(v)})
-    matched = _match_table(values, known, keys)
-    return {"status_values": statuses, "status_states": [profile.status_of(v) for v in statuses],
-            "municipality_values": matched["raw"].tolist(),
-            "municipality_ids": [None if pd.isna(i) else int(i) for i in matched["id"]]}
+    names = [_trimmed(v) or _trimmed(profile.default_municipality) for v in municipalities]
+    ids = [None if n is None else next((known[k] for k in keys(n) if k in known), None) for n in names]
+    trimmed_statuses = [_trimmed(v) for v in statuses]
+    return {"status_values": statuses,
+            "status_states": [None if v is None else profile.status_of(v) for v in trimmed_statuses],
+            "status_blank": [v is None for v in trimmed_statuses],
+            "municipality_values": municipalities, "municipality_ids": ids, "municipality_names": names,
+            "municipality_blank": [n is None for n in names]}
 
 
 def _next_id(con, table: str, column: str) -> int:
@@ -609,31 +613,43 @@ def _create_places(con, profile: Profile) -> dict[str, list[str]]:
     return {"territories": [t["name_ru"] for t in new_territories], "municipalities": [r["name_ru"] for r in rows]}
 
 
+def _trimmed_column(values: pd.Series) -> pd.Series:
+    """A column of values as written, as the checks would read them (trimmed; blank as missing)."""
+    return values.map(lambda v: _trimmed(v) if isinstance(v, str) else None).astype("string")
+
+
 def _create_organizations(con) -> list[str]:
     _table(con, "organization_map", pd.DataFrame({"inn_raw": [], "organization_raw": [], "organization_id": []}).astype(
         {"inn_raw": "string", "organization_raw": "string", "organization_id": "Int64"}))
-    found = con.execute(
+    # checked keeps INN and organisation as written: trimmed here, over the distinct pairs.
+    written = con.execute(
         "select inn_raw, organization_raw, organization_name_raw, municipality_id, count(*) as n from checked "
         "where reason is null and (inn_raw is not null or organization_raw is not null) group by all").df()
+    if written.empty:
+        return []
+    written["inn"], written["code"] = _trimmed_column(written["inn_raw"]), _trimmed_column(written["organization_raw"])
+    found = (written[written["inn"].notna() | written["code"].notna()]
+             .groupby(["inn", "code", "organization_name_raw", "municipality_id"], dropna=False, as_index=False)["n"].sum())
     if found.empty:
         return []
     existing = con.execute("select organization_id, name, inn, external_id from organizations").df()
     by_inn = {str(i): int(o) for o, i in zip(existing["organization_id"], existing["inn"]) if pd.notna(i)}
     by_code = {normalise(c): int(o) for o, c in zip(existing["organization_id"], existing["external_id"]) if pd.notna(c)}
     by_name = {normalise(n): int(o) for o, n in zip(existing["organization_id"], existing["name"])}
-    next_id, new, mapping = _next_id(con, "organizations", "organization_id"), {}, []
+    next_id, new, ids = _next_id(con, "organizations", "organization_id"), {}, {}
     # One row per (INN, organisation as written): its most frequent full name and municipality (ties
     # broken by name, so the same file always gives the same organisation).
-    found["name_key"] = found["organization_name_raw"].fillna(found["organization_raw"]).fillna("")
+    found["organization_name_raw"] = found["organization_name_raw"].astype("string")
+    found["name_key"] = found["organization_name_raw"].fillna(found["code"]).fillna("")
     home = (found.sort_values(["n", "name_key"], ascending=[False, True], kind="stable")
-            .drop_duplicates(["inn_raw", "organization_raw"])
-            .sort_values(["name_key", "inn_raw", "organization_raw"], kind="stable", na_position="last"))
+            .drop_duplicates(["inn", "code"])
+            .sort_values(["name_key", "inn", "code"], kind="stable", na_position="last"))
     has_names = found["organization_name_raw"].notna().any()
     for row in home.itertuples():
-        inn = row.inn_raw if isinstance(row.inn_raw, str) else None
-        written = row.organization_raw if isinstance(row.organization_raw, str) else None
-        name = row.organization_name_raw if isinstance(row.organization_name_raw, str) else (written or f"ИНН {inn}")
-        code = written if has_names else None  # a code beside a full name (311 agencies, queues)
+        inn = row.inn if isinstance(row.inn, str) else None
+        written_as = row.code if isinstance(row.code, str) else None
+        name = row.organization_name_raw if isinstance(row.organization_name_raw, str) else (written_as or f"ИНН {inn}")
+        code = written_as if has_names else None  # a code beside a full name (311 agencies, queues)
         key = ("inn", inn) if inn else ("code", normalise(code)) if code else ("name", normalise(name))
         ident = (by_inn.get(inn) if inn else None) or (by_code.get(normalise(code)) if code else None) \
             or (by_name.get(normalise(name)) if not inn else None) or new.get(key, {}).get("organization_id")
@@ -643,32 +659,38 @@ def _create_organizations(con) -> list[str]:
             new[key] = {"organization_id": ident, "name": name, "inn": inn, "kind": _kind(name),
                         "municipality_id": None if pd.isna(row.municipality_id) else int(row.municipality_id),
                         "external_id": code}
-        mapping.append({"inn_raw": inn, "organization_raw": written, "organization_id": ident})
+        ids[(inn, written_as)] = ident
     if new:
         _table(con, "new_organizations", pd.DataFrame(list(new.values())).astype(
             {"municipality_id": "Int64", "inn": "string", "external_id": "string"}))
         con.execute("insert into organizations (organization_id, name, inn, kind, municipality_id, external_id) "
                     "select organization_id, name, inn, kind, municipality_id, external_id from new_organizations")
-    # Joined to the rows when they are written (import_incoming), not written into every row here.
-    _table(con, "organization_map", pd.DataFrame(mapping).astype(
+    # Joined to the rows when they are written (import_incoming), not written into every row here:
+    # every pair as written, with the organisation of the pair it trims to.
+    pairs = written[["inn_raw", "organization_raw", "inn", "code"]].drop_duplicates(["inn_raw", "organization_raw"])
+    pairs["organization_id"] = [ids.get((i if isinstance(i, str) else None, c if isinstance(c, str) else None))
+                                for i, c in zip(pairs["inn"], pairs["code"])]
+    _table(con, "organization_map", pairs[["inn_raw", "organization_raw", "organization_id"]].astype(
         {"inn_raw": "string", "organization_raw": "string", "organization_id": "Int64"}))
     return [v["name"] for v in new.values()]
 
 
 def _create_categories(con) -> list[str]:
-    # Sorted: new ids follow the names, so the same file always gives the same ids.
-    values = sorted(r[0] for r in con.execute("select distinct category_raw from checked where reason is null").fetchall())
+    # checked keeps categories as written (never blank in an accepted row): trimmed here. Sorted by
+    # name: new ids follow the names, so the same file always gives the same ids.
+    written = [r[0] for r in con.execute("select distinct category_raw from checked where reason is null").fetchall()]
+    values = sorted((_trimmed(v), v) for v in written)
     known = {}
     for ident, ru, en in con.execute("select category_id, name_ru, name_en from categories").fetchall():
         known.setdefault(normalise(ru), int(ident))
         known.setdefault(normalise(en), int(ident))
     next_id, rows, new = _next_id(con, "categories", "category_id"), [], []
-    for value in values:
-        ident = known.get(normalise(value))
+    for name, value in values:
+        ident = known.get(normalise(name))
         if ident is None:
-            ident = known[normalise(value)] = next_id
+            ident = known[normalise(name)] = next_id
             next_id += 1
-            new.append({"category_id": ident, "name_ru": value, "name_en": value, "is_emergency": False})
+            new.append({"category_id": ident, "name_ru": name, "name_en": name, "is_emergency": False})
         rows.append({"raw": value, "id": ident})
     if new:
         _table(con, "new_categories", pd.DataFrame(new))
@@ -680,31 +702,47 @@ def _create_categories(con) -> list[str]:
 def _create_buildings(con) -> list[str]:
     _table(con, "building_map", pd.DataFrame({"municipality_id": [], "raw": [], "id": []}).astype(
         {"municipality_id": "Int64", "raw": "string", "id": "Int64"}))
-    found = con.execute(
-        "select c.municipality_id, c.address_raw, mode(m.organization_id) as organization_id, avg(c.lat) as lat, "
-        "avg(c.lon) as lon from checked as c left join organization_map as m on m.inn_raw is not distinct from c.inn_raw "
+    # checked keeps addresses as written: counted here per address as written and organisation, then
+    # trimmed (an address of spaces only is none) and summed over the spellings of each address.
+    counts = con.execute(
+        "select c.municipality_id, c.address_raw, m.organization_id, count(*) as n, sum(c.lat) as lat_sum, "
+        "count(c.lat) as lat_n, sum(c.lon) as lon_sum, count(c.lon) as lon_n from checked as c "
+        "left join organization_map as m on m.inn_raw is not distinct from c.inn_raw "
         "and m.organization_raw is not distinct from c.organization_raw "
-        "where c.reason is null and c.address_raw is not null group by all order by all").df()
-    if found.empty:
+        "where c.reason is null and c.address_raw is not null group by all").df()
+    counts["address"] = _trimmed_column(counts["address_raw"])
+    counts = counts[counts["address"].notna()]
+    if counts.empty:
         return []
+    places = counts.groupby(["municipality_id", "address"], as_index=False)[["lat_sum", "lat_n", "lon_sum", "lon_n"]].sum()
+    # The building's organisation: the one most of its requests name (the smallest id on a tie).
+    usual = (counts.dropna(subset=["organization_id"]).groupby(["municipality_id", "address", "organization_id"], as_index=False)["n"]
+             .sum().sort_values(["n", "organization_id"], ascending=[False, True]).drop_duplicates(["municipality_id", "address"]))
+    found = places.merge(usual[["municipality_id", "address", "organization_id"]], how="left", on=["municipality_id", "address"])
+    found["lat"] = (found["lat_sum"] / found["lat_n"]).where(found["lat_n"] > 0)
+    found["lon"] = (found["lon_sum"] / found["lon_n"]).where(found["lon_n"] > 0)
+    found = found.sort_values(["municipality_id", "address"], kind="stable")
+    spellings = counts[["municipality_id", "address", "address_raw"]].drop_duplicates(["municipality_id", "address_raw"])
     known = {(int(m) if pd.notna(m) else None, normalise(a)): int(b) for b, a, m in
              con.execute("select building_id, address, municipality_id from buildings").fetchall()}
-    next_id, rows, new = _next_id(con, "buildings", "building_id"), [], []
+    next_id, ids, new = _next_id(con, "buildings", "building_id"), {}, []
     for row in found.itertuples():
-        key = (int(row.municipality_id), normalise(row.address_raw))
+        key = (int(row.municipality_id), normalise(row.address))
         ident = known.get(key)
         if ident is None:
             ident = known[key] = next_id
             next_id += 1
-            new.append({"building_id": ident, "address": row.address_raw, "municipality_id": int(row.municipality_id),
+            new.append({"building_id": ident, "address": row.address, "municipality_id": int(row.municipality_id),
                         "organization_id": None if pd.isna(row.organization_id) else int(row.organization_id),
                         "lat": row.lat, "lon": row.lon})
-        rows.append({"municipality_id": int(row.municipality_id), "raw": row.address_raw, "id": ident})
+        ids[(row.municipality_id, row.address)] = ident
     if new:
         _table(con, "new_buildings", pd.DataFrame(new).astype({"organization_id": "Int64"}))
         con.execute("insert into buildings (building_id, address, municipality_id, organization_id, lat, lon) "
                     "select building_id, address, municipality_id, organization_id, lat, lon from new_buildings")
-    _table(con, "building_map", pd.DataFrame(rows).astype({"municipality_id": "Int64", "raw": "string", "id": "Int64"}))
+    rows = pd.DataFrame({"municipality_id": spellings["municipality_id"], "raw": spellings["address_raw"],
+                         "id": [ids[k] for k in zip(spellings["municipality_id"], spellings["address"])]})
+    _table(con, "building_map", rows.astype({"municipality_id": "Int64", "raw": "string", "id": "Int64"}))
     return [r["address"] for r in new]
 
 

@@ -4,34 +4,46 @@
 -- (<field>_offset_free, made by oversight.importer only for a profile that needs it: a regular
 -- expression per date is the dearest part of the checks). A select: oversight.importer appends its
 -- rows to the temp table `checked` file by file, in file order (checked.rowid follows the records);
--- the raw row is kept only for a row refused here. Other inputs: the distinct statuses and
--- municipalities as written and what they were matched to in Python ($status_values, $status_states,
--- $municipality_values, $municipality_ids; a few hundred at most), $blocked (the file lacks a
--- required column: all its rows refused), $formats (date formats), $as_of, $default_municipality,
--- $create_municipalities, $closed_from_updated (Open311: the update time of a closed request is its
--- closing time), $headers (the file's column names).
+-- the raw row is kept only for a row refused here. Nothing here may join: a join gives up the rows'
+-- order (oversight.importer checks the plan).
+--
+-- Values count as nullif(trim(x), ''), but trim() copies every string it is given, and at ten
+-- million rows that was a quarter of the checks. So only what is kept as it is gets trimmed here (the
+-- number, the text, the source); the rest is trimmed only where it must be:
+-- - statuses and municipalities are looked up as written among the file's distinct values, which
+--   oversight.importer trimmed and matched in Python ($status_values, $status_states, $status_blank,
+--   $municipality_values, $municipality_ids, $municipality_names, $municipality_blank; a few hundred
+--   at most; a missing value is looked up as '');
+-- - dates and numbers are parsed as written, and again trimmed only when that fails;
+-- - organisation, INN, address and category are kept as written ('' as null): oversight.importer
+--   trims them over their distinct values when it matches them to the reference data. A category of
+--   spaces only is missing: 32, 160, … are the characters trim() removes (importer.SPACES).
+-- Other inputs: $blocked (the file lacks a required column: all its rows refused), $formats (date
+-- formats), $as_of, $create_municipalities, $closed_from_updated (Open311: the update time of a
+-- closed request is its closing time), $headers (the file's column names).
 with cleaned as (
     select
         file_idx,
         columns('^c[0-9]+$'),  -- the file's columns, for the raw row of a refused one
         nullif(trim(number), '') as number,
-        nullif(trim(created), '') as created_raw,
-        nullif(trim(deadline), '') as deadline_raw,
-        nullif(trim(closed), '') as closed_raw,
+        created as created_written,
+        deadline as deadline_written,
+        closed as closed_written,
         created_offset_free,
         deadline_offset_free,
         closed_offset_free,
-        nullif(trim(status), '') as status_raw,
+        -- Looked up in lists, not joined (see above).
+        list_position($status_values, coalesce(status, '')) as status_at,
+        list_position($municipality_values, coalesce(municipality, '')) as municipality_at,
         nullif(trim(territory), '') as territory_raw,
-        coalesce(nullif(trim(municipality), ''), nullif($default_municipality, '')) as municipality_raw,
-        nullif(trim(organization), '') as organization_raw,
+        nullif(organization, '') as organization_raw,
         nullif(trim(organization_name), '') as organization_name_raw,
-        nullif(trim(inn), '') as inn_raw,
-        nullif(trim(address), '') as address_raw,
-        nullif(trim(category), '') as category_raw,
+        nullif(inn, '') as inn_raw,
+        nullif(address, '') as address_raw,
+        nullif(category, '') as category_raw,
         nullif(trim(source), '') as source_raw,
-        nullif(trim(returns), '') as returns_raw,
-        nullif(trim(rating), '') as rating_raw,
+        returns as returns_written,
+        rating as rating_written,
         nullif(trim(text), '') as text_raw,
         try_cast(replace(nullif(trim(lat), ''), ',', '.') as double) as lat,
         try_cast(replace(nullif(trim(lon), ''), ',', '.') as double) as lon
@@ -43,15 +55,18 @@ typed as (
         c.*,
         -- <field>_offset_free: (Open311) the value without its UTC offset or trailing Z, null otherwise:
         -- times stay the local time written.
-        try_strptime(coalesce(c.created_offset_free, c.created_raw), $formats) as created_at,
-        try_strptime(coalesce(c.deadline_offset_free, c.deadline_raw), $formats) as due_at,
-        try_strptime(coalesce(c.closed_offset_free, c.closed_raw), $formats) as closed_given,
-        -- Looked up in lists, not joined: a join would give up the file order of the rows, which
-        -- oversight.importer relies on (checked.rowid is the record number).
-        $status_states[list_position($status_values, c.status_raw)] as state,
-        $municipality_ids[list_position($municipality_values, c.municipality_raw)]::integer as municipality_id,
-        try_cast(c.rating_raw as integer) as rating,
-        try_cast(c.returns_raw as integer) as returned_count
+        coalesce(try_strptime(coalesce(c.created_offset_free, c.created_written), $formats),
+                 try_strptime(trim(c.created_written), $formats)) as created_at,
+        coalesce(try_strptime(coalesce(c.deadline_offset_free, c.deadline_written), $formats),
+                 try_strptime(trim(c.deadline_written), $formats)) as due_at,
+        coalesce(try_strptime(coalesce(c.closed_offset_free, c.closed_written), $formats),
+                 try_strptime(trim(c.closed_written), $formats)) as closed_given,
+        $status_states[c.status_at] as state,
+        $status_blank[c.status_at] as status_blank,
+        $municipality_ids[c.municipality_at]::integer as municipality_id,
+        $municipality_blank[c.municipality_at] as municipality_blank,
+        coalesce(try_cast(c.rating_written as integer), try_cast(trim(c.rating_written) as integer)) as rating,
+        coalesce(try_cast(c.returns_written as integer), try_cast(trim(c.returns_written) as integer)) as returned_count
     from cleaned as c
 ),
 
@@ -61,7 +76,10 @@ dated as (
         case
             when closed_from_updated and state = 'open' then null  -- an open request's update is not a closing
             else closed_given
-        end as closed_at
+        end as closed_at,
+        -- the name of a municipality not in the database, for one to be created (a few rows at most,
+        -- unless the profile creates municipalities)
+        case when municipality_id is null then $municipality_names[municipality_at] end as municipality_raw
     from (select *, $closed_from_updated::boolean as closed_from_updated from typed)
 ),
 
@@ -71,21 +89,29 @@ reasoned as (
         case
             when $blocked then 'missing_column'
             when number is null then 'missing:number'
-            when created_raw is null then 'missing:created'
+            when created_at is null and nullif(trim(created_written), '') is null then 'missing:created'
             when created_at is null then 'bad_date:created'
-            when deadline_raw is not null and due_at is null then 'bad_date:deadline'
-            when closed_raw is not null and closed_given is null then 'bad_date:closed'
+            when due_at is null and nullif(trim(deadline_written), '') is not null then 'bad_date:deadline'
+            when closed_given is null and nullif(trim(closed_written), '') is not null then 'bad_date:closed'
             when due_at < created_at then 'deadline_before_created'
             when closed_at < created_at then 'closed_before_created'
             when created_at >= $as_of::timestamp then 'future:created'
             when closed_at >= $as_of::timestamp then 'future:closed'
-            when status_raw is not null and state is null then 'unknown_status'
+            when not status_blank and state is null then 'unknown_status'
             when state = 'closed' and closed_at is null then 'closed_without_date'
-            when municipality_raw is null then 'missing:municipality'
+            when municipality_blank then 'missing:municipality'
             when municipality_id is null and not $create_municipalities::boolean then 'unknown_municipality'
-            when category_raw is null then 'missing:category'
-            when rating_raw is not null and (rating is null or rating not between 1 and 5) then 'bad_rating'
-            when returns_raw is not null and (returned_count is null or returned_count < 0) then 'bad_returns'
+            when category_raw is null
+                -- its first character one that trim() removes (compared one by one: DuckDB makes an IN
+                -- list, or list_contains over a constant list, a join)
+                or ((ascii(category_raw) = 32 or ascii(category_raw) = 160 or ascii(category_raw) = 5760
+                     or ascii(category_raw) between 8192 and 8202 or ascii(category_raw) = 8239
+                     or ascii(category_raw) = 8287 or ascii(category_raw) = 12288)
+                    and trim(category_raw) = '') then 'missing:category'
+            when rating not between 1 and 5
+                or (rating is null and nullif(trim(rating_written), '') is not null) then 'bad_rating'
+            when returned_count < 0
+                or (returned_count is null and nullif(trim(returns_written), '') is not null) then 'bad_returns'
         end as reason,
         case
             when length(number) <= 18 and try_cast(number as ubigint)::varchar = number then number::bigint
@@ -101,9 +127,9 @@ flagged as (
 
 select
     columns(lambda c: not regexp_full_match(c, 'c[0-9]+') and c not in (
-        'status_raw', 'created_raw', 'deadline_raw', 'closed_raw', 'created_offset_free', 'deadline_offset_free',
-        'closed_offset_free', 'returns_raw', 'rating_raw', 'closed_given',
-        'closed_from_updated', 'refused')),
+        'created_written', 'deadline_written', 'closed_written', 'created_offset_free', 'deadline_offset_free',
+        'closed_offset_free', 'status_at', 'municipality_at', 'status_blank', 'municipality_blank',
+        'returns_written', 'rating_written', 'closed_given', 'closed_from_updated', 'refused')),
     -- the refused row as JSON with the file's headers ($headers), made only for a refused row
     case when refused then to_json(map($headers, list_value(*columns('^c[0-9]+$'))))::varchar end as raw
 from flagged

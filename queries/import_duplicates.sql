@@ -2,12 +2,14 @@
 -- rows that passed. Identical content is one request written twice: the copies after the first are
 -- refused (duplicate_exact). Different content cannot be told apart: every such row is refused
 -- (duplicate_conflict). Numbers that repeat are few, so only they are grouped by content, and only
--- their rows are updated. Content is a fingerprint of everything the request says.
+-- their rows are updated. Content is a fingerprint of everything the request says (the municipality
+-- by its id, or by its name when it is not in the database).
 create or replace temp table repeated as
 select
     ticket_id,
-    count(distinct hash(created_at, due_at, closed_at, state, municipality_raw, organization_raw, inn_raw, address_raw,
-                        category_raw, returned_count, rating, text_raw)) as versions,
+    -- organisation, INN, address and category as written, trimmed as the other fields were
+    count(distinct hash(created_at, due_at, closed_at, state, municipality_id, municipality_raw, trim(organization_raw),
+                        trim(inn_raw), trim(address_raw), trim(category_raw), returned_count, rating, text_raw)) as versions,
     min(rowid) as first_row
 from checked
 where reason is null

@@ -307,9 +307,9 @@ def test_cli_import(tmp_path):
 
 
 def test_distinct_names_are_trimmed_as_the_checks_trim_them():
-    """The status and municipality maps are keyed by values trimmed in Python; the rows are joined to
-    them by values trimmed in SQL. Both must agree for every kind of space (or a row would be refused
-    as an unknown municipality whose name the map holds)."""
+    """Statuses, municipalities, organisations, categories and addresses are trimmed in Python over
+    their distinct values (the checks look the rows up as written). Python must remove exactly what
+    DuckDB's trim() removes, which the other fields get, for every kind of space."""
     con = duckdb.connect()
     spaces = [chr(c) for c in range(0x3100) if not 0xD800 <= c <= 0xDFFF and con.execute(
         "select trim($v) = ''", {"v": chr(c)}).fetchone()[0]]
@@ -317,6 +317,56 @@ def test_distinct_names_are_trimmed_as_the_checks_trim_them():
     values = [None, "", " ", "a", " a ", "\ta\t", *(f"{s}Балашиха{s}" for s in spaces), "".join(spaces), "x" + "".join(spaces)]
     for value in values:
         assert importer._trimmed(value) == con.execute("select nullif(trim($v), '')", {"v": value}).fetchone()[0], repr(value)
+
+
+def test_values_padded_with_spaces_are_read_as_the_clean_values(tmp_path, frames, as_of):
+    """Every value padded with the spaces trim() removes (and blank ones made of them) gives the same
+    requests, reference rows and refusals as the clean file: the checks trim only some fields per row
+    and the rest over their distinct values, and both must come to the same."""
+    rows = _eds_rows(frames, 120)
+    for i, row in enumerate(rows):
+        row[EDS_HEADER.index("Адрес")] = f"ул. Ленина, д. {i % 7}"
+    at = {name: EDS_HEADER.index(name) for name in ("Статус", "Муниципальное образование", "Категория", "Оценка",
+                                                     "Возвраты", "Организация", "ИНН", "Адрес", "Срок исполнения")}
+    blank = {3: "Статус", 4: "Муниципальное образование", 5: "Категория", 6: "Оценка", 7: "Возвраты",
+             8: "Организация", 9: "ИНН", 10: "Адрес", 11: "Срок исполнения"}
+    for i, column in blank.items():
+        rows[i][at[column]] = ""
+    rows[3][3] = ""  # a request with no status and no closing: open
+    rows[12][at["Оценка"]] = "9"  # a bad rating, refused in both
+    rows[13][at["Возвраты"]] = "-2"
+    rows[20][at["Категория"]] = "Шум от кафе"  # a category the reference lacks: created, by its trimmed name
+    rows[21][at["Организация"]], rows[21][at["ИНН"]] = "ООО «Новая УК»", "5000000001"  # likewise an organisation
+    spaces = importer.SPACES
+    padded = []
+    for i, row in enumerate(rows):
+        new = []
+        for j, value in enumerate(row):
+            left, right = spaces[(i + j) % len(spaces)], spaces[(i * 3 + j) % len(spaces)] * 2
+            new.append(f"{left}{value}{right}" if value else (f"{left}{right}" if i in blank else value))
+        padded.append(new)
+    results = {}
+    for name, content in (("clean", rows), ("padded", padded)):
+        db = tmp_path / f"{name}.duckdb"
+        report = importer.import_files([_write_rows(tmp_path / f"{name}.csv", EDS_HEADER, content, delimiter=";")],
+                                       db, "eds", as_of)
+        _reconciles(report)
+        with duckdb.connect(str(db), read_only=True) as con:
+            results[name] = {table: con.execute(f"select * from {table} order by all").df()  # noqa: S608 - fixed names
+                             for table in ("tickets", "organizations", "categories", "buildings", "municipalities")}
+        results[name]["reasons"] = report.rejects[["line", "reason"]]
+        results[name]["created"] = report.created
+    assert results["clean"]["reasons"].set_index("line")["reason"].to_dict() == {
+        6: "missing:municipality", 7: "missing:category", 14: "bad_rating", 15: "bad_returns"}
+    for key, clean in results["clean"].items():
+        if isinstance(clean, pd.DataFrame):
+            pd.testing.assert_frame_equal(results["padded"][key], clean, obj=key)
+        else:
+            assert results["padded"][key] == clean
+    assert results["clean"]["created"]["categories"] == ["Шум от кафе"]
+    assert "ООО «Новая УК»" in results["clean"]["created"]["organizations"]
+    tickets = results["clean"]["tickets"]
+    assert len(tickets) == 120 - 4 and tickets["building_id"].notna().sum() == 120 - 4 - 1
 
 
 # ---------------------------------------------------------------- property test of the row checks
