@@ -384,10 +384,10 @@ def _first_read(con, formats: list[str], with_times: bool) -> tuple[list[str], l
     export time and the latest creation or closing."""
     times = ("max(try_strptime(trim(export_time), $f)), "
              "greatest(max(try_strptime(trim(created), $f)), max(try_strptime(trim(closed), $f)))") if with_times else "null, null"
-    rows = con.execute(f"select coalesce(status, ''), coalesce(municipality, ''), {times} from staged_all group by all",  # noqa: S608 - fixed texts
+    rows = con.execute(f"select status, municipality, {times} from staged_all group by all",  # noqa: S608 - fixed texts
                        {"f": formats} if with_times else {}).fetchall()
-    statuses = {r[0] for r in rows} | {""}
-    municipalities = {r[1] for r in rows} | {""}
+    statuses = {r[0] or "" for r in rows} | {""}
+    municipalities = {r[1] or "" for r in rows} | {""}
     exported = max((r[2] for r in rows if r[2] is not None), default=None)
     latest = max((r[3] for r in rows if r[3] is not None), default=None)
     return sorted(statuses), sorted(municipalities), exported, latest
@@ -758,9 +758,9 @@ def _write(con, report: Report, profile: Profile) -> None:
         "incoming_view", replace=True)
     if con.execute("select count(*) = 0 from tickets").fetchone()[0]:
         # A new database: every accepted row is a new request, written straight from the checked rows.
-        report.inserted = int(con.execute("select count(*) from checked where reason is null").fetchone()[0])
         con.execute("create or replace temp view incoming_compared as select * from incoming_view")
-        con.execute("insert into tickets by name select * exclude (existing, same) from incoming_compared")
+        report.inserted = int(con.execute(
+            "insert into tickets by name select * exclude (existing, same) from incoming_compared").fetchone()[0])
         report.loaded = report.inserted
     else:
         con.execute("create or replace temp table incoming_compared as select * from incoming_view")
