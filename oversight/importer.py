@@ -34,9 +34,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 
-from oversight import profiles, reference, store
+from oversight import csvlines, profiles, reference, store
 from oversight.profiles import FIELDS, Profile, normalise
 
 MEMORY_LIMIT = "3GB"  # the import stays under 4 GB (DuckDB spills to disk beyond this)
@@ -65,6 +66,7 @@ class FileInfo:
     positions: dict[str, int]
     missing_required: list[str]
     ignored: list[str]
+    read_path: str | None = None  # the CSV DuckDB reads (a UTF-8 copy, an Excel sheet written out)
 
     @property
     def missing_optional(self) -> list[str]:
@@ -251,6 +253,7 @@ def _stage_file(con: duckdb.DuckDBPyConnection, info: FileInfo, index: int, work
     row's values as c1..cN (kept, with the file's headers, only for a refused row). Nothing is read yet: the view
     is read once for the distinct names and once for the checks."""
     path, delimiter = _csv_of(info, index, workdir)
+    info.read_path = str(path)
     n = len(info.header)
     fields = ", ".join(
         f"#{info.positions[f] + 1} as {f}" if f in info.positions else f"null::varchar as {f}" for f in FIELDS)
@@ -790,6 +793,55 @@ def _write_over(con, report: Report, previous: dt.datetime | None) -> None:
     report.loaded = report.inserted + report.updated + report.unchanged + report.kept_newer
 
 
+def _line_numbers(con, infos: list[FileInfo]) -> dict[int, str]:
+    """The physical lines of the refused rows and malformed lines, where they are not DuckDB's count
+    (oversight.csvlines): the temp tables exact_lines (file_idx, record, line) and malformed_lines
+    (file_idx, duck_line, line) that queries/import_record_rejects.sql prefers. Per file: "rows" (an
+    Excel sheet: its row numbers), "lines" (every record one line: DuckDB's count is the file's),
+    "exact" (from the scan) or "approximate" (the scan's records did not match DuckDB's, as with an
+    unterminated quote: DuckDB's count, which counts a value with line breaks as one line)."""
+    con.execute("create or replace temp table exact_lines (file_idx integer, record bigint, line bigint)")
+    con.execute("create or replace temp table malformed_lines (file_idx integer, duck_line bigint, line bigint)")
+    numbering = {}
+    for index, info in enumerate(infos):
+        if info.kind == "xlsx":
+            numbering[index] = "rows"
+            continue
+        parsed, n_refused = (int(v) for v in con.execute(
+            "select count(*), count(reason) from checked where file_idx = $i", {"i": index}).fetchone())
+        malformed = con.execute("select line from structural where file_idx = $i order by 1", {"i": index}).fetchnumpy()["line"]
+        if not n_refused and not len(malformed):
+            numbering[index] = "lines"  # no line number is reported: nothing to count
+            continue
+        breaks, ends_with_break = csvlines.line_breaks(info.read_path)
+        if breaks + (0 if ends_with_break else 1) == 1 + parsed + len(malformed):
+            numbering[index] = "lines"
+            continue
+        records = csvlines.records(info.read_path)
+        at = np.asarray(malformed, dtype=np.int64) - 1  # DuckDB's line n is the n-th record, blank lines included
+        data = ~records.blank
+        data[0] = False  # the header
+        if len(at) and (at.min() < 1 or at.max() >= len(data) or records.blank[at].any()):
+            numbering[index] = "approximate"
+            continue
+        data[at] = False
+        starts = records.start[data]
+        if len(starts) != parsed:
+            numbering[index] = "approximate"
+            continue
+        numbering[index] = "exact"
+        refused = con.execute(
+            "select c.rowid - s.start as record from checked as c join file_starts as s using (file_idx) "
+            "where c.file_idx = $i and c.reason is not null", {"i": index}).fetchnumpy()["record"]
+        refused = np.asarray(refused, dtype=np.int64)
+        _table(con, "exact_in", pd.DataFrame({"record": refused, "line": starts[refused]}))
+        con.execute("insert into exact_lines select $i, record, line from exact_in", {"i": index})
+        _table(con, "malformed_in", pd.DataFrame({"duck_line": np.asarray(malformed, dtype=np.int64),
+                                                  "line": records.start[at]}))
+        con.execute("insert into malformed_lines select $i, duck_line, line from malformed_in", {"i": index})
+    return numbering
+
+
 def _moscow_now() -> dt.datetime:
     return (dt.datetime.now(dt.UTC) + dt.timedelta(hours=3)).replace(tzinfo=None, microsecond=0)
 
@@ -805,6 +857,7 @@ def _record(con, report: Report, infos: list[FileInfo], profile: Profile) -> Non
     _table(con, "import_files_in", pd.DataFrame({
         "file_idx": pd.Series(range(len(infos)), dtype="int32"), "file": [i.name for i in infos],
         "missing": [", ".join(i.missing_required) or None for i in infos]}).astype({"file": "string", "missing": "string"}))
+    numbering = _line_numbers(con, infos)
     store.execute(con, "import_record_rejects", import_id=import_id)
     parsed = dict(con.execute("select file_idx, count(*) from checked group by all").fetchall())
     refused = dict(con.execute("select file_idx, count(*) from checked where reason is not null group by all").fetchall())
@@ -813,7 +866,8 @@ def _record(con, report: Report, infos: list[FileInfo], profile: Profile) -> Non
         n_parsed, n_refused, n_bad = (int(d.get(index, 0)) for d in (parsed, refused, malformed))
         report.files.append({
             "file": info.name, "profile": profile.key, "kind": info.kind, "encoding": info.encoding,
-            "delimiter": info.delimiter, "rows_read": n_parsed + n_bad, "loaded": n_parsed - n_refused,
+            "delimiter": info.delimiter, "line_numbers": numbering[index],
+            "rows_read": n_parsed + n_bad, "loaded": n_parsed - n_refused,
             "rejected": n_refused + n_bad,
             "columns": {f: info.header[p] for f, p in info.positions.items()}, "missing_required": info.missing_required,
             "missing_optional": info.missing_optional, "ignored_columns": info.ignored,

@@ -146,6 +146,9 @@ def report(ctx: PageContext) -> None:
             t("data.col.reason", lang): [_reason_text(code, lang) for code in done.reasons],
             t("data.col.rows", lang): list(done.reasons.values()),
         }), hide_index=True, width="stretch")
+        approximate = [f["file"] for f in done.files if f.get("line_numbers") == "approximate"]
+        if approximate:
+            st.caption(t("data.lines_approximate", lang, files=", ".join(approximate)))
         sample = done.rejects.head(200)
         st.dataframe(pd.DataFrame({
             t("data.col.file", lang): sample["file"], t("data.col.line", lang): sample["line"],

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -459,3 +460,54 @@ def test_refused_rows_keep_their_line_and_raw_row_in_a_large_file(tmp_path):
     }
     kept = _tickets(tmp_path / "db.duckdb")
     assert len(kept) == n - 2 and "1000000" in set(kept["external_id"])
+
+
+def test_refused_rows_get_their_physical_line_past_blank_lines_and_line_breaks_in_values(tmp_path):
+    """Line numbers are the file's lines even when records are not one line each: blank lines, texts
+    of several lines (quoted), and malformed lines before the refused rows, in a file DuckDB reads in
+    several buffers. Each refused row's reported line must be the line its number starts."""
+    n = 120_000
+    path = tmp_path / "lines.csv"
+    bad_dates = {5_000, 70_000, n - 3}
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, delimiter=";")
+        writer.writerow(EDS_HEADER)
+        for i in range(n):
+            text = f"текст {i} " * 5
+            if i % 997 == 0:
+                text = f"первая строка {i}\n\nтретья строка «в кавычках» \"так\"\n"  # a text of four lines
+            writer.writerow([str(1_000_000 + i), "not a date" if i in bad_dates else "01.02.2024 10:00", "05.02.2024 10:00",
+                             "", "В работе", "городской округ Балашиха", "ООО Ромашка", "", f"ул. Ленина, д. {i % 500}",
+                             "Уборка", "", "0", "", text])
+            if i in (3_000, 65_000):
+                writer.writerow([])  # a blank line
+            if i in (4_000, 66_000):
+                handle.write(f"{9_000_000 + i};лишняя;строка\r\n")  # a malformed line: too few columns
+    assert path.stat().st_size > 30_000_000
+    lines = path.read_text(encoding="utf-8").split("\n")
+    start = {line.split(";")[0]: k + 1 for k, line in enumerate(lines) if line[:1].isdigit()}
+    report = importer.import_files([path], tmp_path / "db.duckdb", "eds", dt.datetime(2024, 6, 1))
+    _reconciles(report)
+    assert report.files[0]["line_numbers"] == "exact"
+    got = {(int(r.line), r.reason_code) for r in _rejects(tmp_path / "db.duckdb").itertuples()}
+    assert got == {(start[str(1_000_000 + i)], "bad_date:created") for i in bad_dates} | {
+        (start[str(9_000_000 + i)], "malformed_line") for i in (4_000, 66_000)}
+    # Without the scan the lines would be counted in records: they would differ past the first text.
+    assert start[str(1_000_000 + 70_000)] != 70_000 + 2
+
+
+def test_line_numbers_fall_back_to_the_record_count_when_the_scan_disagrees(tmp_path, monkeypatch):
+    """A file whose records the scan cannot match to DuckDB's (quotes that do not pair up) keeps the
+    record count as its line numbers, and says so."""
+    rows = [[str(100 + i), "not a date" if i == 4 else "01.02.2024 10:00", "", "", "В работе", "городской округ Балашиха",
+             "ООО", "", "ул. Мира, 1", "Уборка", "", "0", "", "две\nстроки" if i == 1 else "текст"] for i in range(8)]
+    path = _write_rows(tmp_path / "f.csv", EDS_HEADER, rows, delimiter=";")
+    found = importer.csvlines.records(path)
+    assert found.start.tolist() == [1, 2, 3, 5, 6, 7, 8, 9, 10]
+    report = importer.import_files([path], tmp_path / "exact.duckdb", "eds", dt.datetime(2024, 6, 1))
+    assert report.files[0]["line_numbers"] == "exact" and report.rejects["line"].tolist() == [7]
+    one_more = importer.csvlines.Records(start=np.append(found.start, 11), blank=np.append(found.blank, False))
+    monkeypatch.setattr(importer.csvlines, "records", lambda _: one_more)
+    report = importer.import_files([path], tmp_path / "approximate.duckdb", "eds", dt.datetime(2024, 6, 1))
+    _reconciles(report)
+    assert report.files[0]["line_numbers"] == "approximate" and report.rejects["line"].tolist() == [6]

@@ -1,0 +1,49 @@
+"""oversight.csvlines against Python's csv module: where every record of a CSV file starts."""
+
+from __future__ import annotations
+
+import csv
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from oversight import csvlines
+
+VALUE = st.lists(st.sampled_from(["a", "я", ";", '"', "\n", "\r\n", " ", "1"]), max_size=6).map("".join)
+ROW = st.one_of(st.just([]), st.lists(VALUE, min_size=1, max_size=4))
+
+
+def _starts_by_python(path) -> tuple[list[int], list[bool]]:
+    starts, blanks, previous = [], [], 0
+    with open(path, encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle, delimiter=";")
+        for row in reader:
+            starts.append(previous + 1)
+            blanks.append(row == [])
+            previous = reader.line_num
+    return starts, blanks
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(ROW, min_size=1, max_size=12), terminator=st.sampled_from(["\n", "\r\n"]),
+       last_break=st.booleans(), chunk=st.sampled_from([3, 7, 1 << 20]))
+def test_record_starts_match_pythons_csv_reader(tmp_path_factory, rows, terminator, last_break, chunk):
+    path = tmp_path_factory.mktemp("lines") / "f.csv"
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, delimiter=";", lineterminator=terminator)
+        writer.writerow(["h1", "h2"])
+        writer.writerows(rows)
+    content = path.read_bytes()
+    if not last_break and content.endswith(terminator.encode()) and rows and rows[-1] != []:
+        path.write_bytes(content[: -len(terminator)])
+    expected_starts, expected_blanks = _starts_by_python(path)
+    saved = csvlines.CHUNK
+    csvlines.CHUNK = chunk  # small pieces: records, quotes and \r\n split across them
+    try:
+        found = csvlines.records(path)
+    finally:
+        csvlines.CHUNK = saved
+    assert found.start.tolist() == expected_starts
+    assert found.blank.tolist() == expected_blanks
+    breaks, ends = csvlines.line_breaks(path)
+    assert breaks == path.read_bytes().count(b"\n") and ends == path.read_bytes().endswith(b"\n")
