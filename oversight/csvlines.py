@@ -8,7 +8,8 @@ blank line: one count of the file's line breaks tells), and otherwise from this 
 
 The scan finds the line breaks outside quotes: a line break is inside a quoted value when an odd
 number of quote characters came before it (a doubled "" inside a value counts two, so the parity
-holds). numpy does it in 64 MB pieces: about a second per gigabyte here. A file whose quotes do not
+holds). numpy does it in 64 MB pieces: 4 s for the 4.3 GB of the 10M-row benchmark file here (counting
+the line breaks alone: 2 s). A file whose quotes do not
 pair up (an unterminated quote) gives records that do not match DuckDB's; the caller checks the
 counts and keeps DuckDB's numbering then.
 """
@@ -26,12 +27,14 @@ NEWLINE, QUOTE, RETURN = 10, 34, 13
 
 def line_breaks(path: Path | str) -> tuple[int, bool]:
     """How many line breaks the file has, and whether it ends with one."""
-    count, last = 0, b""
+    count, last = 0, 0
+    buffer = bytearray(CHUNK)  # read into one buffer: a new 64 MB object per piece costs more than the count
+    view = np.frombuffer(buffer, dtype=np.uint8)
     with open(path, "rb") as handle:
-        while piece := handle.read(CHUNK):
-            count += piece.count(b"\n")
-            last = piece[-1:]
-    return count, last == b"\n"
+        while size := handle.readinto(buffer):
+            count += int(np.count_nonzero(view[:size] == NEWLINE))
+            last = int(view[size - 1])
+    return count, last == NEWLINE
 
 
 @dataclass
@@ -51,10 +54,11 @@ def records(path: Path | str) -> Records:
     quotes_before = 0
     offset = 0
     previous_end = -1  # byte position of the last record end (-1: none yet)
-    previous_byte = b""  # the byte before the current piece (a \r before a \n in the next piece)
+    previous_byte = 0  # the byte before the current piece (a \r before a \n in the next piece)
+    buffer = bytearray(CHUNK)
     with open(path, "rb") as handle:
-        while piece := handle.read(CHUNK):
-            data = np.frombuffer(piece, dtype=np.uint8)
+        while size := handle.readinto(buffer):
+            data = np.frombuffer(buffer, dtype=np.uint8)[:size]
             breaks = np.flatnonzero(data == NEWLINE)
             quotes = np.flatnonzero(data == QUOTE)
             inside = (quotes_before + np.searchsorted(quotes, breaks)) % 2 == 1
@@ -67,14 +71,14 @@ def records(path: Path | str) -> Records:
             before = data[np.maximum(breaks[outside] - 1, 0)]
             if len(positions) and breaks[outside][0] == 0:  # the \r may end the previous piece
                 before = before.copy()
-                before[0] = previous_byte[0] if previous_byte else 0
+                before[0] = previous_byte
             blanks.append((length == 0) | ((length == 1) & (before == RETURN)))
             if len(positions):
                 previous_end = int(positions[-1])
             breaks_before += len(breaks)
             quotes_before += len(quotes)
-            offset += len(piece)
-            previous_byte = piece[-1:]
+            offset += size
+            previous_byte = int(data[-1])
     end_breaks = np.concatenate(ends) if ends else np.zeros(0, dtype=np.int64)
     blank = np.concatenate(blanks) if blanks else np.zeros(0, dtype=bool)
     # A record starts on the line after the previous record's end: the k-th record end is line break
