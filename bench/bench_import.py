@@ -54,6 +54,32 @@ copy (
 """
 
 
+# The --multiline variant: the same export with a text of three lines in every 997th request and a
+# creation date that is not one in every 100,003rd (refused, so their lines are reported).
+MULTILINE = """
+copy (
+    select
+        * replace (
+            case when "Номер заявки"::bigint % 100003 = 0 then 'not a date' else "Дата создания" end as "Дата создания",
+            case when "Номер заявки"::bigint % 997 = 0 then "Текст обращения" || chr(10) || chr(10) || 'Вторая часть'
+                 else "Текст обращения" end as "Текст обращения")
+    from read_csv($source, delim = ';', header = true, all_varchar = true)
+) to '{path}' (header, delimiter ';')
+"""
+
+
+def _lines_starting(path: Path, wanted: set[int]) -> dict[int, str]:
+    """The first characters of the given lines of a file (one pass, to check reported line numbers)."""
+    found = {}
+    with open(path, encoding="utf-8", newline="") as handle:
+        for number, line in enumerate(handle, start=1):
+            if number in wanted:
+                found[number] = line[:40]
+                if len(found) == len(wanted):
+                    break
+    return found
+
+
 # The import's progress messages, each timed until the next one.
 STEPS = {
     "reading": "  distinct statuses and municipalities (one read of the file)",
@@ -67,6 +93,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--source", default=str(ROOT / "data" / "bench" / "demo10m.duckdb"))
     parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--multiline", action="store_true",
+                        help="the export with texts of several lines and refused rows: times the line numbers")
     args = parser.parse_args()
     export = ROOT / "data" / "bench" / f"eds{args.rows // 1_000_000}m.csv"
     if not export.exists():
@@ -76,6 +104,11 @@ def main() -> None:
             # The path is ours (a fixed folder and a number), not input.
             con.execute(EXPORT.replace("{path}", str(export)), {"rows": args.rows})
         print(f"export written: {export} ({export.stat().st_size / 1e9:.2f} GB) in {time.perf_counter() - started:.0f} s", flush=True)
+    if args.multiline:
+        base, export = export, export.with_name(export.stem + "_multiline.csv")
+        if not export.exists():
+            with duckdb.connect() as con:  # the path is ours (a fixed folder and a number), not input
+                con.execute(MULTILINE.replace("{path}", str(export)), {"source": str(base)})
     with duckdb.connect(args.source, read_only=True) as con:
         as_of = con.execute("select max(as_of) from dataset").fetchone()[0]
     target = ROOT / "data" / "bench" / "imported.duckdb"
@@ -106,6 +139,22 @@ def main() -> None:
         f"| peak memory (resident, Python and DuckDB) | {peak_gb:.2f} GB |",
     ]
     print("\n".join(lines))
+    if args.multiline:
+        reported = dict(zip(report.rejects["line"], report.rejects["reason"]))
+        starts = _lines_starting(export, set(reported))
+        right = sum(1 for line, text in starts.items() if text.split(";")[1] == "not a date")
+        print(f"line numbers: {report.files[0]['line_numbers']}; {right} of {len(reported)} refused rows' lines "
+              f"start with their row")
+        table = "\n".join(
+            ["", "## Line numbers past texts of several lines (`bench/bench_import.py --multiline`)", "",
+             f"{dt.date.today()}: the export above with a text of three lines in every 997th request and an",
+             "unreadable creation date in every 100,003rd. The refused rows' lines come from the scan of",
+             f"oversight/csvlines.py (numbering: {report.files[0]['line_numbers']}; {right} of {len(reported)} "
+             "reported lines checked in the file: each starts with its refused row). The scan runs in a thread",
+             "during the reference and writing steps.", "",
+             "| what | measured |", "|---|---:|", *lines])
+        write_section("Line numbers past texts", table)
+        return
     table = "\n".join(
         ["", f"## Import of a {rows:,}-row ЕДС export (`bench/bench_import.py`)", "",
          f"{dt.date.today()}: CSV in UTF-8 with ';', Russian headers, every check of the import, into a new",
