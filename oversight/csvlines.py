@@ -9,13 +9,16 @@ blank line: one count of the file's line breaks tells), and otherwise from this 
 The scan finds the line breaks outside quotes: a line break is inside a quoted value when an odd
 number of quote characters came before it (a doubled "" inside a value counts two, so the parity
 holds). numpy does it in 64 MB pieces: 4 s for the 4.3 GB of the 10M-row benchmark file here (counting
-the line breaks alone: 2 s). A file whose quotes do not
-pair up (an unterminated quote) gives records that do not match DuckDB's; the caller checks the
-counts and keeps DuckDB's numbering then.
+the line breaks alone: 2 s). A file whose quotes do not pair up (an unterminated quote, or a quote
+inside an unquoted value, which DuckDB reads as a character) gives records that are not DuckDB's;
+the importer reads records back at their offsets (record_at) to tell, and keeps DuckDB's numbering
+then.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,15 +43,18 @@ def line_breaks(path: Path | str) -> tuple[int, bool]:
 @dataclass
 class Records:
     """The file's records in order, the header first, blank lines included (as DuckDB counts them).
-    start: the physical line (from 1) each starts on; blank: whether it is an empty line."""
+    start: the physical line (from 1) each starts on; offset: the byte it starts at; blank: whether it
+    is an empty line."""
 
     start: np.ndarray
+    offset: np.ndarray
     blank: np.ndarray
 
 
 def records(path: Path | str) -> Records:
     """Every record of a CSV file (quote character ")."""
     ends: list[np.ndarray] = []  # for each record's end (a line break outside quotes): the breaks before it
+    end_bytes: list[np.ndarray] = []  # and its byte position
     blanks: list[np.ndarray] = []
     breaks_before = 0  # line breaks in the pieces already read
     quotes_before = 0
@@ -65,6 +71,7 @@ def records(path: Path | str) -> Records:
             outside = np.flatnonzero(~inside)
             positions = breaks[outside] + offset
             ends.append(breaks_before + outside)
+            end_bytes.append(positions)
             # A blank record: nothing (or only a \r) between the previous end and this one.
             starts = np.concatenate(([previous_end + 1], positions[:-1] + 1)) if len(positions) else positions
             length = positions - starts
@@ -84,8 +91,25 @@ def records(path: Path | str) -> Records:
     # A record starts on the line after the previous record's end: the k-th record end is line break
     # number end_breaks[k] (from 0), so the next record starts on line end_breaks[k] + 2.
     start = np.concatenate(([1], end_breaks + 2)).astype(np.int64)
-    if offset - 1 > previous_end:  # the last record has no line break after it
-        blank = np.concatenate((blank, [False]))
+    begins = np.concatenate([[0], *(e + 1 for e in end_bytes)]).astype(np.int64)
+    if offset - 1 > previous_end:  # the last record has no line break after it (a lone \r is none)
+        blank = np.concatenate((blank, [offset - 1 == previous_end + 1 and previous_byte == RETURN]))
     else:
-        start = start[:-1]
-    return Records(start=start, blank=blank)
+        start, begins = start[:-1], begins[:-1]
+    return Records(start=start, offset=begins, blank=blank)
+
+
+def record_at(path: Path | str, offset: int, delimiter: str, size: int = 16 << 10) -> list[str]:
+    """The values of the record that starts at a byte of a UTF-8 CSV file (to check that a record the
+    scan found is the one DuckDB read). A record longer than `size` bytes comes back cut short."""
+    with open(path, "rb") as handle:
+        handle.seek(offset)
+        text = handle.read(size).decode("utf-8", errors="replace")
+    return next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), [])
+
+
+def text_at(path: Path | str, offset: int, size: int) -> str:
+    """The text that starts at a byte of a UTF-8 file."""
+    with open(path, "rb") as handle:
+        handle.seek(offset)
+        return handle.read(size).decode("utf-8", errors="replace")

@@ -29,8 +29,9 @@ import datetime as dt
 import json
 import os
 import shutil
+import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -193,7 +194,8 @@ def preview(path: Path | str, db_path: Path | str, profile: str = "auto", as_of:
             shown = con.execute(
                 "select c.rowid + 2 as line, c.number, c.created_at, c.due_at, c.closed_at, c.state, "
                 "coalesce(nullif(trim(f.municipality), ''), c.municipality_raw, $default) as municipality_raw, "
-                "c.municipality_id, trim(c.organization_raw) as organization_raw, trim(c.category_raw) as category_raw, "
+                "c.municipality_id, nullif(trim(c.organization_raw), '') as organization_raw, "
+                "nullif(trim(c.category_raw), '') as category_raw, "
                 "c.reason from checked as c left join (select row_number() over () - 1 as record, municipality from file_0) "
                 "as f on f.record = c.rowid order by c.rowid", {"default": info.profile.default_municipality}).df()
         finally:
@@ -813,14 +815,27 @@ def _start_line_scans(con, infos: list[FileInfo]) -> dict[int, Future]:
         "select file_idx, count(*), count(reason) from checked group by all").fetchall()}
     malformed = dict(con.execute("select file_idx, count(*) from structural group by all").fetchall())
     scans = {}
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="line-scan")
     for index, info in enumerate(infos):
         parsed, refused = counts.get(index, (0, 0))
         bad = int(malformed.get(index, 0))
         if info.kind == "csv" and (refused or bad):
-            scans[index] = pool.submit(_scan_lines, info.read_path, parsed, bad)
-    pool.shutdown(wait=False)
+            scans[index] = _in_thread(_scan_lines, info.read_path, parsed, bad)
     return scans
+
+
+def _in_thread(function, *args) -> Future:
+    """function(*args) in a daemon thread: an import that fails meanwhile does not wait for it (and a
+    scan of a file whose working folder is gone just fails, unread)."""
+    future: Future = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(function(*args))
+        except BaseException as error:  # noqa: BLE001 - handed to whoever reads the result
+            future.set_exception(error)
+
+    threading.Thread(target=run, name="line-scan", daemon=True).start()
+    return future
 
 
 def _line_numbers(con, infos: list[FileInfo], scans: dict[int, Future]) -> dict[int, str]:
@@ -838,7 +853,11 @@ def _line_numbers(con, infos: list[FileInfo], scans: dict[int, Future]) -> dict[
         if info.kind == "xlsx":
             numbering[index] = "rows"
             continue
-        records = scans[index].result() if index in scans else None
+        try:
+            records = scans[index].result() if index in scans else None
+        except Exception:  # noqa: BLE001 - the scan is a refinement: without it, DuckDB's count
+            numbering[index] = "approximate"
+            continue
         if records is None:  # every record one line, or no line number to report
             numbering[index] = "lines"
             continue
@@ -855,17 +874,49 @@ def _line_numbers(con, infos: list[FileInfo], scans: dict[int, Future]) -> dict[
         if len(starts) != parsed:
             numbering[index] = "approximate"
             continue
-        numbering[index] = "exact"
         refused = con.execute(
             "select c.rowid - s.start as record from checked as c join file_starts as s using (file_idx) "
             "where c.file_idx = $i and c.reason is not null", {"i": index}).fetchnumpy()["record"]
         refused = np.asarray(refused, dtype=np.int64)
+        if not _scan_agrees(con, info, index, refused, records.offset[data], malformed, records.offset[at]):
+            numbering[index] = "approximate"
+            continue
+        numbering[index] = "exact"
         _table(con, "exact_in", pd.DataFrame({"record": refused, "line": starts[refused]}))
         con.execute("insert into exact_lines select $i, record, line from exact_in", {"i": index})
         _table(con, "malformed_in", pd.DataFrame({"duck_line": np.asarray(malformed, dtype=np.int64),
                                                   "line": records.start[at]}))
         con.execute("insert into malformed_lines select $i, duck_line, line from malformed_in", {"i": index})
     return numbering
+
+
+VERIFIED = 20_000  # refused rows whose record the scan found are read back from the file (spread evenly)
+
+
+def _scan_agrees(con, info: FileInfo, index: int, refused: np.ndarray, offsets: np.ndarray,
+                 malformed: np.ndarray, malformed_offsets: np.ndarray) -> bool:
+    """Whether the records the scan found are the ones DuckDB read: the record at each refused row's
+    place holds that row's values, and each malformed line's place starts with its text. (Equal counts
+    are not enough: a quote inside an unquoted value, which DuckDB reads as a character, can shift the
+    scan's records and a quoted line break further on shift them back.) Up to VERIFIED refused rows,
+    spread over the file; every malformed line."""
+    picked = np.unique(refused[np.linspace(0, len(refused) - 1, min(len(refused), VERIFIED)).astype(np.int64)]) \
+        if len(refused) else refused
+    _table(con, "verified_in", pd.DataFrame({"record": picked}))
+    raws = con.execute(
+        "select v.record, c.raw from verified_in as v join file_starts as s on s.file_idx = $i "
+        "join checked as c on c.file_idx = $i and c.rowid = s.start + v.record order by v.record", {"i": index}).fetchall()
+    for record, raw in raws:
+        expected = ["" if v is None else v for _, v in json.loads(raw, object_pairs_hook=list)]
+        found = csvlines.record_at(info.read_path, int(offsets[record]), info.delimiter)
+        if found != expected and csvlines.record_at(info.read_path, int(offsets[record]), info.delimiter, 1 << 22) != expected:
+            return False
+    lines = con.execute("select line, csv_line from structural where file_idx = $i order by line", {"i": index}).fetchall()
+    for (_, text), offset in zip(lines, malformed_offsets):
+        head = (text or "").lstrip("\r\n")[:200]  # DuckDB may keep the \n of a \r\n before the line
+        if not csvlines.text_at(info.read_path, int(offset), len(head.encode("utf-8")) + 8).startswith(head):
+            return False
+    return len(lines) == len(malformed)
 
 
 def _moscow_now() -> dt.datetime:

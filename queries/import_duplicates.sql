@@ -7,9 +7,11 @@
 create or replace temp table repeated as
 select
     ticket_id,
-    -- organisation, INN, address and category as written, trimmed as the other fields were
-    count(distinct hash(created_at, due_at, closed_at, state, municipality_id, municipality_raw, trim(organization_raw),
-                        trim(inn_raw), trim(address_raw), trim(category_raw), returned_count, rating, text_raw)) as versions,
+    -- organisation, INN, address and category as written: trimmed as the other fields were (spaces only
+    -- are none, as an empty value is)
+    count(distinct hash(created_at, due_at, closed_at, state, municipality_id, municipality_raw,
+                        nullif(trim(organization_raw), ''), nullif(trim(inn_raw), ''), nullif(trim(address_raw), ''),
+                        nullif(trim(category_raw), ''), returned_count, rating, text_raw)) as versions,
     min(rowid) as first_row
 from checked
 where reason is null

@@ -44,6 +44,19 @@ def test_record_starts_match_pythons_csv_reader(tmp_path_factory, rows, terminat
     finally:
         csvlines.CHUNK = saved
     assert found.start.tolist() == expected_starts
+    # Each record's first byte is where its line starts.
+    data = path.read_bytes()
+    line_offsets = [0] + [i + 1 for i, b in enumerate(data) if b == 10]
+    assert found.offset.tolist() == [line_offsets[line - 1] for line in expected_starts]
     assert found.blank.tolist() == expected_blanks
     breaks, ends = csvlines.line_breaks(path)
     assert breaks == path.read_bytes().count(b"\n") and ends == path.read_bytes().endswith(b"\n")
+
+
+def test_a_lone_carriage_return_at_the_end_is_no_record(tmp_path):
+    path = tmp_path / "f.csv"
+    path.write_bytes(b'h1;h2\r\na;"b\r\nc"\r\nd;e\r\n\r')
+    found = csvlines.records(path)
+    assert found.start.tolist() == [1, 2, 4, 5] and found.blank.tolist() == [False, False, False, True]
+    assert found.offset.tolist()[:3] == [0, 7, 17]
+    assert csvlines.record_at(path, 7, ";") == ["a", "b\r\nc"]
