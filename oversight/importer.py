@@ -198,6 +198,12 @@ def preview(path: Path | str, db_path: Path | str, profile: str = "auto", as_of:
                 "nullif(trim(c.category_raw), '') as category_raw, "
                 "c.reason from checked as c left join (select row_number() over () - 1 as record, municipality from file_0) "
                 "as f on f.record = c.rowid order by c.rowid", {"default": info.profile.default_municipality}).df()
+            # The file's own lines where a record is not one line (a text with line breaks, a blank line).
+            malformed = con.execute("select line from structural order by 1").fetchnumpy()["line"]
+            records = csvlines.records(sample)
+            data = _data_records(records, malformed, len(shown))
+            if data is not None and info.kind == "csv":  # an Excel sheet's rows are its row numbers
+                shown["line"] = records.start[data].astype("int64")
         finally:
             con.close()
         return info, shown
@@ -303,7 +309,8 @@ def _check_files(con, infos: list[FileInfo], params: dict) -> None:
         _finish(con)
         file_params = {**params, "headers": _headers(infos[index]), "blocked": bool(infos[index].missing_required)}
         checking = con.sql(store.query_text("import_check"), params=file_params)
-        if "join" in checking.explain().lower():
+        plan = checking.explain().lower()
+        if "join" in plan or "cross_product" in plan:
             # checked.rowid is the record number only while the rows keep their order, which a join
             # gives up past one read buffer (DuckDB turns even a long IN list into one).
             raise RuntimeError("queries/import_check.sql must not join")
@@ -863,17 +870,11 @@ def _line_numbers(con, infos: list[FileInfo], scans: dict[int, Future]) -> dict[
             continue
         parsed = int(con.execute("select count(*) from checked where file_idx = $i", {"i": index}).fetchone()[0])
         malformed = con.execute("select line from structural where file_idx = $i order by 1", {"i": index}).fetchnumpy()["line"]
-        at = np.asarray(malformed, dtype=np.int64) - 1  # DuckDB's line n is the n-th record, blank lines included
-        data = ~records.blank
-        data[0] = False  # the header
-        if len(at) and (at.min() < 1 or at.max() >= len(data) or records.blank[at].any()):
+        data = _data_records(records, malformed, parsed)
+        if data is None:
             numbering[index] = "approximate"
             continue
-        data[at] = False
-        starts = records.start[data]
-        if len(starts) != parsed:
-            numbering[index] = "approximate"
-            continue
+        starts, at = records.start[data], np.asarray(malformed, dtype=np.int64) - 1
         refused = con.execute(
             "select c.rowid - s.start as record from checked as c join file_starts as s using (file_idx) "
             "where c.file_idx = $i and c.reason is not null", {"i": index}).fetchnumpy()["record"]
@@ -888,6 +889,19 @@ def _line_numbers(con, infos: list[FileInfo], scans: dict[int, Future]) -> dict[
                                                   "line": records.start[at]}))
         con.execute("insert into malformed_lines select $i, duck_line, line from malformed_in", {"i": index})
     return numbering
+
+
+def _data_records(records: csvlines.Records, malformed: np.ndarray, parsed: int) -> np.ndarray | None:
+    """Which of the scan's records are the rows DuckDB parsed (a mask): not the header, not blank, not
+    one of the malformed lines DuckDB set aside (its line n is the n-th record, blank lines included).
+    None when they cannot be: a malformed line the scan has no record for, or another count."""
+    at = np.asarray(malformed, dtype=np.int64) - 1
+    data = ~records.blank
+    data[0] = False  # the header
+    if len(at) and (at.min() < 1 or at.max() >= len(data) or records.blank[at].any()):
+        return None
+    data[at] = False
+    return data if int(data.sum()) == parsed else None
 
 
 VERIFIED = 20_000  # refused rows whose record the scan found are read back from the file (spread evenly)

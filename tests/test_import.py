@@ -542,3 +542,22 @@ def test_a_value_of_spaces_is_the_same_content_as_an_empty_one_for_duplicates(tm
     report = importer.import_files([path], tmp_path / "db.duckdb", "eds", dt.datetime(2024, 6, 1))
     _reconciles(report)
     assert report.reasons == {"duplicate_exact": 1} and report.loaded == 1
+
+
+def test_the_preview_shows_the_files_own_lines(tmp_path):
+    """The preview's line numbers are the file's lines too: after a text of three lines and a blank line."""
+    def line(number: int, text: str = "t") -> list[str]:
+        return [str(number), "01.02.2024 10:00", "", "", "В работе", "городской округ Балашиха", "ООО", "", "ул. Мира, 1",
+                "Уборка", "", "0", "", text]
+
+    path = tmp_path / "preview.csv"
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, delimiter=";")
+        writer.writerow(EDS_HEADER)
+        writer.writerow(line(1, "первая\nвторая\nтретья"))
+        writer.writerow([])
+        writer.writerow(line(2))
+        writer.writerow(line(3))
+    _, shown = importer.preview(path, tmp_path / "none.duckdb", "eds", dt.datetime(2024, 6, 1))
+    assert shown["line"].tolist() == [2, 6, 7]
+    assert shown["municipality_raw"].tolist() == ["городской округ Балашиха"] * 3
