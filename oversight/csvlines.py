@@ -21,6 +21,7 @@ import csv
 import io
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -100,17 +101,14 @@ def records(path: Path | str) -> Records:
     return Records(start=start, offset=begins, blank=blank)
 
 
-def record_at(path: Path | str, offset: int, delimiter: str, size: int = 16 << 10) -> list[str]:
-    """The values of the record that starts at a byte of a UTF-8 CSV file (to check that a record the
-    scan found is the one DuckDB read). A record longer than `size` bytes comes back cut short."""
-    with open(path, "rb") as handle:
-        handle.seek(offset)
-        text = handle.read(size).decode("utf-8", errors="replace")
-    return next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), [])
+def record_at(handle: BinaryIO, offset: int, delimiter: str, size: int = 16 << 10) -> list[str]:
+    """The values of the record that starts at a byte of a UTF-8 CSV file open for reading (to check
+    that a record the scan found is the one DuckDB read). A record longer than `size` bytes comes back
+    cut short."""
+    return next(csv.reader(io.StringIO(text_at(handle, offset, size), newline=""), delimiter=delimiter), [])
 
 
-def text_at(path: Path | str, offset: int, size: int) -> str:
-    """The text that starts at a byte of a UTF-8 file."""
-    with open(path, "rb") as handle:
-        handle.seek(offset)
-        return handle.read(size).decode("utf-8", errors="replace")
+def text_at(handle: BinaryIO, offset: int, size: int) -> str:
+    """The text that starts at a byte of a UTF-8 file open for reading."""
+    handle.seek(offset)
+    return handle.read(size).decode("utf-8", errors="replace")

@@ -199,11 +199,12 @@ def preview(path: Path | str, db_path: Path | str, profile: str = "auto", as_of:
                 "c.reason from checked as c left join (select row_number() over () - 1 as record, municipality from file_0) "
                 "as f on f.record = c.rowid order by c.rowid", {"default": info.profile.default_municipality}).df()
             # The file's own lines where a record is not one line (a text with line breaks, a blank line).
-            malformed = con.execute("select line from structural order by 1").fetchnumpy()["line"]
-            records = csvlines.records(sample)
-            data = _data_records(records, malformed, len(shown))
-            if data is not None and info.kind == "csv":  # an Excel sheet's rows are its row numbers
-                shown["line"] = records.start[data].astype("int64")
+            if info.kind == "csv":  # an Excel sheet's rows are its row numbers
+                malformed = con.execute("select line from structural order by 1").fetchnumpy()["line"]
+                records = csvlines.records(sample)
+                data = _data_records(records, malformed, len(shown))
+                if data is not None:
+                    shown["line"] = records.start[data].astype("int64")
         finally:
             con.close()
         return info, shown
@@ -381,8 +382,8 @@ def _setup(con: duckdb.DuckDBPyConnection) -> None:
 # ---------------------------------------------------------------- matching names over distinct values
 
 
-# What DuckDB's trim() removes (the Unicode space separators; not tabs): the checks trim every value
-# with it, so the distinct values below are trimmed the same way in Python.
+# What DuckDB's trim() removes (the Unicode space separators; not tabs): the checks trim the number,
+# text and source with it, and the other names are trimmed the same way here, over their distinct values.
 SPACES = "".join(chr(c) for c in (32, 160, 5760, *range(8192, 8203), 8239, 8287, 12288))
 
 
@@ -514,12 +515,13 @@ def _run(con, infos: list[FileInfo], profile: Profile, as_of_option, say, workdi
         _check_files(con, infos, _check_params(profile, formats, report.as_of) | maps)
     except (duckdb.InvalidInputException, duckdb.IOException, UnicodeError) as error:  # e.g. a file gone unreadable
         raise ImportError_(f"{', '.join(i.name for i in infos)}: the file cannot be read ({error})") from None
-    scans = _start_line_scans(con, infos)
+    counts = _file_counts(con)  # the checks are done: what each file gave does not change below
+    scans = _start_line_scans(infos, counts)
     say(0.27, "reference")
     report.created = _references(con, profile)
     say(0.31, "writing")
     _write(con, report, profile)
-    _record(con, report, infos, profile, scans)
+    _record(con, report, infos, profile, scans, counts)
     return report
 
 
@@ -814,17 +816,21 @@ def _scan_lines(path: str, parsed: int, malformed: int) -> csvlines.Records | No
     return csvlines.records(path)
 
 
-def _start_line_scans(con, infos: list[FileInfo]) -> dict[int, Future]:
+def _file_counts(con) -> dict[int, tuple[int, int, int]]:
+    """Per file (by index): the rows parsed, how many of them were refused, and the malformed lines."""
+    parsed = {int(i): (int(p), int(r)) for i, p, r in con.execute(
+        "select file_idx, count(*), count(reason) from checked group by all").fetchall()}
+    malformed = {int(i): int(n) for i, n in con.execute("select file_idx, count(*) from structural group by all").fetchall()}
+    return {i: (*parsed.get(i, (0, 0)), malformed.get(i, 0)) for i in set(parsed) | set(malformed)}
+
+
+def _start_line_scans(infos: list[FileInfo], counts: dict[int, tuple[int, int, int]]) -> dict[int, Future]:
     """Start, in a thread each, the line scans of the CSV files that have refused or malformed rows
     (see _line_numbers). They read the file with numpy, which lets go of Python's lock, so they run
-    while DuckDB matches the reference data and writes the requests (about 6 s at 10M rows)."""
-    counts = {int(i): (int(p), int(r)) for i, p, r in con.execute(
-        "select file_idx, count(*), count(reason) from checked group by all").fetchall()}
-    malformed = dict(con.execute("select file_idx, count(*) from structural group by all").fetchall())
+    while DuckDB matches the reference data and writes the requests (about 4 s at 10M rows)."""
     scans = {}
     for index, info in enumerate(infos):
-        parsed, refused = counts.get(index, (0, 0))
-        bad = int(malformed.get(index, 0))
+        parsed, refused, bad = counts.get(index, (0, 0, 0))
         if info.kind == "csv" and (refused or bad):
             scans[index] = _in_thread(_scan_lines, info.read_path, parsed, bad)
     return scans
@@ -845,7 +851,7 @@ def _in_thread(function, *args) -> Future:
     return future
 
 
-def _line_numbers(con, infos: list[FileInfo], scans: dict[int, Future]) -> dict[int, str]:
+def _line_numbers(con, infos: list[FileInfo], scans: dict[int, Future], counts: dict[int, tuple[int, int, int]]) -> dict[int, str]:
     """The physical lines of the refused rows and malformed lines, where they are not DuckDB's count
     (oversight.csvlines, started by _start_line_scans): the temp tables exact_lines (file_idx, record,
     line) and malformed_lines (file_idx, duck_line, line) that queries/import_record_rejects.sql
@@ -868,9 +874,8 @@ def _line_numbers(con, infos: list[FileInfo], scans: dict[int, Future]) -> dict[
         if records is None:  # every record one line, or no line number to report
             numbering[index] = "lines"
             continue
-        parsed = int(con.execute("select count(*) from checked where file_idx = $i", {"i": index}).fetchone()[0])
         malformed = con.execute("select line from structural where file_idx = $i order by 1", {"i": index}).fetchnumpy()["line"]
-        data = _data_records(records, malformed, parsed)
+        data = _data_records(records, malformed, counts[index][0])
         if data is None:
             numbering[index] = "approximate"
             continue
@@ -879,7 +884,7 @@ def _line_numbers(con, infos: list[FileInfo], scans: dict[int, Future]) -> dict[
             "select c.rowid - s.start as record from checked as c join file_starts as s using (file_idx) "
             "where c.file_idx = $i and c.reason is not null", {"i": index}).fetchnumpy()["record"]
         refused = np.asarray(refused, dtype=np.int64)
-        if not _scan_agrees(con, info, index, refused, records.offset[data], malformed, records.offset[at]):
+        if not _scan_agrees(con, info, index, refused, records.offset[data], records.offset[at]):
             numbering[index] = "approximate"
             continue
         numbering[index] = "exact"
@@ -908,7 +913,7 @@ VERIFIED = 20_000  # refused rows whose record the scan found are read back from
 
 
 def _scan_agrees(con, info: FileInfo, index: int, refused: np.ndarray, offsets: np.ndarray,
-                 malformed: np.ndarray, malformed_offsets: np.ndarray) -> bool:
+                 malformed_offsets: np.ndarray) -> bool:
     """Whether the records the scan found are the ones DuckDB read: the record at each refused row's
     place holds that row's values, and each malformed line's place starts with its text. (Equal counts
     are not enough: a quote inside an unquoted value, which DuckDB reads as a character, can shift the
@@ -920,17 +925,19 @@ def _scan_agrees(con, info: FileInfo, index: int, refused: np.ndarray, offsets: 
     raws = con.execute(
         "select v.record, c.raw from verified_in as v join file_starts as s on s.file_idx = $i "
         "join checked as c on c.file_idx = $i and c.rowid = s.start + v.record order by v.record", {"i": index}).fetchall()
-    for record, raw in raws:
-        expected = ["" if v is None else v for _, v in json.loads(raw, object_pairs_hook=list)]
-        found = csvlines.record_at(info.read_path, int(offsets[record]), info.delimiter)
-        if found != expected and csvlines.record_at(info.read_path, int(offsets[record]), info.delimiter, 1 << 22) != expected:
-            return False
     lines = con.execute("select line, csv_line from structural where file_idx = $i order by line", {"i": index}).fetchall()
-    for (_, text), offset in zip(lines, malformed_offsets):
-        head = (text or "").lstrip("\r\n")[:200]  # DuckDB may keep the \n of a \r\n before the line
-        if not csvlines.text_at(info.read_path, int(offset), len(head.encode("utf-8")) + 8).startswith(head):
-            return False
-    return len(lines) == len(malformed)
+    with open(info.read_path, "rb") as handle:
+        for record, raw in raws:
+            expected = ["" if v is None else v for _, v in json.loads(raw, object_pairs_hook=list)]
+            at = int(offsets[record])
+            if csvlines.record_at(handle, at, info.delimiter) != expected \
+                    and csvlines.record_at(handle, at, info.delimiter, 1 << 22) != expected:  # a long record
+                return False
+        for (_, text), offset in zip(lines, malformed_offsets, strict=True):
+            head = (text or "").lstrip("\r\n")[:200]  # DuckDB may keep the \n of a \r\n before the line
+            if not csvlines.text_at(handle, int(offset), len(head.encode("utf-8")) + 8).startswith(head):
+                return False
+    return True
 
 
 def _moscow_now() -> dt.datetime:
@@ -940,7 +947,8 @@ def _moscow_now() -> dt.datetime:
 # ---------------------------------------------------------------- the record of the import
 
 
-def _record(con, report: Report, infos: list[FileInfo], profile: Profile, scans: dict[int, Future]) -> None:
+def _record(con, report: Report, infos: list[FileInfo], profile: Profile, scans: dict[int, Future],
+            counts: dict[int, tuple[int, int, int]]) -> None:
     """Write the refused rows to import_rejects (queries/import_record_rejects.sql) and the import to
     imports; fill the report's counts and a sample of the refused rows for the page."""
     import_id = int(con.execute("select coalesce(max(import_id), 0) + 1 from imports").fetchone()[0])
@@ -948,13 +956,10 @@ def _record(con, report: Report, infos: list[FileInfo], profile: Profile, scans:
     _table(con, "import_files_in", pd.DataFrame({
         "file_idx": pd.Series(range(len(infos)), dtype="int32"), "file": [i.name for i in infos],
         "missing": [", ".join(i.missing_required) or None for i in infos]}).astype({"file": "string", "missing": "string"}))
-    numbering = _line_numbers(con, infos, scans)
+    numbering = _line_numbers(con, infos, scans, counts)
     store.execute(con, "import_record_rejects", import_id=import_id)
-    parsed = dict(con.execute("select file_idx, count(*) from checked group by all").fetchall())
-    refused = dict(con.execute("select file_idx, count(*) from checked where reason is not null group by all").fetchall())
-    malformed = dict(con.execute("select file_idx, count(*) from structural group by all").fetchall())
     for index, info in enumerate(infos):
-        n_parsed, n_refused, n_bad = (int(d.get(index, 0)) for d in (parsed, refused, malformed))
+        n_parsed, n_refused, n_bad = counts.get(index, (0, 0, 0))
         report.files.append({
             "file": info.name, "profile": profile.key, "kind": info.kind, "encoding": info.encoding,
             "delimiter": info.delimiter, "line_numbers": numbering[index],

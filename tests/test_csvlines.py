@@ -59,4 +59,5 @@ def test_a_lone_carriage_return_at_the_end_is_no_record(tmp_path):
     found = csvlines.records(path)
     assert found.start.tolist() == [1, 2, 4, 5] and found.blank.tolist() == [False, False, False, True]
     assert found.offset.tolist()[:3] == [0, 7, 17]
-    assert csvlines.record_at(path, 7, ";") == ["a", "b\r\nc"]
+    with open(path, "rb") as handle:
+        assert csvlines.record_at(handle, 7, ";") == ["a", "b\r\nc"]
