@@ -1,20 +1,27 @@
-"""Entry point: page config, language, first-run demo build, shared sidebar filters, navigation.
+"""Entry point: page config, language, who is asking, first-run demo build, shared sidebar filters,
+navigation.
 
 Run with `./run.sh` (or `streamlit run dashboard.py`). Pages live in app_pages/ and stay thin; the list
-of pages is oversight.navigation.PAGES.
+of pages is oversight.navigation.PAGES. Who may see what is decided by oversight.access and enforced
+in the library (every query runs under the session's scope); the navigation only lists what is allowed.
 """
 
 import streamlit as st
 
 from oversight import ui
 from oversight.i18n import t
-from oversight.navigation import PAGES
+from oversight.navigation import pages_for
 
 st.set_page_config(page_title="Госжилинспекция МО — ЕДС", page_icon="🏢", layout="wide")
 
-ctx = ui.setup()
+lang = ui.language_switch()
+principal = ui.authenticate(lang)
+if principal.reads_data:
+    ui.setup(principal, lang)
+else:
+    ui.setup_without_data(principal, lang)
 pages = [
-    st.Page(p.script, title=t(p.nav_key, ctx.lang), icon=p.icon, url_path=p.url_path, default=p.default)
-    for p in PAGES
+    st.Page(p.script, title=t(p.nav_key, lang), icon=p.icon, url_path=p.url_path, default=p.default)
+    for p in pages_for(principal)
 ]
 st.navigation(pages).run()

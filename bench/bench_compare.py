@@ -24,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.common import write_section  # noqa: E402
 from oversight import compare, store  # noqa: E402
+from oversight.access import EVERYTHING  # noqa: E402
 from oversight.filters import Filters  # noqa: E402
 
 
@@ -32,7 +33,7 @@ def main() -> None:
     parser.add_argument("--db", default=str(ROOT / "data" / "bench" / "demo10m.duckdb"))
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    con = store.connect(args.db)
+    con = store.connect(args.db, EVERYTHING)
     tickets = int(con.execute("select count(*) from tickets").fetchone()[0])
     as_of = store.dataset_info(con)["as_of"].to_pydatetime()
     facts = dict(con.execute("select key, value from demo_story").fetchall())

@@ -21,6 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.common import timed, write_section  # noqa: E402
 from oversight import drill, metrics, store  # noqa: E402
+from oversight.access import EVERYTHING  # noqa: E402
 from oversight.filters import default_filters  # noqa: E402
 
 
@@ -29,7 +30,7 @@ def main() -> None:
     parser.add_argument("--db", default=str(ROOT / "data" / "bench" / "demo10m.duckdb"))
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    con = store.connect(args.db)
+    con = store.connect(args.db, EVERYTHING)
     tickets = int(con.execute("select count(*) from tickets").fetchone()[0])
     as_of = store.dataset_info(con)["as_of"].to_pydatetime()
     metrics.prepare_median_index(con)  # the app builds it in the background on the first visit

@@ -26,6 +26,7 @@ import duckdb
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
 
 from oversight import backlog, heatmap, metrics, store
+from oversight.access import EVERYTHING  # noqa: E402
 from oversight.demo import DemoSpec, build_demo_database
 from oversight.filters import Filters
 from oversight.paths import ROOT
@@ -93,7 +94,7 @@ def bench(n: int, runs: int, pages: list[str]) -> tuple[list[dict], float]:
     path = database(n)
     store._close_all()
     started = time.perf_counter()
-    con = store.connect(path)
+    con = store.connect(path, EVERYTHING)
     as_of = store.dataset_info(con)["as_of"].to_pydatetime()
     metrics.prepare_median_index(con)
     startup_ms = (time.perf_counter() - started) * 1000
@@ -108,7 +109,7 @@ def bench(n: int, runs: int, pages: list[str]) -> tuple[list[dict], float]:
         # it closed first; the OS page cache may still hold the file); the median index, built
         # once per data version, is kept.
         store._close_all()
-        cold_con = store.connect(path)
+        cold_con = store.connect(path, EVERYTHING)
         store.attachment(cold_con, "median_index", lambda c, index=index: index)
         cold = time_ms(lambda c=cold_con, f=f, d=page_data: d(c, f, as_of))
         warm = statistics.median(time_ms(lambda c=cold_con, f=f, d=page_data: d(c, f, as_of)) for _ in range(runs))

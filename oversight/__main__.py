@@ -16,6 +16,14 @@
     python -m oversight weekends --db PATH --from D --to D [filters] [--min-volume 30] --json
     python -m oversight import FILE... --db PATH --profile eds|open311|boston311|nyc311|auto [--as-of TS] --json
     python -m oversight geo --build
+    python -m oversight users add EMAIL --role ROLE [--territory ID]... [--municipality ID]...
+    python -m oversight users list [--json]
+    python -m oversight users revoke EMAIL [--role ROLE]
+    python -m oversight audit [--user EMAIL] [--action A] [--from D] [--to D] --json
+
+The command line is the server administrator's tool and reads everything. `--as-user EMAIL` before
+the command runs it under that user's grants (a per-head scheduled report): an id outside them makes
+it exit with code 3 and the reason, and an audit row.
 """
 
 from __future__ import annotations
@@ -65,14 +73,44 @@ def _filters(args):
     )
 
 
+EXIT_REFUSED = 3  # an id or an action outside the --as-user principal's grants
+_principal = None  # set by main(): the server's shell (everything) or the --as-user principal
+
+
+def principal():
+    from oversight import access
+
+    return _principal or access.CLI
+
+
 def _open(db: Path | None):
-    from oversight import store
+    from oversight import access, store
 
     path = db or database_path()
     if not path.exists():
         raise SystemExit(f"database not found: {path} (build one with: python -m oversight demo --db {path})")
-    con = store.connect(path)
+    who = principal()
+    if not who.reads_data:
+        _refuse("read", who.user, f"{who.user} has no grant that reads data")
+    con = store.connect(path, who.scope if who.mode != "cli" else access.EVERYTHING)
     return con, store.dataset_info(con)
+
+
+def _refuse(flag: str, value, reason: str):
+    """Exit 3 with the reason, and put the refusal on record."""
+    from oversight import access
+
+    access.audit(principal().user, "refused", target=f"cli {flag} {value}", detail={"reason": reason})
+    print(f"нет доступа / refused: {reason}", file=sys.stderr)
+    raise SystemExit(EXIT_REFUSED)
+
+
+def _not_in_data(flag: str, value, message: str):
+    """An id the command cannot see: for a scoped user that is a refusal (exit 3), for the
+    administrator a typo (exit 1). A scoped user is not told whether the id exists."""
+    if principal().mode != "cli" and not principal().scope.is_everything:
+        _refuse(flag, value, f"{flag} {value} is outside the grants of {principal().user}")
+    raise SystemExit(message)
 
 
 def cmd_demo(args) -> None:
@@ -103,7 +141,7 @@ def _check_filters(con, f) -> None:
     for flag, (value, valid) in known.items():
         if value is not None and value not in valid:
             shown = ", ".join(map(str, sorted(valid))) if len(valid) <= 70 else f"{len(valid)} known values"
-            raise SystemExit(f"{flag} {value}: not in the data (known: {shown})")
+            _not_in_data(flag, value, f"{flag} {value}: not in the data (known: {shown})")
 
 
 def cmd_kpis(args) -> None:
@@ -186,14 +224,14 @@ def cmd_drill(args) -> None:
         known = store.run(con, "filter_municipalities")
         match = known[known["municipality_id"] == parent]
         if match.empty:
-            raise SystemExit(f"--parent {parent}: no such current municipality")
+            _not_in_data("--parent", parent, f"--parent {parent}: no such current municipality")
         f = replace(f, territory_id=int(match["territory_id"].iloc[0]), municipality_id=parent)
     elif level == "building":
         f = replace(f, organization_id=parent)
     elif level == "request":
         known = store.run(con, "drill_labels", level="building")
         if parent not in set(known["child_id"]):
-            raise SystemExit(f"--parent {parent}: no such building")
+            _not_in_data("--parent", parent, f"--parent {parent}: no such building")
         building = parent
     _check_filters(con, f)
     as_of = info["as_of"].to_pydatetime()
@@ -223,7 +261,7 @@ def cmd_compare(args) -> None:
         events = store.run(con, "events_all")
         event = events[events["event_id"] == args.event]
         if event.empty:
-            raise SystemExit(f"--event {args.event}: no such event (known: {', '.join(map(str, events['event_id']))})")
+            _not_in_data("--event", args.event, f"--event {args.event}: no such event (known: {', '.join(map(str, events['event_id']))})")
         row = event.iloc[0]
         periods = compare.Periods.around(row["event_date"].date(), args.days)
         if not treated and not organizations and pd_notna(row["organization_id"]):
@@ -242,10 +280,11 @@ def cmd_compare(args) -> None:
     known = set(store.run(con, "municipality_current")["municipality_id"])
     unknown = [m for m in treated if m not in known]
     if unknown:
-        raise SystemExit(f"--municipality {unknown[0]}: not in the data")
+        _not_in_data("--municipality", unknown[0], f"--municipality {unknown[0]}: not in the data")
     known_orgs = set(store.run(con, "filter_organizations")["organization_id"])
     if any(o not in known_orgs for o in organizations):
-        raise SystemExit(f"--organization {next(o for o in organizations if o not in known_orgs)}: not in the data")
+        outside = next(o for o in organizations if o not in known_orgs)
+        _not_in_data("--organization", outside, f"--organization {outside}: not in the data")
     result = compare.compare(con, scope, as_of, periods, treated, organizations)
     out = {
         "periods": {k: getattr(periods, k).isoformat() for k in ("before_start", "before_end", "after_start", "after_end")},
@@ -350,7 +389,7 @@ def _timestamp(text: str):
 
 
 def cmd_import(args) -> None:
-    from oversight import importer
+    from oversight import access, guarded, importer
 
     path = args.db or database_path()
     for file in args.files:
@@ -361,10 +400,82 @@ def cmd_import(args) -> None:
         print(f"[{fraction:4.0%}] {message}", file=sys.stderr, flush=True)
 
     try:
-        report = importer.import_files(args.files, path, args.profile, args.as_of, progress)
+        report = guarded.import_files(principal(), list(args.files), path, args.profile, args.as_of, progress,
+                                      [f.name for f in args.files])
     except importer.ImportError_ as error:
         raise SystemExit(f"import refused, the database is unchanged: {error}") from None
+    except access.AccessDenied as error:
+        print(str(error), file=sys.stderr)
+        raise SystemExit(EXIT_REFUSED) from None
     print(json.dumps(report.to_dict(), ensure_ascii=False, default=str))
+
+
+def cmd_users(args) -> None:
+    """Grants from the server's shell (how the first admin is made): add, list, revoke."""
+    from oversight import access
+
+    who = principal()
+    try:
+        if args.action == "add":
+            grant = access.add_grant(who, args.email, args.role, args.territory or (), args.municipality or ())
+            _check_scope_ids(grant)
+            print(json.dumps({"added": grant}, ensure_ascii=False))
+        elif args.action == "revoke":
+            removed = access.revoke(who, args.email, args.role)
+            if not removed:
+                raise SystemExit(f"{args.email}: no such grant")
+            print(json.dumps({"revoked": removed}, ensure_ascii=False))
+        else:
+            access.require(who, "manage_access", target="users list")
+            table = access.grants()
+            rows = [{
+                "user": r["user_key"], "role": r["role"],
+                "territory_ids": [int(i) for i in (r["territory_ids"] if r["territory_ids"] is not None else [])],
+                "municipality_ids": [int(i) for i in (r["municipality_ids"] if r["municipality_ids"] is not None else [])],
+                "granted_by": r["granted_by"], "granted_at": _json_value(r["granted_at"]),
+            } for _, r in table.iterrows()]
+            if args.json:
+                print(json.dumps(rows, ensure_ascii=False))
+            else:
+                for r in rows:
+                    scope = " ".join([f"territory={i}" for i in r["territory_ids"]] + [f"municipality={i}" for i in r["municipality_ids"]])
+                    print(f"{r['user']}\t{r['role']}\t{scope}")
+    except access.AccessDenied as error:
+        print(str(error), file=sys.stderr)
+        raise SystemExit(EXIT_REFUSED) from None
+    except ValueError as error:
+        raise SystemExit(str(error)) from None
+
+
+def _check_scope_ids(grant: dict) -> None:
+    """Warn about ids a grant names that the data do not have (the grant stands: data may come later)."""
+    from oversight import access, store
+
+    path = database_path()
+    if not path.exists() or not (grant["territory_ids"] or grant["municipality_ids"]):
+        return
+    con = store.connect(path, access.EVERYTHING)
+    territories = set(store.run(con, "filter_territories")["territory_id"])
+    municipalities = set(store.run(con, "filter_municipalities")["municipality_id"])
+    for i in grant["territory_ids"]:
+        if i not in territories:
+            print(f"warning: territory {i} is not in {path}", file=sys.stderr)
+    for i in grant["municipality_ids"]:
+        if i not in municipalities:
+            print(f"warning: municipality {i} is not a current municipality in {path}", file=sys.stderr)
+
+
+def cmd_audit(args) -> None:
+    """The audit log, newest first, as JSON (read-only: nothing edits or deletes it)."""
+    from oversight import access
+
+    try:
+        access.require(principal(), "read_audit", target="audit log")
+    except access.AccessDenied as error:
+        print(str(error), file=sys.stderr)
+        raise SystemExit(EXIT_REFUSED) from None
+    rows = access.audit_rows(user=args.user, action=args.action, start=args.start, end=args.end, limit=args.limit)
+    print(json.dumps([{k: _json_value(v) for k, v in r.items()} for r in rows.to_dict("records")], ensure_ascii=False))
 
 
 def cmd_geo(args) -> None:
@@ -376,6 +487,7 @@ def cmd_geo(args) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m oversight", description=__doc__.splitlines()[0])
+    parser.add_argument("--as-user", metavar="EMAIL", help="run the command under this user's grants (exit 3 when refused)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("demo", help="build the demo database")
@@ -460,7 +572,41 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--tolerance", type=float, default=120.0, help="simplification tolerance, metres")
     p.set_defaults(func=cmd_geo)
 
+    p = sub.add_parser("users", help="grants: add, list or revoke a user's role (how the first admin is made)")
+    users = p.add_subparsers(dest="action", required=True)
+    q = users.add_parser("add", help="give EMAIL a role (a second grant of the same role replaces the first)")
+    q.add_argument("email")
+    q.add_argument("--role", required=True, choices=["leadership", "territorial_head", "presenter", "data_officer", "admin"])
+    q.add_argument("--territory", type=int, action="append", help="territorial_head: a direction's id (repeatable)")
+    q.add_argument("--municipality", type=int, action="append", help="territorial_head: a municipality's id (repeatable)")
+    q = users.add_parser("list", help="every grant")
+    q.add_argument("--json", action="store_true")
+    q = users.add_parser("revoke", help="take EMAIL's grants away (one --role, or all)")
+    q.add_argument("email")
+    q.add_argument("--role", choices=["leadership", "territorial_head", "presenter", "data_officer", "admin"])
+    p.set_defaults(func=cmd_users)
+
+    p = sub.add_parser("audit", help="the audit log, newest first, as JSON")
+    p.add_argument("--user")
+    p.add_argument("--action", choices=["sign_in", "refused", "import", "events_change", "grant_change", "download_texts"])
+    p.add_argument("--from", dest="start", type=_date)
+    p.add_argument("--to", dest="end", type=_date)
+    p.add_argument("--limit", type=int, default=1000)
+    p.add_argument("--json", action="store_true", help="print JSON (the default output)")
+    p.set_defaults(func=cmd_audit)
+
+    global _principal
     args = parser.parse_args(argv)
+    if args.as_user:
+        from oversight import access
+
+        _principal = access.resolve(args.as_user)
+        _principal = _principal.__class__(user=_principal.user, name=_principal.name, roles=_principal.roles,
+                                          scope=_principal.scope, mode="as_user")
+        if not _principal.roles:
+            _refuse("--as-user", args.as_user, f"{args.as_user} has no grant")
+    else:
+        _principal = None
     from oversight import metrics
 
     metrics.BACKGROUND_INDEX = False  # a one-shot process: no index build left running at exit

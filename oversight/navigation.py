@@ -14,6 +14,7 @@ class PageSpec:
     heading_key: str  # i18n key of the page's H1
     icon: str
     default: bool = False
+    needs: str = "read"  # the permission (oversight.access.PERMISSIONS) the page's content needs
 
     @property
     def url(self) -> str:
@@ -30,4 +31,16 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("app_pages/compliance.py", "compliance", "page.compliance", "compliance.title", ":material/gavel:"),
     PageSpec("app_pages/examples.py", "examples", "page.examples", "examples.title", ":material/co_present:"),
     PageSpec("app_pages/data.py", "data", "page.data", "data.title", ":material/upload_file:"),
+    PageSpec("app_pages/access.py", "access", "page.access", "access.title", ":material/admin_panel_settings:",
+             needs="manage_access"),
 )
+
+
+def pages_for(principal) -> tuple[PageSpec, ...]:
+    """The pages a principal's navigation lists (each page's content checks again in the library)."""
+    allowed = tuple(p for p in PAGES if principal.can(p.needs) and (p.needs != "read" or principal.reads_data))
+    if allowed and not any(p.default for p in allowed):  # an admin alone: the Access page opens first
+        from dataclasses import replace
+
+        allowed = (replace(allowed[0], default=True), *allowed[1:])
+    return allowed

@@ -281,8 +281,16 @@ def replace_events(path: Path | str, events: pd.DataFrame) -> None:
             rw.close()
 
 
-def connect(path: Path | str) -> duckdb.DuckDBPyConnection:
+def connect(path: Path | str, scope) -> ScopedConnection:
+    """A read-only connection to a database file under a scope (oversight.access.Scope): every query
+    through it sees only the scope's rows. The scope is required: a caller that forgets it gets a
+    TypeError, not the whole region."""
+    return scoped(connect_raw(path), scope)
+
+
+def connect_raw(path: Path | str) -> duckdb.DuckDBPyConnection:
     """A read-only connection to a database file, shared per process and per file version.
+    Not for queries (store.run refuses it): wrap it with scoped(con, scope).
 
     A replaced file (a new import) has a new modification time, so it gets a new connection and old
     results are never served for it.
@@ -311,23 +319,67 @@ def connect(path: Path | str) -> duckdb.DuckDBPyConnection:
 _attachments: dict[int, dict[str, object]] = {}
 
 
-def attachment(con: duckdb.DuckDBPyConnection, name: str, factory=None):
-    """An object computed once per connection (so once per database version), e.g. an index.
+class ScopedConnection:
+    """A shared read-only connection and the scope every query through it runs under.
+
+    The one thing `run` accepts: the scope is part of the connection, not an optional filter, so a
+    query cannot forget it. One object per (connection, scope), so it can key caches and indexes.
+    """
+
+    __slots__ = ("raw", "scope", "__weakref__")
+
+    def __init__(self, raw: duckdb.DuckDBPyConnection, scope):
+        self.raw = raw
+        self.scope = scope
+
+    @property
+    def key(self) -> tuple[int, str]:
+        return id(self.raw), self.scope.key
+
+    def __repr__(self) -> str:
+        return f"ScopedConnection(scope={self.scope.key})"
+
+    def execute(self, sql: str, params=None):
+        """Ad-hoc SQL for the whole-region scope only (the command line's checks, tests, benchmarks);
+        a restricted scope goes through run(), whose cursor holds the scope's views."""
+        if not self.scope.is_everything:
+            raise PermissionError("ad-hoc SQL needs the whole-region scope; use store.run")
+        return self.raw.cursor().execute(sql, params)
+
+
+def scoped(raw: duckdb.DuckDBPyConnection, scope) -> ScopedConnection:
+    """The ScopedConnection for a raw connection and a scope (the same object every time)."""
+    if isinstance(raw, ScopedConnection):
+        raise TypeError("already scoped: a scope can only be given once")
+    if getattr(scope, "key", None) is None:
+        raise TypeError("a scope (oversight.access.Scope) is required")
+    slot = _attachments.setdefault(id(raw), {"_connection": raw})
+    return slot.setdefault(("scoped", scope.key), ScopedConnection(raw, scope))
+
+
+def attachment(con: ScopedConnection, name: str, factory=None):
+    """An object computed once per connection and scope (so once per database version), e.g. an
+    index. Computed from scoped queries, so it is kept per scope: one user's index never answers
+    another's.
 
     With a factory, computes it if missing; without, returns it or None if not computed yet.
     Dropped together with the connection when the database file is replaced.
     """
-    slot = _attachments.setdefault(id(con), {"_connection": con})  # keeps id(con) from being reused
-    if name not in slot and factory is not None:
+    if not isinstance(con, ScopedConnection):
+        raise TypeError("attachment() needs a ScopedConnection")
+    slot = _attachments.setdefault(id(con.raw), {"_connection": con.raw})  # keeps id(con) from being reused
+    key = (name, con.scope.key)
+    if key not in slot and factory is not None:
         value = factory(con)
-        slot.setdefault(name, value)
-    return slot.get(name)
+        slot.setdefault(key, value)
+    return slot.get(key)
 
 
-def is_open(con: duckdb.DuckDBPyConnection) -> bool:
+def is_open(con) -> bool:
     """False once the connection was closed (its database file was replaced)."""
+    raw = con.raw if isinstance(con, ScopedConnection) else con
     try:
-        con.cursor().close()  # a cursor, not the shared connection itself: safe from any thread
+        raw.cursor().close()  # a cursor, not the shared connection itself: safe from any thread
         return True
     except duckdb.ConnectionException:
         return False
@@ -360,15 +412,18 @@ _thread = threading.local()
 _query_cursors: dict[int, list] = {}
 
 
-def _cursor(con: duckdb.DuckDBPyConnection):
+def _cursor(db: ScopedConnection):
+    con = db.raw
     cache = getattr(_thread, "cursors", None)
     if cache is None:
         cache = _thread.cursors = {}
-    entry = cache.get(id(con))
+    entry = cache.get(db.key)
     if entry is None or entry[0] is not con:
         cursor = con.cursor()
         install_macros(cursor)
-        entry = cache[id(con)] = (con, cursor)  # holding con keeps its id from being reused
+        if not db.scope.is_everything:
+            install_scope(cursor, scope_ids(db))
+        entry = cache[db.key] = (con, cursor)  # holding con keeps its id from being reused
         with _lock:
             # Streamlit runs each script run in a new thread: close the cursors of finished threads.
             kept = []
@@ -386,15 +441,134 @@ def _cursor(con: duckdb.DuckDBPyConnection):
     return entry[1]
 
 
-def _forget_cursor(con) -> None:
+def _forget_cursor(db: ScopedConnection) -> None:
     cache = getattr(_thread, "cursors", {})
-    cache.pop(id(con), None)
+    cache.pop(db.key, None)
+
+
+# ---------------------------------------------------------------- scopes
+
+# How each table is narrowed for a restricted scope (a territorial head's directions or municipalities).
+# Each is a filter over the table's own rows (alias t) using the scope's temporary lists; the views
+# are created on the cursor under the table's own name, so every query file and macro reads them
+# unchanged. A table not listed here is hidden whole (fail closed): a new table must be classified.
+_SCOPE_FILTERS = {
+    "territories": "t.territory_id in (select id from scope_territories_any)",
+    "municipalities": "t.municipality_id in (select id from scope_municipalities_all)",
+    "municipality_rollup": "t.current_id in (select id from scope_municipalities)",
+    "organizations": "t.organization_id in (select id from scope_organizations)",
+    "buildings": "t.municipality_id in (select id from scope_municipalities_all)",
+    "tickets": "t.municipality_id in (select id from scope_municipalities_all)",
+    "ticket_returns": "t.ticket_id in (select ticket_id from tickets)",  # the scoped view above
+    "ticket_facts": "t.current_municipality_id in (select id from scope_municipalities)",
+    "ticket_facts_by_org": "t.current_municipality_id in (select id from scope_municipalities)",
+    "daily_counts": "t.current_municipality_id in (select id from scope_municipalities)",
+    "ageing_counts": "t.current_municipality_id in (select id from scope_municipalities)",
+    # No municipality column: only directions the scope covers whole (see _PARTIAL_AGEING below).
+    "ageing_counts_category": "t.territory_id in (select id from scope_territories_full)",
+    "org_due_daily": "t.current_municipality_id in (select id from scope_municipalities)",
+    "events": "(t.municipality_id is null or t.municipality_id in (select id from scope_municipalities_all)) "
+              "and (t.organization_id is null or t.organization_id in (select id from scope_organizations))",
+    # The same for everyone: reference lists and facts about the data set.
+    "categories": "true",
+    "dataset": "true",
+    "ageing_thresholds": "true",
+    "derived_info": "true",
+    # Hidden: the demo's story names municipalities of every direction; imports keep raw rows.
+    "demo_story": "false",
+    "imports": "false",
+    "import_rejects": "false",
+}
+
+# With a scope that covers a direction only in part, the ageing of one category cannot come from
+# ageing_counts_category (it has no municipality): it is counted from the scoped rows instead.
+_PARTIAL_AGEING = (
+    "create or replace temp macro scoped_ageing_counts_daily(p_as_of, p_territory, p_municipality, p_organization, "
+    "p_category, p_source) as table "
+    "select day, kind, days, entries, exits from ageing_counts where p_category is null "
+    "and (p_territory is null or territory_id = p_territory) "
+    "and (p_municipality is null or current_municipality_id = p_municipality) "
+    "and (p_source is null or source = p_source) "
+    "union all select day, kind, days, entries, exits from scoped_ageing_counts_rows(p_as_of, p_territory, "
+    "p_municipality, p_organization, p_category, p_source) where p_category is not null"
+)
+
+
+def scope_ids(db: ScopedConnection) -> dict[str, list[int]]:
+    """The ids a restricted scope covers, worked out once per connection and scope: current
+    municipalities (granted ones, and every one of a granted direction), with their predecessors,
+    the directions touched and those covered whole, and the organisations that work there (based
+    there, serving a building there, or with deadlines there)."""
+
+    def compute(d: ScopedConnection) -> dict[str, list[int]]:
+        scope = d.scope
+        cursor = d.raw.cursor()
+        try:
+            params = {"t": sorted(scope.territory_ids or ()), "m": sorted(scope.municipality_ids or ())}
+            current = [r[0] for r in cursor.execute(
+                "select municipality_id from municipalities where successor_id is null "
+                "and (list_contains($t, territory_id) or list_contains($m, municipality_id)) order by 1", params
+            ).fetchall()]
+            bound = {"ids": current}
+            every = [r[0] for r in cursor.execute(
+                "select municipality_id from municipality_rollup where list_contains($ids, current_id) order by 1", bound
+            ).fetchall()]
+            any_territory = [r[0] for r in cursor.execute(
+                "select distinct territory_id from municipalities where list_contains($ids, municipality_id) order by 1",
+                bound,
+            ).fetchall()]
+            full = [r[0] for r in cursor.execute(
+                "select territory_id from municipalities where successor_id is null group by territory_id "
+                "having bool_and(list_contains($ids, municipality_id)) order by 1", bound
+            ).fetchall()]
+            orgs = [r[0] for r in cursor.execute(
+                "select organization_id from organizations o join municipality_rollup r using (municipality_id) "
+                "where list_contains($ids, r.current_id) "
+                "union select organization_id from buildings b join municipality_rollup r using (municipality_id) "
+                "where list_contains($ids, r.current_id) and organization_id is not null "
+                "union select organization_id from org_due_daily where list_contains($ids, current_municipality_id) "
+                "order by 1", bound
+            ).fetchall()]
+        finally:
+            cursor.close()
+        return {
+            "municipalities": current, "municipalities_all": every, "territories_any": any_territory,
+            "territories_full": full, "organizations": orgs,
+        }
+
+    return attachment(db, "_scope_ids", compute)
+
+
+def _quoted(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def install_scope(cursor, ids: dict[str, list[int]]) -> None:
+    """Make every table on this cursor a view over the scope's rows (temporary objects: the other
+    cursors of the connection, other users' queries, never see them)."""
+    catalog = _quoted(cursor.execute("select current_database()").fetchone()[0])
+    for name, values in ids.items():
+        table = f"scope_{name}"  # names from the fixed keys of scope_ids, not from input
+        cursor.execute(f"create or replace temp table {table} (id bigint)")
+        cursor.execute(f"insert into {table} select unnest($ids::bigint[])", {"ids": list(values)})  # noqa: S608
+    tables = [r[0] for r in cursor.execute(
+        "select table_name from duckdb_tables() where database_name = current_database() and schema_name = 'main' "
+        "and not temporary union select view_name from duckdb_views() where database_name = current_database() "
+        "and schema_name = 'main' and not temporary and not internal"
+    ).fetchall()]
+    # Views in dependency order: ticket_returns reads the scoped tickets.
+    for table in sorted(tables, key=lambda name: name == "ticket_returns"):
+        condition = _SCOPE_FILTERS.get(table, "false")  # an unclassified table is hidden
+        source = f"{catalog}.main.{_quoted(table)}"
+        cursor.execute(f"create or replace temp view {_quoted(table)} as select t.* from {source} as t where {condition}")  # noqa: S608
+    if set(ids["territories_any"]) != set(ids["territories_full"]):
+        cursor.execute(_PARTIAL_AGEING)
 
 
 _COUNT_FROM_DAILY = tuple(statement.replace("_rows(", "_daily(") for statement in _COUNT_FROM_ROWS)
 
 
-def run(con: duckdb.DuckDBPyConnection, name: str, *, rows: bool = False, **params) -> pd.DataFrame:
+def run(con: ScopedConnection, name: str, *, rows: bool = False, **params) -> pd.DataFrame:
     """Run queries/<name>.sql with its $parameters bound from `params`; return a DataFrame.
 
     Extra parameters a query does not use are dropped (the shared filter set is passed to every
@@ -402,6 +576,8 @@ def run(con: duckdb.DuckDBPyConnection, name: str, *, rows: bool = False, **para
     counts come from the ticket rows instead of the pre-aggregated tables (scoped_counts and
     scoped_ageing_counts in queries/_macros.sql).
     """
+    if not isinstance(con, ScopedConnection):
+        raise TypeError("store.run needs a ScopedConnection (store.connect(path, scope)): no query runs without a scope")
     sql = query_text(name)
     needed = query_parameters(name)
     missing = needed - params.keys()

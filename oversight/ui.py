@@ -15,7 +15,8 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from oversight import backlog, compare, compliance, drill, export, heatmap, metrics, presentation, store, tables
+from oversight import access, backlog, compare, compliance, drill, export, heatmap, metrics, presentation, store, tables
+from oversight.access import Principal, Scope
 from oversight.demo import build_demo_database
 from oversight.filters import PERIOD_PRESETS, URL_KEYS, Filters, default_filters, preset_period
 from oversight.i18n import (
@@ -48,6 +49,20 @@ class PageContext:
     source: str
     filters: Filters
     target: float
+    principal: Principal
+
+    @property
+    def scope(self) -> Scope:
+        return self.principal.scope
+
+
+@dataclass(frozen=True)
+class Source:
+    """The database and the scope, before the page's filters are known (the sidebar's lookups)."""
+
+    db_path: str
+    version: str
+    scope: Scope
 
 
 # ---------------------------------------------------------------- data access (cached)
@@ -55,11 +70,12 @@ class PageContext:
 
 @st.cache_resource(show_spinner=False, max_entries=4, validate=store.is_open)
 def _connection(path: str, version: str):
-    return store.connect(path)
+    return store.connect_raw(path)
 
 
-def connection(ctx: PageContext):
-    return _connection(ctx.db_path, ctx.version)
+def connection(ctx) -> store.ScopedConnection:
+    """The database under the session's scope: the only connection a page gets."""
+    return store.scoped(_connection(ctx.db_path, ctx.version), ctx.scope)
 
 
 # Library functions a page may ask for through `cached`: an allow-list, not a lookup by string.
@@ -88,25 +104,28 @@ _CACHED_FUNCTIONS = {
 }
 
 
+# The scope is part of every cache key: a result computed for one user's scope is never handed to a
+# user whose scope differs (two users with the same scope share it, as they see the same rows).
 @st.cache_data(show_spinner=False, max_entries=1024)
-def _cached(function: str, db_path: str, version: str, filters: Filters, as_of: dt.datetime, extra: tuple):
-    con = _connection(db_path, version)
+def _cached(function: str, db_path: str, version: str, scope: Scope, filters: Filters, as_of: dt.datetime, extra: tuple):
+    con = store.scoped(_connection(db_path, version), scope)
     return _CACHED_FUNCTIONS[function](con, filters, as_of, *extra)
 
 
 def cached(function: str, ctx: PageContext, *extra, filters: Filters | None = None):
-    """Result of a metrics function for the page's filters, cached on (query, params, data version)."""
-    return _cached(function, ctx.db_path, ctx.version, filters or ctx.filters, ctx.as_of, tuple(extra))
+    """Result of a metrics function for the page's filters, cached on (query, params, scope, data version)."""
+    return _cached(function, ctx.db_path, ctx.version, ctx.scope, filters or ctx.filters, ctx.as_of, tuple(extra))
 
 
 @st.cache_data(show_spinner=False)
-def _query(name: str, db_path: str, version: str, params: tuple = ()) -> pd.DataFrame:
-    return store.run(_connection(db_path, version), name, **dict(params))
+def _query(name: str, db_path: str, version: str, scope: Scope, params: tuple = ()) -> pd.DataFrame:
+    return store.run(store.scoped(_connection(db_path, version), scope), name, **dict(params))
 
 
-def query(name: str, db_path: str, version: str, **params) -> pd.DataFrame:
-    """A cached run of queries/<name>.sql (for small lookups: filter options, dataset facts)."""
-    return _query(name, db_path, version, tuple(sorted(params.items())))
+def query(name: str, ctx, **params) -> pd.DataFrame:
+    """A cached run of queries/<name>.sql under the session's scope (small lookups: filter options,
+    dataset facts). `ctx` is the PageContext (or, before it exists, the session's Source)."""
+    return _query(name, ctx.db_path, ctx.version, ctx.scope, tuple(sorted(params.items())))
 
 
 # ---------------------------------------------------------------- first run
@@ -194,22 +213,27 @@ def _validate_ids(filters: Filters, options: dict[str, pd.DataFrame]) -> tuple[F
     return Filters(start=filters.start, end=filters.end, **values), problems
 
 
-def _filter_options(db_path: str, version: str) -> dict[str, pd.DataFrame]:
+def _filter_options(source: Source) -> dict[str, pd.DataFrame]:
     return {
-        "territories": query("filter_territories", db_path, version),
-        "municipalities": query("filter_municipalities", db_path, version),
-        "organizations": query("filter_organizations", db_path, version),
-        "categories": query("filter_categories", db_path, version),
-        "sources": query("filter_sources", db_path, version),
+        "territories": query("filter_territories", source),
+        "municipalities": query("filter_municipalities", source),
+        "organizations": query("filter_organizations", source),
+        "categories": query("filter_categories", source),
+        "sources": query("filter_sources", source),
     }
 
 
-def _init_filter_state(as_of: dt.datetime, options, first_day: dt.date, last_day: dt.date) -> None:
+def _init_filter_state(as_of: dt.datetime, options, first_day: dt.date, last_day: dt.date, principal: Principal) -> None:
     """On a session's first run, take the filters from the URL (a shared link) into widget state."""
     if st.session_state.get("_filters_initialised"):
         return
     parsed, problems = Filters.from_query_params(st.query_params.to_dict(), default_filters(as_of))
     parsed, unknown = _validate_ids(parsed, options)
+    if unknown and not principal.scope.is_everything:
+        # Ids this user cannot see (they may not exist at all: that is not said either).
+        access.audit(principal.user, "refused", target=", ".join(f"{k}={v}" for _, k, v in unknown),
+                     detail={"scope": principal.scope.key, "url": st.query_params.to_dict()})
+        unknown = [("no_access", key, value) for _, key, value in unknown]
     clamped = replace(parsed, start=min(max(parsed.start, first_day), last_day), end=min(max(parsed.end, first_day), last_day))
     if (clamped.start, clamped.end) != (parsed.start, parsed.end):
         problems.append(("out_of_range", f"{fmt_date(first_day)} – {fmt_date(last_day)}", f"{parsed.start} – {parsed.end}"))
@@ -255,13 +279,14 @@ def _select(label: str, options: list, names: dict, key: str, lang: str):
     return None if value == ALL else value
 
 
-def filter_sidebar(lang: str, db_path: str, version: str, as_of: dt.datetime, first_day: dt.date) -> tuple[Filters, float]:
+def filter_sidebar(lang: str, source: Source, as_of: dt.datetime, first_day: dt.date,
+                   principal: Principal) -> tuple[Filters, float]:
     """The shared filters: period with quick picks, direction, municipality, organisation,
     category, source, and the on-time target. Written back to the URL on every run."""
-    options = _filter_options(db_path, version)
+    options = _filter_options(source)
     last_day = (as_of - dt.timedelta(microseconds=1)).date()
     first_day = min(first_day, last_day)
-    _init_filter_state(as_of, options, first_day, last_day)
+    _init_filter_state(as_of, options, first_day, last_day, principal)
     _apply_pending_scope(options)
     sb = st.sidebar
     sb.header(t("filters.header", lang))
@@ -370,14 +395,61 @@ def source_label(source: str, lang: str) -> str:
 # ---------------------------------------------------------------- setup for every page
 
 
-def setup() -> PageContext:
-    """Called by dashboard.py before the page runs: language, database, data facts, filters."""
-    lang = language_switch()
+def auth_configured() -> bool:
+    """Whether sign-in is set up: an [auth] section in .streamlit/secrets.toml."""
+    try:
+        return "auth" in st.secrets
+    except FileNotFoundError:  # no secrets file at all
+        return False
+
+
+def authenticate(lang: str) -> Principal:
+    """Who is asking, decided before any data is read; stops the run with a plain page otherwise.
+
+    - No [auth]: today's single-user mode, but only for a client on the loopback address.
+    - [auth] and not signed in: the sign-in page (Streamlit's OpenID Connect flow, st.login).
+    - Signed in with no grant: a page that says whom to ask, and no data.
+    """
+    if not auth_configured():
+        if not access.loopback_client(st.context.ip_address):
+            st.error(t("auth.remote_without_sign_in", lang))
+            st.stop()
+        return access.LOCAL
+    if not st.user.is_logged_in:
+        st.title(t("app.title", lang))
+        st.info(t("auth.please_sign_in", lang))
+        st.button(t("auth.sign_in", lang), on_click=st.login, type="primary", icon=":material/login:", key="sign_in")
+        st.stop()
+    identity = st.user.get("email") or st.user.get("sub") or ""
+    principal = access.resolve(identity, str(st.user.get("name") or identity))
+    if st.session_state.get("_audited_sign_in") != principal.user:
+        access.audit(principal.user, "sign_in", target=str(st.user.get("sub") or ""),
+                     detail={"roles": sorted(principal.roles), "scope": principal.scope.key})
+        st.session_state["_audited_sign_in"] = principal.user
+    _who_am_i(principal, lang)
+    if not principal.roles:
+        st.title(t("app.title", lang))
+        admins = ", ".join(access.admins()) or t("auth.no_admin_yet", lang)
+        st.warning(t("auth.no_grant", lang, user=principal.user, admins=admins))
+        st.stop()
+    return principal
+
+
+def _who_am_i(principal: Principal, lang: str) -> None:
+    roles = ", ".join(t(f"role.{r}", lang) for r in access.ROLES if r in principal.roles) or "—"
+    st.sidebar.caption(t("auth.signed_in_as", lang, name=principal.name, user=principal.user, roles=roles))
+    st.sidebar.button(t("auth.sign_out", lang), on_click=st.logout, key="sign_out", icon=":material/logout:")
+
+
+def setup(principal: Principal, lang: str) -> PageContext:
+    """Called by dashboard.py before the page runs: database, data facts, filters, under the
+    principal's scope."""
     path = ensure_database(lang)
     version = store.data_version(path)
+    source = Source(str(path), version, principal.scope)
     try:
-        info = query("dataset_info", str(path), version)
-        data_range = query("data_range", str(path), version)
+        info = query("dataset_info", source)
+        data_range = query("data_range", source)
     except Exception as error:
         st.error(t("db.unreadable", lang, path=path, error=error))
         st.stop()
@@ -385,7 +457,7 @@ def setup() -> PageContext:
     as_of = pd.Timestamp(row["as_of"]).to_pydatetime()
     first = pd.Timestamp(data_range["first_created"].iloc[0])
     first_day = first.date() if pd.notna(first) else (as_of - dt.timedelta(days=365)).date()
-    filters, target = filter_sidebar(lang, str(path), version, as_of, first_day)
+    filters, target = filter_sidebar(lang, source, as_of, first_day, principal)
     ctx = PageContext(
         lang=lang,
         db_path=str(path),
@@ -395,9 +467,45 @@ def setup() -> PageContext:
         source=str(row["source"]),
         filters=filters,
         target=target,
+        principal=principal,
     )
     st.session_state["_ctx"] = ctx
     return ctx
+
+
+@dataclass(frozen=True)
+class AccessContext:
+    """What the Access page needs: it reads grants and the audit log, not the data."""
+
+    lang: str
+    principal: Principal
+    db_path: str
+
+    @property
+    def scope(self) -> Scope:
+        return self.principal.scope
+
+
+def setup_without_data(principal: Principal, lang: str) -> None:
+    """For a principal who reads no data (an admin alone): no database, no filters."""
+    st.session_state.pop("_ctx", None)
+    st.session_state["_access_ctx"] = AccessContext(lang=lang, principal=principal, db_path=str(database_path()))
+
+
+def access_context() -> AccessContext:
+    """The Access page's context, whether or not the principal also reads data."""
+    ctx = st.session_state.get("_ctx")
+    if ctx is not None and isinstance(ctx, PageContext):
+        return AccessContext(lang=ctx.lang, principal=ctx.principal, db_path=ctx.db_path)
+    return st.session_state["_access_ctx"]
+
+
+def refuse(ctx, what: str, value) -> None:
+    """An id outside the session's scope was asked for (a URL, a search): a plain "нет доступа",
+    an audit row, and nothing of its data. Stops the run."""
+    access.audit(ctx.principal.user, "refused", target=f"{what}={value}", detail={"scope": ctx.scope.key})
+    st.error(t("auth.no_access", ctx.lang))
+    st.stop()
 
 
 def context() -> PageContext:
@@ -413,6 +521,11 @@ def literal(text: str) -> str:
 def page_header(title_key: str, ctx: PageContext) -> None:
     """Title, the demo banner on every page, the data date, and any problem with the link."""
     st.title(t(title_key, ctx.lang))
+    if ctx.principal.mode == "local":
+        st.info(t("auth.single_user", ctx.lang), icon=":material/person:")
+    elif not ctx.scope.is_everything:
+        names = query("filter_territories", ctx)[name_column(ctx.lang)].tolist()
+        st.caption(t("auth.scope_note", ctx.lang, scope=", ".join(names)))
     if ctx.is_demo:
         st.warning(t("demo.banner", ctx.lang, as_of=fmt_datetime(ctx.as_of, ctx.lang)), icon="⚠️")
     else:
@@ -575,11 +688,11 @@ def comparison_options(ctx: PageContext) -> tuple[list[str], dict[str, str]]:
         "region": t("backlog.compare.region", ctx.lang),
         "year": t("backlog.compare.year", ctx.lang),
     }
-    for row in query("filter_territories", ctx.db_path, ctx.version).itertuples():
+    for row in query("filter_territories", ctx).itertuples():
         if row.territory_id != ctx.filters.territory_id:
             options.append(f"territory:{row.territory_id}")
             names[options[-1]] = getattr(row, name)
-    for row in query("filter_municipalities", ctx.db_path, ctx.version).itertuples():
+    for row in query("filter_municipalities", ctx).itertuples():
         if row.municipality_id != ctx.filters.municipality_id:
             options.append(f"municipality:{row.municipality_id}")
             names[options[-1]] = getattr(row, name)

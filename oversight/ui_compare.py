@@ -10,8 +10,9 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from oversight import charts, compare, heatmap, ui
+from oversight import charts, compare, guarded, heatmap, ui
 from oversight import events as ev
+from oversight.access import AccessDenied
 from oversight.i18n import fmt_date, fmt_number, fmt_percent, fmt_signed_percent, name_column, t
 from oversight.ui import PageContext
 
@@ -20,11 +21,11 @@ def choose(ctx: PageContext) -> tuple[compare.Periods, list[int], list[int], dt.
     """The periods, the treated municipalities and organisations, and the event's date (None for
     periods by hand)."""
     lang = ctx.lang
-    events = ui.query("events_all", ctx.db_path, ctx.version)
+    events = ui.query("events_all", ctx)
     mode = ui.url_choice("mode", ("event", "manual"), "event" if not events.empty else "manual",
                          lambda m: t(f"compare.mode.{m}", lang), t("compare.mode", lang))
-    municipalities = ui.query("filter_municipalities", ctx.db_path, ctx.version)
-    current = ui.query("municipality_current", ctx.db_path, ctx.version).set_index("municipality_id")["current_id"]
+    municipalities = ui.query("filter_municipalities", ctx)
+    current = ui.query("municipality_current", ctx).set_index("municipality_id")["current_id"]
     last_day = (ctx.as_of - dt.timedelta(days=1)).date()
     default_treated: list[int] = []
     default_orgs: list[int] = []
@@ -59,7 +60,7 @@ def choose(ctx: PageContext) -> tuple[compare.Periods, list[int], list[int], dt.
             st.warning(t("compare.bad_periods", lang))
             st.stop()
     names = dict(zip(municipalities["municipality_id"], municipalities[name_column(lang)]))
-    organizations = ui.query("filter_organizations", ctx.db_path, ctx.version)
+    organizations = ui.query("filter_organizations", ctx)
     org_names = {int(r.organization_id): f"{r.name} ({t('col.inn', lang)} {r.inn})" for r in organizations.itertuples()}
     left, right = st.columns(2)
     treated = left.multiselect(t("compare.treated", lang), list(names), default=default_treated,
@@ -116,8 +117,8 @@ def results(ctx: PageContext, periods: compare.Periods, treated: list[int], orgs
     ui.download_table("before_after", table, ctx)
 
     st.subheader(t("compare.map", lang))
-    values = compare.change_map_values(result, ui.query("filter_municipalities", ctx.db_path, ctx.version),
-                                       ui.query("filter_territories", ctx.db_path, ctx.version))
+    values = compare.change_map_values(result, ui.query("filter_municipalities", ctx),
+                                       ui.query("filter_territories", ctx))
     figure = charts.choropleth_map(values, heatmap.map_geojson(), heatmap.direction_outlines(), "change", 0.0, lang,
                                    ctx.filters.territory_id, feature_ids=heatmap.boundary_ids())
     ui.plotly(figure, key="compare_map")
@@ -144,8 +145,8 @@ def _table(result: dict, ctx: PageContext) -> pd.DataFrame:
     rows = [(t("compare.row.region", lang), result["region"])]
     if "treated" in result:
         rows += [(t("compare.row.treated", lang), result["treated"]), (t("compare.row.control", lang), result["control"])]
-    territories = ui.query("filter_territories", ctx.db_path, ctx.version).set_index("territory_id")[name]
-    municipalities = ui.query("filter_municipalities", ctx.db_path, ctx.version).set_index("municipality_id")[name]
+    territories = ui.query("filter_territories", ctx).set_index("territory_id")[name]
+    municipalities = ui.query("filter_municipalities", ctx).set_index("municipality_id")[name]
     rows += [(territories.get(r["territory_id"], r["territory_id"]), r) for r in result["by_territory"].to_dict("records")]
     rows += [(municipalities.get(r["municipality_id"], r["municipality_id"]), r)
              # Surest rises first (by the interval's lower end): a tiny municipality's +300 % on two requests
@@ -175,10 +176,10 @@ def register(ctx: PageContext) -> None:
             st.dataframe(refused, hide_index=True, width="stretch")
         if saved is not None:
             st.success(t("events.saved", lang, n=saved))
-    events = ui.query("events_all", ctx.db_path, ctx.version)
-    municipalities = ui.query("filter_municipalities", ctx.db_path, ctx.version)
-    organizations = ui.query("filter_organizations", ctx.db_path, ctx.version)
-    current = ui.query("municipality_current", ctx.db_path, ctx.version).set_index("municipality_id")["current_id"]
+    events = ui.query("events_all", ctx)
+    municipalities = ui.query("filter_municipalities", ctx)
+    organizations = ui.query("filter_organizations", ctx)
+    current = ui.query("municipality_current", ctx).set_index("municipality_id")["current_id"]
     name = name_column(lang)
     mun_names = dict(zip(municipalities["municipality_id"], municipalities[name]))
     inns = dict(zip(organizations["organization_id"], organizations["inn"]))
@@ -195,6 +196,10 @@ def register(ctx: PageContext) -> None:
     # Typed even when the register is empty (an imported database): the editor refuses float columns as text.
     shown = shown.astype({"kind": "string", "title": "string", "municipality": "string", "organization": "string"})
     shown["event_date"] = pd.to_datetime(shown["event_date"]).dt.date if len(shown) else pd.Series([], dtype="datetime64[ns]")
+    if not ctx.principal.can("edit_events"):  # shown, not editable (the library refuses a write anyway)
+        st.dataframe(shown, hide_index=True, width="stretch")
+        st.caption(t("events.read_only", lang))
+        return
     edited = st.data_editor(
         shown, num_rows="dynamic", hide_index=True, width="stretch", key=f"events_editor_{ctx.version}",
         column_config={
@@ -221,14 +226,15 @@ def register(ctx: PageContext) -> None:
             return
         frame = frame.drop(columns=["event_id"], errors="ignore")
         if st.button(t("events.add_from_file", lang, n=len(frame)), key="events_import"):
-            save_events(ctx, frame, municipalities, organizations, replace_all=False, register=events)
+            save_events(ctx, frame, municipalities, organizations, replace_all=False)
 
 
-def save_events(ctx: PageContext, raw: pd.DataFrame, municipalities, organizations, replace_all: bool, register=None) -> None:
+def save_events(ctx: PageContext, raw: pd.DataFrame, municipalities, organizations, replace_all: bool,
+                action: str = "edit_events") -> None:
     """Check the rows; write only if every row of an edit is good (an import adds the good rows and
     lists the others). Counts always reconcile: read = accepted + refused."""
     lang = ctx.lang
-    first_created = pd.Timestamp(ui.query("data_range", ctx.db_path, ctx.version)["first_created"].iloc[0])
+    first_created = pd.Timestamp(ui.query("data_range", ctx)["first_created"].iloc[0])
     first = ((first_created if pd.notna(first_created) else pd.Timestamp(ctx.as_of)) - pd.Timedelta(days=365)).date()
     last = (ctx.as_of + dt.timedelta(days=365)).date()
     accepted, refused = ev.validate(raw, municipalities, organizations, first, last, lang)
@@ -239,7 +245,13 @@ def save_events(ctx: PageContext, raw: pd.DataFrame, municipalities, organizatio
         st.dataframe(refused, hide_index=True, width="stretch")
         st.warning(t("events.not_saved", lang))
         return
-    new_register = ev.numbered(accepted) if replace_all else ev.with_new(register, accepted)
-    ev.save(ctx.db_path, new_register)
+    try:
+        if replace_all:
+            new_register = guarded.replace_events(ctx.principal, ctx.db_path, accepted)
+        else:
+            new_register = guarded.add_events(ctx.principal, ctx.db_path, accepted, action=action)
+    except AccessDenied as error:
+        st.error(str(error))
+        return
     st.session_state["_events_report"] = (counts, refused, len(new_register))
     st.rerun()

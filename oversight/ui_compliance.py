@@ -61,8 +61,8 @@ def watchlist_table(result: dict, ctx: PageContext) -> pd.DataFrame:
     or the count under the minimum volume)."""
     lang = ctx.lang
     listed, record = result["list"], result["record"]
-    municipalities = ui.query("filter_municipalities", ctx.db_path, ctx.version)
-    current = ui.query("municipality_current", ctx.db_path, ctx.version).set_index("municipality_id")["current_id"]
+    municipalities = ui.query("filter_municipalities", ctx)
+    current = ui.query("municipality_current", ctx).set_index("municipality_id")["current_id"]
     mun_names = dict(zip(municipalities["municipality_id"], municipalities[name_column(lang)]))
     table = pd.DataFrame({
         "№": range(1, len(listed) + 1),
@@ -154,7 +154,7 @@ def record_event(ctx: PageContext, result: dict) -> None:
     register, so the Before/after page can later measure it."""
     lang = ctx.lang
     listed = result["list"]
-    if listed.empty:
+    if listed.empty or not ctx.principal.can("record_action"):
         return
     st.subheader(t("compliance.record", lang))
     report = st.session_state.pop("_events_report", None)
@@ -180,9 +180,8 @@ def record_event(ctx: PageContext, result: dict) -> None:
                 "title": title.strip() or t(f"compliance.default_title.{kind}", lang),
                 "municipality": "", "organization": str(inns[org]),
             }])
-            events = ui.query("events_all", ctx.db_path, ctx.version)
-            ui_compare.save_events(ctx, raw, ui.query("filter_municipalities", ctx.db_path, ctx.version),
-                                   ui.query("filter_organizations", ctx.db_path, ctx.version), replace_all=False, register=events)
+            ui_compare.save_events(ctx, raw, ui.query("filter_municipalities", ctx),
+                                   ui.query("filter_organizations", ctx), replace_all=False, action="record_action")
 
 
 # ---------------------------------------------------------------- weekends and holidays
@@ -243,7 +242,7 @@ def _labels(ctx: PageContext) -> dict[str, dict]:
     name = name_column(ctx.lang)
     out = {}
     for level in ("territory", "municipality", "organization"):
-        frame = ui.query("drill_labels", ctx.db_path, ctx.version, level=level)
+        frame = ui.query("drill_labels", ctx, level=level)
         out[level] = dict(zip(frame["child_id"], frame[name]))
     return out
 

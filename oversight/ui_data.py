@@ -14,7 +14,8 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from oversight import export, importer, profiles, store, ui
+from oversight import export, guarded, importer, profiles, store, ui
+from oversight.access import AccessDenied
 from oversight.i18n import fmt_datetime, fmt_number, t
 from oversight.ui import PageContext
 
@@ -36,6 +37,9 @@ def _reason_text(code: str, lang: str, detail: str | None = None) -> str:
 def upload(ctx: PageContext) -> None:
     lang = ctx.lang
     st.subheader(t("data.upload", lang))
+    if not ctx.principal.can("import"):  # the library refuses an import anyway (guarded.import_files)
+        st.info(t("data.import_needs_role", lang))
+        return
     st.caption(t("data.upload_note", lang, mb=MAX_UPLOAD_MB))
     left, right = st.columns(2)
     profile = left.selectbox(t("data.profile", lang), PROFILE_CHOICES, key="data_profile",
@@ -67,7 +71,7 @@ def upload(ctx: PageContext) -> None:
         paths.append(path)
     for path, file in zip(paths, files):
         try:
-            info, shown = importer.preview(path, ctx.db_path, profile, as_of, file.name)
+            info, shown = guarded.preview(ctx.principal, path, ctx.db_path, profile, as_of, file.name)
         except (importer.ImportError_, ValueError) as error:
             st.error(t("data.unreadable", lang, file=file.name, error=error))
             return
@@ -79,8 +83,8 @@ def upload(ctx: PageContext) -> None:
             bar.progress(min(max(fraction, 0.0), 1.0), text=t("data.progress", lang, step=t(f"data.step.{message}", lang)))
 
         try:
-            report = importer.import_files(paths, ctx.db_path, profile, as_of, progress, [f.name for f in files])
-        except (importer.ImportError_, ValueError) as error:
+            report = guarded.import_files(ctx.principal, paths, ctx.db_path, profile, as_of, progress, [f.name for f in files])
+        except (importer.ImportError_, ValueError, AccessDenied) as error:
             st.error(t("data.refused", lang, error=error))
             return
         # The data changed under the filters: start them again from the new data's defaults.
@@ -160,7 +164,7 @@ def report(ctx: PageContext) -> None:
 def history(ctx: PageContext) -> None:
     lang = ctx.lang
     st.subheader(t("data.history", lang))
-    imports = ui.query("imports_all", ctx.db_path, ctx.version)
+    imports = ui.query("imports_all", ctx)
     if imports.empty:
         st.caption(t("data.no_imports", lang))
         return
@@ -172,7 +176,8 @@ def history(ctx: PageContext) -> None:
         t("data.col.rejected", lang): imports["rejected"],
         t("data.col.as_of", lang): [fmt_datetime(v, lang) for v in imports["as_of"]],
     }), hide_index=True, width="stretch")
-    st.download_button(t("data.rejects_xlsx", lang), data=functools.partial(_rejects_xlsx, ctx), key="rejects_xlsx",
+    rejects = guarded.download(ctx.principal, "import_rejects.xlsx", functools.partial(_rejects_xlsx, ctx), texts=True)
+    st.download_button(t("data.rejects_xlsx", lang), data=rejects, key="rejects_xlsx",
                        file_name=f"rejects_{dt.date.today()}.xlsx", on_click="ignore",
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 

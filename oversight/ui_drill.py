@@ -65,7 +65,7 @@ def _label(level: str, ident, ctx: PageContext) -> str:
         return presentation.region_name(ui.connection(ctx), ctx.lang)
     if level == "request":
         return t("drill.request", ctx.lang, id=ident)
-    names = ui.query("drill_labels", ctx.db_path, ctx.version, level=level)
+    names = ui.query("drill_labels", ctx, level=level)
     row = names[names["child_id"] == ident]
     return str(row[name_column(ctx.lang)].iloc[0]) if not row.empty else str(ident)
 

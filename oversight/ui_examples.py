@@ -66,7 +66,7 @@ def _open_card(ctx: PageContext, assessed: pd.DataFrame, organization_id: int) -
     row = row.iloc[0]
     municipality = None if pd.isna(row["municipality_id"]) else int(row["municipality_id"])
     if municipality is not None:  # an organisation recorded under a merged municipality: today's one
-        current = ui.query("municipality_current", ctx.db_path, ctx.version).set_index("municipality_id")["current_id"]
+        current = ui.query("municipality_current", ctx).set_index("municipality_id")["current_id"]
         municipality = int(current.get(municipality, municipality))
     territory = None if pd.isna(row["territory_id"]) else int(row["territory_id"])
     scope = replace(ctx.filters, territory_id=territory, municipality_id=municipality, organization_id=organization_id)
@@ -271,7 +271,7 @@ def presenter_link(ctx: PageContext) -> None:
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _sequence(db_path: str, version: str, filters, as_of, volume: int, lang: str, target: float, _con,
+def _sequence(db_path: str, version: str, scope_key: str, filters, as_of, volume: int, lang: str, target: float, _con,
               _made: presentation.Material) -> list[presentation.Slide]:
     """The slide sequence, once per scope, volume, language and target: each step of presenter mode
     reruns the page, and the KPI, area and map queries behind the slides take a few hundred ms at 10M.
@@ -284,7 +284,7 @@ def presenter(ctx: PageContext, made: presentation.Material, volume: int) -> Non
     the sequence, Esc leaves."""
     lang = ctx.lang
     st.html(PRESENTER_CSS)
-    sequence = _sequence(ctx.db_path, ctx.version, ctx.filters, ctx.as_of, volume, lang, ctx.target, ui.connection(ctx), made)
+    sequence = _sequence(ctx.db_path, ctx.version, ctx.scope.key, ctx.filters, ctx.as_of, volume, lang, ctx.target, ui.connection(ctx), made)
     raw = st.query_params.get("slide", "1")
     index = min(max(int(raw) if str(raw).isdigit() else 1, 1), len(sequence))
     slide = sequence[index - 1]

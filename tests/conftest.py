@@ -9,10 +9,26 @@ import pandas as pd
 import pytest
 
 from oversight import store
+from oversight.access import EVERYTHING
 from oversight.demo import DemoSpec, build_demo_database
 
 SMALL = DemoSpec(tickets=40_000, seed=7, organizations=300)
 STORY = DemoSpec(tickets=400_000, seed=11)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _access_file(tmp_path_factory):
+    """Grants and the audit log in a file of the test session's own (servers started by tests inherit it)."""
+    import os
+
+    path = tmp_path_factory.mktemp("access") / "access.duckdb"
+    old = os.environ.get("OVERSIGHT_ACCESS_DB")
+    os.environ["OVERSIGHT_ACCESS_DB"] = str(path)
+    yield path
+    if old is None:
+        os.environ.pop("OVERSIGHT_ACCESS_DB", None)
+    else:
+        os.environ["OVERSIGHT_ACCESS_DB"] = old
 
 
 @pytest.fixture(scope="session")
@@ -36,14 +52,14 @@ def full_demo(tmp_path_factory):
     Returns (connection, as_of, the demo_story facts)."""
     path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
     build_demo_database(path, DemoSpec())
-    con = store.connect(path)
+    con = store.connect(path, EVERYTHING)
     facts = dict(con.execute("select key, value from demo_story").fetchall())
     return con, store.dataset_info(con)["as_of"].to_pydatetime(), facts
 
 
 @pytest.fixture(scope="session")
 def con(small_db):
-    return store.connect(small_db)
+    return store.connect(small_db, EVERYTHING)
 
 
 @pytest.fixture(scope="session")
@@ -81,7 +97,7 @@ def midday(tmp_path_factory):
 
     path = tmp_path_factory.mktemp("db") / "midday.duckdb"
     build_demo_database(path, MIDDAY)
-    c = store.connect(path)
+    c = store.connect(path, EVERYTHING)
     metrics.prepare_median_index(c)
     tables = {name: read_table(str(path), name) for name in ["tickets", "municipalities", "categories"]}
     return c, tables, MIDDAY.as_of

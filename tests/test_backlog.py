@@ -12,6 +12,7 @@ import pytest
 import reference_metrics as ref
 
 from oversight import backlog, metrics
+from oversight.access import EVERYTHING
 from oversight.filters import Filters
 from oversight.paths import ROOT
 
@@ -135,7 +136,7 @@ def test_summary_in_plain_russian(con, as_of):
 def test_demo_story_visible_in_overdue_backlog(story_db):
     from oversight import store
 
-    c = store.connect(story_db)
+    c = store.connect(story_db, EVERYTHING)
     info = store.dataset_info(c)
     s = backlog.series(c, Filters(start=D(2018, 10, 1), end=D(2019, 3, 31)), info["as_of"].to_pydatetime(), "week")
     # Overdue backlog in Q4 2018 (before the New Year) against March 2019, once the improvement has

@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from oversight import compare, demo, metrics, store
+from oversight.access import EVERYTHING
 from oversight.filters import Filters
 
 D = dt.date
@@ -22,7 +23,7 @@ D = dt.date
 
 @pytest.fixture(scope="module")
 def story(story_db):
-    con = store.connect(story_db)
+    con = store.connect(story_db, EVERYTHING)
     facts = dict(con.execute("select key, value from demo_story").fetchall())
     return con, store.dataset_info(con)["as_of"].to_pydatetime(), facts
 

@@ -17,6 +17,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from oversight import compliance, store
+from oversight.access import EVERYTHING
 from oversight.filters import Filters, default_filters
 from oversight.i18n import t
 from oversight.paths import ROOT
@@ -219,7 +220,7 @@ def test_recording_an_inspection_from_the_watchlist(small_db, tmp_path, monkeypa
     added = events[events["kind"] == "fine"].sort_values("event_id").iloc[-1]
     assert added["title"] == t("compliance.default_title.fine", "ru")
     assert int(added["organization_id"]) == organization
-    assert pd.Timestamp(added["event_date"]).date() == store.dataset_info(store.connect(copy))["as_of"].date()
+    assert pd.Timestamp(added["event_date"]).date() == store.dataset_info(store.connect(copy, EVERYTHING))["as_of"].date()
 
 
 def test_imported_city_data_use_their_country_calendar(tmp_path):
@@ -230,7 +231,7 @@ def test_imported_city_data_use_their_country_calendar(tmp_path):
     assert compliance.day_kinds(dt.date(2022, 1, 3), dt.date(2022, 1, 3), "RU")[dt.date(2022, 1, 3)] == "new_year"
     db = tmp_path / "boston.duckdb"
     importer.import_files([ROOT / "tests" / "fixtures" / "boston311-100.csv"], db, "boston311", dt.datetime(2022, 6, 1))
-    con = store.connect(db)
+    con = store.connect(db, EVERYTHING)
     assert compliance.calendar_of(con) == "US"
     result = compliance.weekends(con, Filters(dt.date(2022, 1, 1), dt.date(2022, 5, 31)), dt.datetime(2022, 6, 1), 5)
     assert "new_year" not in set(result["region"]["day_kind"])

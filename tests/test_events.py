@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from oversight import events, store
+from oversight.access import EVERYTHING
 
 FIRST, LAST = dt.date(2017, 1, 1), dt.date(2020, 12, 31)
 
@@ -70,7 +71,7 @@ def test_unreadable_and_incomplete_files_say_why():
 def test_register_is_written_whole_and_read_back(small_db, tmp_path, reference):
     path = tmp_path / "copy.duckdb"
     shutil.copy(small_db, path)
-    con = store.connect(path)
+    con = store.connect(path, EVERYTHING)
     register = store.run(con, "events_all")
     municipalities, organizations = reference
     frame = events.read_file("Дата;Вид;Название\n01.07.2019;Приказ;Новый приказ\n".encode(), "e.csv")
@@ -79,13 +80,13 @@ def test_register_is_written_whole_and_read_back(small_db, tmp_path, reference):
     assert len(new) == len(register) + 1 and new["event_id"].is_unique
     assert len(events.with_new(new, accepted)) == len(new)  # the same file twice adds nothing
     events.save(path, new)
-    again = store.run(store.connect(path), "events_all")
+    again = store.run(store.connect(path, EVERYTHING), "events_all")
     assert len(again) == len(register) + 1 and "Новый приказ" in set(again["title"])
     # A failing write leaves the register as it was.
     broken = new.assign(kind="nonsense")
     with pytest.raises(duckdb.ConstraintException):
         events.save(path, broken)
-    assert len(store.run(store.connect(path), "events_all")) == len(register) + 1
+    assert len(store.run(store.connect(path, EVERYTHING), "events_all")) == len(register) + 1
 
 
 def test_an_edited_register_keeps_its_ids_and_numbers_new_rows(reference):

@@ -8,6 +8,7 @@ import duckdb
 import pytest
 
 from oversight import metrics, store
+from oversight.access import EVERYTHING
 from oversight.filters import Filters, default_filters, preset_period
 
 D = dt.date
@@ -91,10 +92,10 @@ def test_a_replaced_database_gets_a_new_version_and_connection(tmp_path, small_d
     path = tmp_path / "copy.duckdb"
     shutil.copy(small_db, path)
     os.utime(path, ns=(1_000_000_000, 1_000_000_000))
-    v1, c1 = store.data_version(path), store.connect(path)
+    v1, c1 = store.data_version(path), store.connect(path, EVERYTHING)
     shutil.copy(small_db, tmp_path / "new.duckdb")
     (tmp_path / "new.duckdb").replace(path)
-    v2, c2 = store.data_version(path), store.connect(path)
+    v2, c2 = store.data_version(path), store.connect(path, EVERYTHING)
     assert v1 != v2
     assert c1 is not c2
     assert store.dataset_info(c2)["is_demo"]

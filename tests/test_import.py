@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from oversight import importer, metrics, store
+from oversight.access import EVERYTHING
 from oversight.filters import Filters
 from oversight.paths import ROOT
 
@@ -70,7 +71,7 @@ def test_boston_ontime_flag_is_reproduced(tmp_path):
     assert report.rows_read == 100 and report.rejected == 0 and report.as_of_source == "option"
     source = pd.read_csv(BOSTON, dtype=str)
     with_deadline = source[source["target_dt"].notna()]
-    con = store.connect(db)
+    con = store.connect(db, EVERYTHING)
     # The project's metrics over the whole sample: every deadline due, OVERDUE exactly the misses.
     k = metrics.kpis(con, Filters(dt.date(2022, 1, 1), dt.date(2022, 5, 31)), AFTER_BOSTON)
     assert k["due"] == len(with_deadline) == 89
