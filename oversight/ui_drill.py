@@ -186,6 +186,8 @@ def children_table(path: drill.Path, ctx: PageContext) -> None:
 
 def _requests_table(path: drill.Path, ctx: PageContext) -> None:
     rows = ui.cached("drill.requests", ctx, path.building_id)
+    if rows.empty and not ctx.scope.is_everything and not _visible_building(ctx, path.building_id):
+        ui.refuse(ctx, "bld", path.building_id)  # outside this user's scope: not even whether it exists
     if rows.empty:
         st.info(t("drill.building_missing", ctx.lang, id=path.building_id))
         return
@@ -209,6 +211,11 @@ def _requests_table(path: drill.Path, ctx: PageContext) -> None:
     picked = event.selection.rows if event and event.selection else []
     if picked:
         go(path.territory_id, path.municipality_id, path.organization_id, path.building_id, int(rows.iloc[picked[0]]["ticket_id"]))
+
+
+def _visible_building(ctx: PageContext, building_id) -> bool:
+    labels = ui.query("drill_labels", ctx, level="building")
+    return building_id in set(labels["child_id"])
 
 
 def organization_card(path: drill.Path, ctx: PageContext) -> None:
@@ -261,6 +268,8 @@ def organization_card(path: drill.Path, ctx: PageContext) -> None:
 def request_card(path: drill.Path, ctx: PageContext) -> None:
     lang = ctx.lang
     card = drill.request_card(ui.connection(ctx), path.ticket_id, ctx.as_of, lang)
+    if card is None and not ctx.scope.is_everything:
+        ui.refuse(ctx, "req", path.ticket_id)
     if card is None:
         st.warning(t("drill.request_missing", lang, id=path.ticket_id))
         return
