@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 import reference_metrics as ref
+
 from oversight import access, backlog, guarded, metrics, store
 from oversight.access import EVERYTHING, AccessDenied, Scope
 from oversight.filters import Filters, default_filters
