@@ -49,6 +49,11 @@ def current_path(ctx: PageContext) -> drill.Path:
             st.query_params[key] = str(value)
     for key, raw in st.session_state.pop("_drill_problems", []):
         st.warning(t("drill.bad_link", ctx.lang, key=key, value=ui.literal(raw)))
+    if not ctx.scope.is_everything:  # a link to a place outside the scope shows nothing of it
+        if building is not None and not _visible_building(ctx, building):
+            ui.refuse(ctx, "bld", building)
+        if ticket is not None and drill.request_card(ui.connection(ctx), ticket, ctx.as_of, ctx.lang) is None:
+            ui.refuse(ctx, "req", ticket)
     return drill.Path.from_filters(f, building, ticket)
 
 
