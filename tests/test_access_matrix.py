@@ -16,10 +16,10 @@ import zipfile
 
 import pandas as pd
 import pytest
+import reference_metrics as ref
 from google.protobuf import text_format
 from streamlit.testing.v1 import AppTest
 
-import reference_metrics as ref
 from oversight import access, compliance, export, images, presentation, slides, store
 from oversight.access import EVERYTHING, Scope
 from oversight.filters import default_filters
