@@ -92,7 +92,7 @@ def _open(db: Path | None):
     who = principal()
     if not who.reads_data:
         _refuse("read", who.user, f"{who.user} has no grant that reads data")
-    con = store.connect(path, who.scope if who.mode != "cli" else access.EVERYTHING)
+    con = store.connect(path, who.scope)
     return con, store.dataset_info(con)
 
 
@@ -332,6 +332,10 @@ def cmd_slides(args) -> None:
         raise SystemExit("no Chrome or Chromium to draw the charts: install one (Debian: sudo apt install chromium) "
                          "or name it in $BROWSER_PATH") from None
     args.out.write_bytes(data)
+    from oversight import access
+
+    # The speaker notes carry residents' texts (masked): on record, as the page's download is.
+    access.audit(principal().user, "download_texts", target=str(args.out), detail={"bytes": len(data), "via": "cli"})
     print(f"deck written to {args.out} ({len(data) // 1024} KB) in {time.perf_counter() - started:.1f} s", file=sys.stderr)
 
 

@@ -13,7 +13,7 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from oversight import charts, fairness, heatmap, images, presentation, slides, ui
+from oversight import charts, fairness, guarded, heatmap, images, presentation, slides, ui
 from oversight.i18n import fmt_datetime, fmt_number, fmt_percent, t
 from oversight.theme import BAD, GOOD
 from oversight.ui import PageContext
@@ -241,7 +241,9 @@ def deck_button(ctx: PageContext, made: presentation.Material) -> None:
         st.button(t("examples.pptx", lang), disabled=True, key="pptx")
         return
     name = f"seminar_{ctx.filters.start}_{ctx.filters.end}.pptx"
-    st.download_button(t("examples.pptx", lang), data=functools.partial(_deck, ctx, made), file_name=name,
+    # The speaker notes carry residents' texts (masked): the download is put on record when built.
+    deck = guarded.download(ctx.principal, name, functools.partial(_deck, ctx, made), texts=True)
+    st.download_button(t("examples.pptx", lang), data=deck, file_name=name,
                        mime=PPTX_MIME, key="pptx", on_click="ignore", icon=":material/slideshow:")
     st.caption(t("examples.pptx_note", lang))
 
