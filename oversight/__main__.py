@@ -84,7 +84,7 @@ def principal():
 
 
 def _open(db: Path | None):
-    from oversight import access, store
+    from oversight import store
 
     path = db or database_path()
     if not path.exists():
