@@ -11,12 +11,12 @@ per database file and every query takes its own `cursor()`.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import datetime as dt
 import os
 import re
 import threading
 import time
-import weakref
 from functools import cache
 from pathlib import Path
 
@@ -229,7 +229,7 @@ def _close_all() -> None:
 
 def _close_when_idle(con: duckdb.DuckDBPyConnection, wait_s: float = 60.0) -> None:
     """Close a connection, waiting while another thread (the median index build) still uses it."""
-    for _, cursor in _query_cursors.pop(id(con), []):  # the threads' cached query cursors go first
+    for cursor in _drop_cursors(con):  # the cached query cursors go first (callers hold _lock)
         try:
             cursor.close()
         except duckdb.Error:
@@ -306,7 +306,7 @@ def connect_raw(path: Path | str) -> duckdb.DuckDBPyConnection:
             for old in [k for k in _connections if k[0] == resolved]:
                 stale = _connections.pop(old)
                 _attachments.pop(id(stale), None)
-                for _, cursor in _query_cursors.pop(id(stale), []):
+                for cursor in _drop_cursors(stale):
                     cursor.close()
                 stale.close()
             ensure_derived(path)
@@ -405,45 +405,64 @@ _COUNT_FROM_ROWS = (
 )
 
 
-# One cursor per thread and connection, with the macros installed once: installing them costs about
-# 10 ms, which every query paid when each had a fresh cursor. A thread runs one query at a time, so its
-# cursor is never shared; the cursors are closed with their connection (_close_when_idle).
-_thread = threading.local()
-_query_cursors: dict[int, list] = {}
+# Cursors with the macros (and a restricted scope's views) installed, kept for reuse: installing them
+# costs about 10 ms (35 ms with a scope's views), which every query, then every script run (Streamlit
+# runs each in a new thread), used to pay. A query takes an idle cursor of its connection and scope,
+# or makes one, and gives it back when done, so a cursor is never used by two threads at once. All of
+# a connection's cursors are closed with it (_close_when_idle).
+_idle: dict[tuple[int, str], list] = {}
+_query_cursors: dict[int, list] = {}  # every cursor of a connection, idle or in use
+_MAX_IDLE = 8  # per connection and scope: about as many as queries run at once
 
 
-def _cursor(db: ScopedConnection):
+def _checkout(db: ScopedConnection):
     con = db.raw
-    cache = getattr(_thread, "cursors", None)
-    if cache is None:
-        cache = _thread.cursors = {}
-    entry = cache.get(db.key)
-    if entry is None or entry[0] is not con:
-        cursor = con.cursor()
-        install_macros(cursor)
-        if not db.scope.is_everything:
-            install_scope(cursor, scope_ids(db))
-        entry = cache[db.key] = (con, cursor)  # holding con keeps its id from being reused
-        with _lock:
-            # Streamlit runs each script run in a new thread: close the cursors of finished threads.
-            kept = []
-            for owner, old in _query_cursors.get(id(con), []):
-                thread = owner()
-                if thread is not None and thread.is_alive():
-                    kept.append((owner, old))
-                else:
-                    try:
-                        old.close()
-                    except duckdb.Error:
-                        pass
-            kept.append((weakref.ref(threading.current_thread()), cursor))
-            _query_cursors[id(con)] = kept
-    return entry[1]
+    with _lock:
+        idle = _idle.get(db.key)
+        if idle:
+            return idle.pop()
+    cursor = con.cursor()
+    install_macros(cursor)
+    if not db.scope.is_everything:
+        install_scope(cursor, scope_ids(db))
+    with _lock:
+        _query_cursors.setdefault(id(con), []).append(cursor)
+    return cursor
 
 
-def _forget_cursor(db: ScopedConnection) -> None:
-    cache = getattr(_thread, "cursors", {})
-    cache.pop(db.key, None)
+def _checkin(db: ScopedConnection, cursor) -> None:
+    with _lock:
+        known = _query_cursors.get(id(db.raw), [])
+        if not any(c is cursor for c in known):  # its connection was closed meanwhile
+            return
+        idle = _idle.setdefault(db.key, [])
+        if len(idle) < _MAX_IDLE:
+            idle.append(cursor)
+            return
+        known[:] = [c for c in known if c is not cursor]
+    try:
+        cursor.close()
+    except duckdb.Error:
+        pass
+
+
+def _drop_cursors(con) -> list:
+    """Forget a closing connection's cursors (under _lock); returns them for closing."""
+    for key in [k for k in _idle if k[0] == id(con)]:
+        _idle.pop(key, None)
+    return _query_cursors.pop(id(con), [])
+
+
+@contextlib.contextmanager
+def cursor(db: ScopedConnection):
+    """The cursor a query of `db` runs on (its scope's views installed), for one `with` block."""
+    if not isinstance(db, ScopedConnection):
+        raise TypeError("a cursor needs a ScopedConnection (store.connect(path, scope))")
+    taken = _checkout(db)
+    try:
+        yield taken
+    finally:
+        _checkin(db, taken)
 
 
 # ---------------------------------------------------------------- scopes
@@ -584,20 +603,16 @@ def run(con: ScopedConnection, name: str, *, rows: bool = False, **params) -> pd
     if missing:
         raise TypeError(f"query {name} needs parameters {sorted(missing)}")
     bound = {k: _bindable(v) for k, v in params.items() if k in needed}
-    cursor = _cursor(con)
-    try:
+    with cursor(con) as taken:
         if rows:
             for statement in _COUNT_FROM_ROWS:
-                cursor.execute(statement)
+                taken.execute(statement)
         try:
-            return cursor.execute(sql, bound).df()
+            return taken.execute(sql, bound).df()
         finally:
-            if rows:  # back to the pre-aggregated implementations for the thread's next query
+            if rows:  # back to the pre-aggregated implementations for the cursor's next query
                 for statement in _COUNT_FROM_DAILY:
-                    cursor.execute(statement)
-    except duckdb.ConnectionException:
-        _forget_cursor(con)  # the connection was closed under us (a replaced file): nothing cached stays
-        raise
+                    taken.execute(statement)
 
 
 def _bindable(value):

@@ -137,16 +137,16 @@ def test_every_table_shows_only_the_scope(small_db, frames):
     assert set(tickets["territory_id"]) == {NORTH}
     muns = store.run(con, "filter_municipalities")
     assert set(muns["municipality_id"]) <= north_muns and len(muns) > 3
-    cursor = store._cursor(con)  # the very cursor store.run uses
-    seen = {r[0] for r in cursor.execute("select distinct municipality_id from tickets").fetchall()}
-    assert seen and seen <= north_muns
-    facts = {r[0] for r in cursor.execute("select distinct territory_id from ticket_facts").fetchall()}
-    assert facts == {NORTH}
-    for table in ("daily_counts", "ageing_counts", "org_due_daily", "ticket_facts_by_org"):
-        assert {r[0] for r in cursor.execute(f"select distinct territory_id from {table}").fetchall()} == {NORTH}  # noqa: S608
-    assert cursor.execute("select count(*) from demo_story").fetchone()[0] == 0
-    expected_tickets = frames["tickets"]["municipality_id"].map(roll).map(territory).eq(NORTH).sum()
-    assert cursor.execute("select count(*) from tickets").fetchone()[0] == expected_tickets
+    with store.cursor(con) as cursor:  # the kind of cursor store.run uses
+        seen = {r[0] for r in cursor.execute("select distinct municipality_id from tickets").fetchall()}
+        assert seen and seen <= north_muns
+        facts = {r[0] for r in cursor.execute("select distinct territory_id from ticket_facts").fetchall()}
+        assert facts == {NORTH}
+        for table in ("daily_counts", "ageing_counts", "org_due_daily", "ticket_facts_by_org"):
+            assert {r[0] for r in cursor.execute(f"select distinct territory_id from {table}").fetchall()} == {NORTH}  # noqa: S608
+        assert cursor.execute("select count(*) from demo_story").fetchone()[0] == 0
+        expected_tickets = frames["tickets"]["municipality_id"].map(roll).map(territory).eq(NORTH).sum()
+        assert cursor.execute("select count(*) from tickets").fetchone()[0] == expected_tickets
 
 
 def test_a_scoped_users_kpis_equal_an_independent_computation_over_his_rows(small_db, frames, as_of):

@@ -190,8 +190,8 @@ def test_a_territorial_head_deep_in_his_direction_and_in_presenter_mode(small_db
     north = store.connect(small_db, Scope(territory_ids=frozenset({NORTH}), municipality_ids=frozenset()))
     org = int(store.run(north, "filter_organizations")["organization_id"].iloc[0])
     building = int(store.run(north, "drill_labels", level="building")["child_id"].iloc[0])
-    cursor = store._cursor(north)
-    ticket = int(cursor.execute("select ticket_id from tickets where building_id = $b limit 1", {"b": building}).fetchone()[0])
+    with store.cursor(north) as cursor:
+        ticket = int(cursor.execute("select ticket_id from tickets where building_id = $b limit 1", {"b": building}).fetchone()[0])
     views = [
         ("drill", {"org": str(org)}),
         ("drill", {"bld": str(building)}),

@@ -8,7 +8,7 @@ from oversight.i18n import fmt_number, fmt_percent, fmt_points, fmt_signed_perce
 
 # Latin words allowed in Russian strings (proper names and formats).
 ALLOWED_LATIN = {"Excel", "data", "OpenStreetMap", "ODbL", "PNG", "CSV", "PowerPoint", "Chrome", "Chromium", "Debian",
-                 "Open", "GeoReport", "UTF", "Windows"}  # names, a licence, formats (Open311, UTF-8, Windows-1251), the folder data/
+                 "Open", "GeoReport", "UTF", "Windows", "OpenID", "Connect"}  # names, a licence, formats (Open311, UTF-8, Windows-1251), the folder data/
 
 
 def test_every_key_has_both_languages():
