@@ -7,7 +7,6 @@ row. Pages call these, never the importer or the events register directly.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 from collections.abc import Callable
 from pathlib import Path
@@ -111,8 +110,7 @@ def download(principal: Principal, what: str, build: Callable[[], bytes], *, tex
     def built() -> bytes:
         data = build()
         if texts:
-            access.audit(principal.user, "download_texts", target=what,
-                         detail={"bytes": len(data), "at": dt.datetime.now().isoformat(timespec="seconds")})
+            access.audit(principal.user, "download_texts", target=what, detail={"bytes": len(data)})
         return data
 
     return built

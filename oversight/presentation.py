@@ -59,7 +59,11 @@ def scope_name(con, filters: Filters, lang: str) -> str:
 
 
 def region_name(con, lang: str) -> str:
-    """«Московская область» for Moscow Oblast data; «все данные» for an imported city's."""
+    """«Московская область» for Moscow Oblast data; «все данные» for an imported city's; for a user
+    who reads only some directions, what he reads (his "region": every total he sees is over it)."""
+    if not con.scope.is_everything:
+        names = store.run(con, "drill_labels", level="territory")["name_en" if lang == "en" else "name_ru"]
+        return t("drill.region_scope", lang, names=", ".join(names))
     return t("drill.region" if heatmap.boundaries_fit(con) else "drill.region_other", lang)
 
 
