@@ -256,6 +256,25 @@ def audit(user: str, action: str, *, outcome: str = "ok", target: str = "", deta
         write(c)
 
 
+def record_sign_in(user: str, login: str, detail: dict | None = None) -> bool:
+    """One 'sign_in' row per actual sign-in: `login` names it (the subject and the ID token's issue
+    time), so the tabs and reloads of one signed-in browser add nothing. True if a row was written."""
+    with _AccessFile() as c:
+        c.execute("begin transaction")
+        try:
+            seen = c.execute(
+                "select count(*) from audit_log where action = 'sign_in' and user_key = $u and target = $t",
+                {"u": normalise_user(user), "t": str(login)[:500]},
+            ).fetchone()[0]
+            if not seen:
+                audit(user, "sign_in", target=login, detail=detail, con=c)
+            c.execute("commit")
+        except Exception:
+            c.execute("rollback")
+            raise
+    return not seen
+
+
 def audit_rows(*, user: str | None = None, action: str | None = None, start: dt.date | None = None,
                end: dt.date | None = None, limit: int = 10_000) -> pd.DataFrame:
     """The audit log, newest first, filtered by user, action and a period of whole days."""

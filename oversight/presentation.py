@@ -62,9 +62,20 @@ def region_name(con, lang: str) -> str:
     """«Московская область» for Moscow Oblast data; «все данные» for an imported city's; for a user
     who reads only some directions, what he reads (his "region": every total he sees is over it)."""
     if not con.scope.is_everything:
-        names = store.run(con, "drill_labels", level="territory")["name_en" if lang == "en" else "name_ru"]
-        return t("drill.region_scope", lang, names=", ".join(names))
+        return t("drill.region_scope", lang, names=scope_label(con, lang))
     return t("drill.region" if heatmap.boundaries_fit(con) else "drill.region_other", lang)
+
+
+def scope_label(con, lang: str) -> str:
+    """What a restricted user reads, in words: the directions he reads whole, then the municipalities
+    of the rest («Север, Дубна»)."""
+    ids = store.scope_ids(con)
+    name = "name_en" if lang == "en" else "name_ru"
+    territories = store.run(con, "drill_labels", level="territory").set_index("child_id")[name]
+    municipalities = store.run(con, "drill_labels", level="municipality")
+    whole = [territories[i] for i in ids["territories_full"] if i in territories.index]
+    rest = municipalities.loc[~municipalities["territory_id"].isin(ids["territories_full"]), name].sort_values()
+    return ", ".join([*whole, *rest]) or "—"
 
 
 def period_line(filters: Filters, as_of: dt.datetime, lang: str) -> str:

@@ -404,6 +404,11 @@ def auth_configured() -> bool:
 
 
 def authenticate(lang: str) -> Principal:
+    st.session_state.setdefault("_session_mark", f"session-{id(st.session_state)}-{dt.datetime.now().timestamp()}")
+    return _authenticate(lang)
+
+
+def _authenticate(lang: str) -> Principal:
     """Who is asking, decided before any data is read; stops the run with a plain page otherwise.
 
     - No [auth]: today's single-user mode, but only for a client on the loopback address.
@@ -423,8 +428,10 @@ def authenticate(lang: str) -> Principal:
     identity = st.user.get("email") or st.user.get("sub") or ""
     principal = access.resolve(identity, str(st.user.get("name") or identity))
     if st.session_state.get("_audited_sign_in") != principal.user:
-        access.audit(principal.user, "sign_in", target=str(st.user.get("sub") or ""),
-                     detail={"roles": sorted(principal.roles), "scope": principal.scope.key})
+        # The ID token's subject and issue time name the sign-in: a new tab or a reload is not one.
+        login = f"sub={st.user.get('sub') or identity} iat={st.user.get('iat') or st.session_state.get('_session_mark')}"
+        access.record_sign_in(principal.user, login, {"roles": sorted(principal.roles), "scope": principal.scope.key,
+                                                      "name": str(st.user.get("name") or "")})
         st.session_state["_audited_sign_in"] = principal.user
     _who_am_i(principal, lang)
     if not principal.roles:
@@ -524,8 +531,7 @@ def page_header(title_key: str, ctx: PageContext) -> None:
     if ctx.principal.mode == "local":
         st.info(t("auth.single_user", ctx.lang), icon=":material/person:")
     elif not ctx.scope.is_everything:
-        names = query("filter_territories", ctx)[name_column(ctx.lang)].tolist()
-        st.caption(t("auth.scope_note", ctx.lang, scope=", ".join(names)))
+        st.caption(t("auth.scope_note", ctx.lang, scope=presentation.scope_label(connection(ctx), ctx.lang)))
     if ctx.is_demo:
         st.warning(t("demo.banner", ctx.lang, as_of=fmt_datetime(ctx.as_of, ctx.lang)), icon="⚠️")
     else:

@@ -57,9 +57,11 @@ def grant_form(ctx: AccessContext) -> None:
         role = st.selectbox(t("access.col.role", lang), access.ROLES, format_func=lambda r: t(f"role.{r}", lang),
                             key="grant_role")
         chosen_t = st.multiselect(t("access.col.territories", lang), list(territories), format_func=territories.get,
-                                  key="grant_territories", help=t("access.scope_help", lang))
+                                  key="grant_territories", help=t("access.scope_help", lang),
+                                  placeholder=t("access.choose", lang))
         chosen_m = st.multiselect(t("access.col.municipalities", lang), sorted(municipalities, key=municipalities.get),
-                                  format_func=municipalities.get, key="grant_municipalities")
+                                  format_func=municipalities.get, key="grant_municipalities",
+                                  placeholder=t("access.choose", lang))
         if st.form_submit_button(t("access.save", lang), type="primary"):
             try:
                 access.add_grant(ctx.principal, user, role, chosen_t, chosen_m)

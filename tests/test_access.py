@@ -349,3 +349,20 @@ def test_as_user_runs_a_command_under_the_users_grants(cli_env, small_db, frames
 
 def test_as_of_today_is_moscow_time():
     assert abs((access.now_msk() - (dt.datetime.utcnow() + dt.timedelta(hours=3))).total_seconds()) < 5
+
+
+def test_a_scope_is_named_by_its_whole_directions_then_the_other_municipalities(small_db, frames):
+    from oversight import presentation
+
+    assert presentation.scope_label(store.connect(small_db, north_scope()), "ru") == "Север"
+    municipalities = frames["municipalities"].query("territory_id == 3 and successor_id.isna()").sort_values("name_ru")
+    one = int(municipalities["municipality_id"].iloc[0])
+    scope = Scope(territory_ids=frozenset({NORTH}), municipality_ids=frozenset({one}))
+    assert presentation.scope_label(store.connect(small_db, scope), "ru") == f"Север, {municipalities['name_ru'].iloc[0]}"
+
+
+def test_one_sign_in_row_per_actual_sign_in(access_file):
+    assert access.record_sign_in("North@example.org", "sub=north iat=1700000000")
+    assert not access.record_sign_in("north@example.org", "sub=north iat=1700000000")  # another tab, a reload
+    assert access.record_sign_in("north@example.org", "sub=north iat=1700003600")  # signed in again
+    assert len(access.audit_rows(action="sign_in")) == 2
