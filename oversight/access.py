@@ -18,6 +18,7 @@ and no code path updates or deletes a row (a test scans the code for one).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import ipaddress
 import json
@@ -220,6 +221,19 @@ class _AccessFile:
             _local_lock.release()
 
 
+@contextlib.contextmanager
+def _transaction():
+    """The access file in one transaction: everything in the block, its audit row included, or nothing."""
+    with _AccessFile() as c:
+        c.execute("begin transaction")
+        try:
+            yield c
+            c.execute("commit")
+        except Exception:
+            c.execute("rollback")
+            raise
+
+
 def normalise_user(user: str) -> str:
     return str(user).strip().lower()
 
@@ -259,19 +273,13 @@ def audit(user: str, action: str, *, outcome: str = "ok", target: str = "", deta
 def record_sign_in(user: str, login: str, detail: dict | None = None) -> bool:
     """One 'sign_in' row per actual sign-in: `login` names it (the subject and the ID token's issue
     time), so the tabs and reloads of one signed-in browser add nothing. True if a row was written."""
-    with _AccessFile() as c:
-        c.execute("begin transaction")
-        try:
-            seen = c.execute(
-                "select count(*) from audit_log where action = 'sign_in' and user_key = $u and target = $t",
-                {"u": normalise_user(user), "t": str(login)[:500]},
-            ).fetchone()[0]
-            if not seen:
-                audit(user, "sign_in", target=login, detail=detail, con=c)
-            c.execute("commit")
-        except Exception:
-            c.execute("rollback")
-            raise
+    with _transaction() as c:
+        seen = c.execute(
+            "select count(*) from audit_log where action = 'sign_in' and user_key = $u and target = $t",
+            {"u": normalise_user(user), "t": str(login)[:500]},
+        ).fetchone()[0]
+        if not seen:
+            audit(user, "sign_in", target=login, detail=detail, con=c)
     return not seen
 
 
@@ -312,6 +320,11 @@ def _grant_record(row) -> dict:
     }
 
 
+def _audit_grant_change(actor: Principal, user: str, before: pd.DataFrame, after: list[dict], con) -> None:
+    audit(actor.user, "grant_change", target=user, con=con,
+          detail={"before": [_grant_record(r) for _, r in before.iterrows()], "after": after})
+
+
 def add_grant(actor: Principal, user: str, role: str, territory_ids: Iterable[int] = (),
               municipality_ids: Iterable[int] = ()) -> dict:
     """Give a user a role (a territorial head with directions and/or municipalities); a second grant
@@ -329,25 +342,15 @@ def add_grant(actor: Principal, user: str, role: str, territory_ids: Iterable[in
         raise ValueError("начальнику территориального отдела нужны направления (--territory) или округа (--municipality)")
     if role != "territorial_head" and (territories or municipalities):
         raise ValueError(f"роль {role} читает всю область (или не читает данных): направления и округа не нужны")
-    with _AccessFile() as c:
-        c.execute("begin transaction")
-        try:
-            before = c.execute(
-                "select * from access_grants where user_key = $u and role = $r", {"u": user, "r": role}
-            ).df()
-            c.execute("delete from access_grants where user_key = $u and role = $r", {"u": user, "r": role})
-            c.execute(
-                "insert into access_grants select coalesce(max(grant_id), 0) + 1, $u, $r, $t, $m, $by, $at "
-                "from access_grants",
-                {"u": user, "r": role, "t": territories, "m": municipalities, "by": actor.user, "at": now_msk()},
-            )
-            after = {"user": user, "role": role, "territory_ids": territories, "municipality_ids": municipalities}
-            audit(actor.user, "grant_change", target=user, con=c,
-                  detail={"before": [_grant_record(r) for _, r in before.iterrows()], "after": [after]})
-            c.execute("commit")
-        except Exception:
-            c.execute("rollback")
-            raise
+    with _transaction() as c:
+        before = c.execute("select * from access_grants where user_key = $u and role = $r", {"u": user, "r": role}).df()
+        c.execute("delete from access_grants where user_key = $u and role = $r", {"u": user, "r": role})
+        c.execute(
+            "insert into access_grants select coalesce(max(grant_id), 0) + 1, $u, $r, $t, $m, $by, $at from access_grants",
+            {"u": user, "r": role, "t": territories, "m": municipalities, "by": actor.user, "at": now_msk()},
+        )
+        after = {"user": user, "role": role, "territory_ids": territories, "municipality_ids": municipalities}
+        _audit_grant_change(actor, user, before, [after], c)
     return after
 
 
@@ -357,19 +360,11 @@ def revoke(actor: Principal, user: str, role: str | None = None) -> int:
     user = normalise_user(user)
     if role is not None and role not in ROLES:
         raise ValueError(f"неизвестная роль {role!r}")
-    with _AccessFile() as c:
-        c.execute("begin transaction")
-        try:
-            before = c.execute(
-                "select * from access_grants where user_key = $u and ($r is null or role = $r)", {"u": user, "r": role}
-            ).df()
-            c.execute("delete from access_grants where user_key = $u and ($r is null or role = $r)", {"u": user, "r": role})
-            audit(actor.user, "grant_change", target=user, con=c,
-                  detail={"before": [_grant_record(r) for _, r in before.iterrows()], "after": []})
-            c.execute("commit")
-        except Exception:
-            c.execute("rollback")
-            raise
+    with _transaction() as c:
+        wanted = {"u": user, "r": role}
+        before = c.execute("select * from access_grants where user_key = $u and ($r is null or role = $r)", wanted).df()
+        c.execute("delete from access_grants where user_key = $u and ($r is null or role = $r)", wanted)
+        _audit_grant_change(actor, user, before, [], c)
     return len(before)
 
 

@@ -126,7 +126,8 @@ class Provider:
         return self.log_path.read_text(errors="replace") if self.log_path and self.log_path.exists() else ""
 
 
-def _stop(proc: subprocess.Popen, timeout: float = 10) -> None:
+def stop_process(proc: subprocess.Popen, timeout: float = 10) -> None:
+    """Terminate a process the tests started, kill it if it does not go."""
     if proc.poll() is not None:
         return
     proc.terminate()
@@ -163,7 +164,7 @@ def _start(port: int, redirect_uris: list[str], post_logout_redirect_uris: list[
         except (OSError, ValueError):
             pass
         time.sleep(0.1)
-    _stop(proc)
+    stop_process(proc)
     raise RuntimeError(f"OIDC provider not ready on {issuer} after {timeout:.0f} s:\n{provider.log()[-3000:]}")
 
 
@@ -192,7 +193,7 @@ def running_provider(redirect_uris: list[str], post_logout_redirect_uris: list[s
     try:
         yield provider
     finally:
-        _stop(provider.process)
+        stop_process(provider.process)
 
 
 def _toml(value: str) -> str:

@@ -30,7 +30,15 @@ from urllib.parse import urlparse
 
 import pandas as pd
 import pytest
-from oidc_provider import free_port, running_provider, secrets_args, sign_in, streamlit_env, write_secrets
+from oidc_provider import (
+    free_port,
+    running_provider,
+    secrets_args,
+    sign_in,
+    stop_process,
+    streamlit_env,
+    write_secrets,
+)
 
 from oversight import access, metrics, store
 from oversight.access import EVERYTHING, Scope
@@ -41,11 +49,6 @@ from oversight.ui import CARD_METRICS, format_kpi
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 VIEWPORT = {"width": 1366, "height": 900}
 TIMEOUT_MS = 60_000
@@ -87,20 +90,6 @@ PAGE_TEXT_JS = """() => {
 
 # ---------------------------------------------------------------- processes and data
 
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        message = f"Chromium not found at {CHROMIUM}: apt-get install chromium"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")
@@ -172,15 +161,6 @@ def facts(small_db, tmp_path_factory) -> Facts:
     )
 
 
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=20)
-
 
 def _start_streamlit(port: int, db: str, secrets_file: Path, log: Path) -> subprocess.Popen:
     env = streamlit_env({**os.environ, "OVERSIGHT_DB": db})
@@ -200,7 +180,7 @@ def _start_streamlit(port: int, db: str, secrets_file: Path, log: Path) -> subpr
                 return proc
         except OSError:
             time.sleep(0.2)
-    _stop(proc)
+    stop_process(proc)
     pytest.fail(f"streamlit did not start: {log.read_text()[-3000:]}")
 
 
@@ -222,7 +202,7 @@ def app(facts, access_file, tmp_path_factory):
         try:
             yield App(url=f"http://localhost:{port}", issuer=provider.issuer)
         finally:
-            _stop(proc)
+            stop_process(proc)
             print(f"--- streamlit log ---\n{log.read_text()[-3000:]}\n--- provider log ---\n{provider.log()[-3000:]}")
 
 
@@ -239,7 +219,7 @@ def plain_app(facts, access_file, tmp_path_factory):
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
-        _stop(proc)
+        stop_process(proc)
         print(f"--- streamlit log (no auth) ---\n{log.read_text()[-3000:]}")
 
 

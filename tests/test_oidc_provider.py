@@ -10,7 +10,6 @@ Chromium is missing in CI.
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -19,44 +18,25 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from oidc_provider import ACCOUNTS, free_port, running_provider, secrets_args, sign_in, streamlit_env, write_secrets
+from oidc_provider import (
+    ACCOUNTS,
+    free_port,
+    running_provider,
+    secrets_args,
+    sign_in,
+    stop_process,
+    streamlit_env,
+    write_secrets,
+)
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = Path(__file__).resolve().parent / "oidc_smoke_app.py"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]
 TIMEOUT_MS = 60_000
 _direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        message = f"Chromium not found at {CHROMIUM}: apt-get install chromium"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=20)
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +70,7 @@ def signed_in_app(tmp_path_factory):
             # The redirect URI's host: the auth cookies are only trusted for that origin.
             yield f"http://localhost:{app_port}", provider
         finally:
-            _stop(proc)
+            stop_process(proc)
             print(f"--- streamlit log ---\n{log.read_text()[-3000:]}\n--- provider log ---\n{provider.log()[-3000:]}")
 
 
