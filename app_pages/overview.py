@@ -20,6 +20,10 @@ if not area.empty:
     ui.plotly(charts.on_time_by_territory(area, ctx.target, ctx.lang), key="territory_bars")
 ui.ranked_table(area, "territory", ctx)
 
+if not ctx.scope.is_everything:  # a territorial head: his direction against the region and the others
+    st.subheader(t("overview.benchmarks", ctx.lang))
+    ui.benchmarks(ui.cached("benchmarks", ctx), ctx)
+
 st.subheader(t("overview.by_municipality", ctx.lang))
 ui.ranked_table(area, "municipality", ctx, height=460)
 st.caption(t("overview.rank_note", ctx.lang))

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from oversight import store
+from oversight.access import EVERYTHING
 from oversight.filters import Filters
 from oversight.medians import IndexUnavailable, MedianIndex
 
@@ -320,3 +321,27 @@ def kpis_by_area(con: duckdb.DuckDBPyConnection, filters: Filters, as_of: dt.dat
     60 areas would cost more than the whole rest of the page at 10M tickets.
     """
     return store.run(con, "kpis_by_area", rows=not uses_daily_counts(con, filters, as_of), **filters.params(as_of))
+
+
+BENCHMARK_COLUMNS = ["level", "territory_id", "territory_name_ru", "territory_name_en", "created", "closed", "due",
+                     "missed", "on_time_rate", "returned_share"]
+
+
+def benchmarks(con, filters: Filters, as_of: dt.datetime) -> pd.DataFrame:
+    """The region's and each direction's totals, for a user who reads only part of the region: the
+    benchmarks he may compare his direction with (#17). They name no municipality, organisation,
+    building or request: one row per direction (level 'territory') and one for the region (level
+    'region'), over the period, category and source of the filters (a place in the filters does not
+    apply). The one deliberate read outside the caller's scope, and only of these totals."""
+    whole = store.scoped(con.raw, EVERYTHING)
+    wide = Filters(start=filters.start, end=filters.end, category_id=filters.category_id, source=filters.source)
+    area = kpis_by_area(whole, wide, as_of)
+    rows = area.loc[area["level"] == "territory", BENCHMARK_COLUMNS].reset_index(drop=True)
+    due, missed = int(rows["due"].sum()), int(rows["missed"].sum())
+    closed = int(rows["closed"].sum())
+    returned = float((rows["returned_share"].fillna(0) * rows["closed"]).sum())
+    region = {"level": "region", "territory_id": None, "territory_name_ru": "", "territory_name_en": "",
+              "created": int(rows["created"].sum()), "closed": closed, "due": due, "missed": missed,
+              "on_time_rate": (1.0 - missed / due) if due else None,
+              "returned_share": (returned / closed) if closed else None}
+    return pd.concat([pd.DataFrame([region]), rows], ignore_index=True)

@@ -101,6 +101,7 @@ _CACHED_FUNCTIONS = {
     "presentation.material": presentation.material,
     "compliance.watchlist": compliance.watchlist,
     "compliance.weekends": compliance.weekends,
+    "benchmarks": metrics.benchmarks,
 }
 
 
@@ -637,6 +638,17 @@ def ranked_table(area: pd.DataFrame, level: str, ctx: PageContext, height: int |
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key=f"download_{level}",
     )
+
+
+def benchmarks(frame: pd.DataFrame, ctx: PageContext) -> None:
+    """The region's and every direction's on-time rate (totals only: metrics.benchmarks), for a user
+    who reads part of the region."""
+    from oversight import charts
+
+    region = frame[frame["level"] == "region"].iloc[0]
+    plotly(charts.on_time_by_territory(frame, ctx.target, ctx.lang), key="benchmark_bars")
+    st.caption(t("overview.benchmarks_note", ctx.lang, rate=fmt_percent(region["on_time_rate"], ctx.lang),
+                 missed=fmt_number(region["missed"], ctx.lang), due=fmt_number(region["due"], ctx.lang)))
 
 
 def plotly(fig, key: str, on_select="ignore"):

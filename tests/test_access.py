@@ -366,3 +366,21 @@ def test_one_sign_in_row_per_actual_sign_in(access_file):
     assert not access.record_sign_in("north@example.org", "sub=north iat=1700000000")  # another tab, a reload
     assert access.record_sign_in("north@example.org", "sub=north iat=1700003600")  # signed in again
     assert len(access.audit_rows(action="sign_in")) == 2
+
+
+def test_benchmarks_are_the_regions_and_directions_totals_only(small_db, frames, as_of):
+    """A head's benchmarks: each direction's and the region's totals, equal to pandas over all rows,
+    and nothing in them names a place below a direction."""
+    con = store.connect(small_db, north_scope())
+    f = Filters(start=dt.date(2019, 1, 1), end=dt.date(2019, 12, 31), municipality_id=5)  # a place: not applied
+    table = metrics.benchmarks(con, f, as_of)
+    assert set(table["level"]) == {"region", "territory"} and len(table) == 5
+    assert not {"municipality_id", "organization_id", "building_id", "ticket_id"} & set(table.columns)
+    region = ref.kpis(ref.scoped(frames), f.start, f.end, as_of)
+    row = table[table["level"] == "region"].iloc[0]
+    assert (row["due"], row["missed"], row["created"]) == (region["due"], region["missed"], region["created"])
+    assert row["on_time_rate"] == pytest.approx(region["on_time_rate"])
+    for territory in (1, 2, 3, 4):
+        expected = ref.kpis(ref.scoped(frames, territory_id=territory), f.start, f.end, as_of)
+        got = table[table["territory_id"] == territory].iloc[0]
+        assert (got["due"], got["missed"]) == (expected["due"], expected["missed"]), territory
