@@ -511,7 +511,10 @@ def access_context() -> AccessContext:
 def refuse(ctx, what: str, value) -> None:
     """An id outside the session's scope was asked for (a URL, a search): a plain "нет доступа",
     an audit row, and nothing of its data. Stops the run."""
-    access.audit(ctx.principal.user, "refused", target=f"{what}={value}", detail={"scope": ctx.scope.key})
+    refused = st.session_state.setdefault("_refused", set())
+    if (what, str(value)) not in refused:  # once per session and link, not on every rerun of the page
+        access.audit(ctx.principal.user, "refused", target=f"{what}={value}", detail={"scope": ctx.scope.key})
+        refused.add((what, str(value)))
     st.error(t("auth.no_access", ctx.lang))
     st.stop()
 

@@ -164,6 +164,9 @@ def report(ctx: PageContext) -> None:
 def history(ctx: PageContext) -> None:
     lang = ctx.lang
     st.subheader(t("data.history", lang))
+    if not ctx.scope.is_everything:  # the imports' raw rows are every direction's: not within a scope
+        st.caption(t("data.history_scope", lang))
+        return
     imports = ui.query("imports_all", ctx)
     if imports.empty:
         st.caption(t("data.no_imports", lang))

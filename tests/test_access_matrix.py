@@ -227,10 +227,15 @@ def test_drill_links_to_a_foreign_building_or_request_say_no_access(small_db, gr
     tickets = frames["tickets"]
     foreign_ticket = tickets[tickets["municipality_id"].map(roll).map(territory) != NORTH].iloc[0]
     for key, value in (("req", foreign_ticket["ticket_id"]), ("bld", foreign_ticket["building_id"])):
+        before = len(access.audit_rows(user="north@example.org", action="refused"))
         at = _app(small_db, monkeypatch, "north@example.org", **{key: str(int(value))}).run()
         at.switch_page("app_pages/drill.py").run()
         assert [e.value for e in at.error] == [t("auth.no_access", "ru")], key
         assert not at.metric, key  # nothing of its data
+        at.run()  # the same page again: still refused, recorded once
+        assert [e.value for e in at.error] == [t("auth.no_access", "ru")], key
+        refused = access.audit_rows(user="north@example.org", action="refused")
+        assert len(refused) == before + 1 and refused["target"].iloc[0] == f"{key}={int(value)}", key
 
 
 def test_a_user_without_a_grant_sees_whom_to_ask_and_no_data(small_db, grants, monkeypatch):
