@@ -113,9 +113,22 @@ def _not_in_data(flag: str, value, message: str):
     raise SystemExit(message)
 
 
+def _require(action: str, target: str) -> None:
+    """Under --as-user, the user's roles must allow `action` (exit 3 otherwise)."""
+    from oversight import access
+
+    try:
+        access.require(principal(), action, target=target)
+    except access.AccessDenied as error:
+        print(str(error), file=sys.stderr)
+        raise SystemExit(EXIT_REFUSED) from None
+
+
 def cmd_demo(args) -> None:
     from oversight.demo import DemoSpec, build_demo_database
     from oversight.i18n import t
+
+    _require("import", "demo")  # it replaces the data file
 
     path = args.db or database_path()
     started = time.perf_counter()
@@ -485,6 +498,8 @@ def cmd_audit(args) -> None:
 def cmd_geo(args) -> None:
     from oversight.geo import build_boundaries
 
+    _require("import", "geo --build")
+
     out = build_boundaries(tolerance_m=args.tolerance)
     print(f"boundaries written to {out} ({out.stat().st_size // 1024} KB)")
 
@@ -601,9 +616,12 @@ def main(argv: list[str] | None = None) -> None:
 
     global _principal
     args = parser.parse_args(argv)
-    if args.as_user:
+    if args.as_user is not None:  # an empty value (an unset variable in a script) is refused, not ignored
         from oversight import access
 
+        if not args.as_user.strip():
+            _principal = access.Principal(user="(empty --as-user)", mode="as_user")
+            _refuse("--as-user", "''", "--as-user needs an e-mail or subject")
         _principal = access.resolve(args.as_user)
         _principal = _principal.__class__(user=_principal.user, name=_principal.name, roles=_principal.roles,
                                           scope=_principal.scope, mode="as_user")

@@ -17,6 +17,9 @@ from oversight import access, importer, store
 from oversight import events as ev
 from oversight.access import AccessDenied, Principal
 
+# What a recorded action may be (the Compliance page's form): a measure taken about an organisation.
+RECORDABLE = {"inspection", "order", "fine"}
+
 
 def _file_facts(path: Path, name: str) -> dict:
     digest = hashlib.sha256()
@@ -78,9 +81,15 @@ def add_events(principal: Principal, db_path, accepted: pd.DataFrame, action: st
     or record_action (an inspection, order or fine recorded for an organisation in the principal's
     scope, a territorial head)."""
     access.require(principal, action, target="events register")
+    if action == "record_action":
+        if not set(accepted["kind"]) <= RECORDABLE:
+            raise AccessDenied(f"нет доступа: записать можно только {', '.join(sorted(RECORDABLE))}")
     if action == "record_action" and not principal.scope.is_everything:
-        allowed = set(store.run(store.connect(db_path, principal.scope), "filter_organizations")["organization_id"])
+        scoped = store.connect(db_path, principal.scope)
+        allowed = set(store.run(scoped, "filter_organizations")["organization_id"])
+        places = set(store.run(scoped, "municipality_current")["municipality_id"])
         outside = [int(o) for o in accepted["organization_id"].dropna() if int(o) not in allowed]
+        outside += [f"municipality {int(m)}" for m in accepted["municipality_id"].dropna() if int(m) not in places]
         if outside or accepted["organization_id"].isna().any():
             access.audit(principal.user, "refused", target=f"record_action org={outside}",
                          detail={"scope": principal.scope.key})

@@ -499,6 +499,13 @@ _SCOPE_FILTERS = {
     "import_rejects": "false",
 }
 
+# Columns a scope blanks: an organisation that works in the scope but is based elsewhere is shown
+# without its home municipality.
+_SCOPE_COLUMNS = {
+    "organizations": "t.* replace (case when t.municipality_id in (select id from scope_municipalities_all) "
+                     "then t.municipality_id end as municipality_id)",
+}
+
 # With a scope that covers a direction only in part, the ageing of one category cannot come from
 # ageing_counts_category (it has no municipality): it is counted from the scoped rows instead.
 _PARTIAL_AGEING = (
@@ -546,7 +553,8 @@ def scope_ids(db: ScopedConnection) -> dict[str, list[int]]:
                 "union select organization_id from buildings b join municipality_rollup r using (municipality_id) "
                 "where list_contains($ids, r.current_id) and organization_id is not null "
                 "union select organization_id from org_due_daily where list_contains($ids, current_municipality_id) "
-                "order by 1", bound
+                "union select distinct organization_id from ticket_facts where list_contains($ids, current_municipality_id) "
+                "and organization_id is not null order by 1", bound
             ).fetchall()]
         finally:
             cursor.close()
@@ -579,7 +587,8 @@ def install_scope(cursor, ids: dict[str, list[int]]) -> None:
     for table in sorted(tables, key=lambda name: name == "ticket_returns"):
         condition = _SCOPE_FILTERS.get(table, "false")  # an unclassified table is hidden
         source = f"{catalog}.main.{_quoted(table)}"
-        cursor.execute(f"create or replace temp view {_quoted(table)} as select t.* from {source} as t where {condition}")  # noqa: S608
+        columns = _SCOPE_COLUMNS.get(table, "t.*")
+        cursor.execute(f"create or replace temp view {_quoted(table)} as select {columns} from {source} as t where {condition}")  # noqa: S608
     if set(ids["territories_any"]) != set(ids["territories_full"]):
         cursor.execute(_PARTIAL_AGEING)
 

@@ -426,7 +426,10 @@ def _authenticate(lang: str) -> Principal:
         st.info(t("auth.please_sign_in", lang))
         st.button(t("auth.sign_in", lang), on_click=st.login, type="primary", icon=":material/login:", key="sign_in")
         st.stop()
-    identity = st.user.get("email") or st.user.get("sub") or ""
+    # The e-mail names the user unless the provider says it is unverified (a self-edited address must
+    # not pick up another person's grants); then the subject does.
+    email = st.user.get("email") if st.user.get("email_verified") is not False else None
+    identity = email or st.user.get("sub") or ""
     principal = access.resolve(identity, str(st.user.get("name") or identity))
     if st.session_state.get("_audited_sign_in") != principal.user:
         # The ID token's subject and issue time name the sign-in: a new tab or a reload is not one.

@@ -384,3 +384,46 @@ def test_benchmarks_are_the_regions_and_directions_totals_only(small_db, frames,
         expected = ref.kpis(ref.scoped(frames, territory_id=territory), f.start, f.end, as_of)
         got = table[table["territory_id"] == territory].iloc[0]
         assert (got["due"], got["missed"]) == (expected["due"], expected["missed"]), territory
+
+
+def test_an_organisation_based_elsewhere_that_works_in_the_scope_is_shown_without_its_home(db_copy, frames):
+    """An organisation of «Юг» that serves a building of «Север»: the head sees it (it works in his
+    direction) but not where it is based, and every ticket of his direction has its organisation."""
+    import duckdb
+
+    municipalities = frames["municipalities"]
+    south_org = int(frames["organizations"].merge(municipalities, on="municipality_id")
+                    .query("territory_id == 3")["organization_id"].iloc[0])
+    north_building = int(frames["buildings"].merge(municipalities, on="municipality_id")
+                         .query("territory_id == @NORTH")["building_id"].iloc[0])
+    with duckdb.connect(db_copy) as c:
+        c.execute("update buildings set organization_id = $o where building_id = $b", {"o": south_org, "b": north_building})
+        c.execute("update tickets set organization_id = $o where building_id = $b", {"o": south_org, "b": north_building})
+        store.build_derived(c)
+    con = store.connect(db_copy, north_scope())
+    assert south_org in set(store.run(con, "filter_organizations")["organization_id"])
+    with store.cursor(con) as cursor:
+        home = cursor.execute("select municipality_id from organizations where organization_id = $o", {"o": south_org}).fetchone()
+        assert home == (None,)
+        orphans = cursor.execute("select count(*) from ticket_facts where organization_id is not null "
+                                 "and organization_id not in (select organization_id from organizations)").fetchone()[0]
+        assert orphans == 0
+
+
+def test_a_recorded_action_is_a_measure_about_an_organisation_in_scope(db_copy, access_file):
+    access.add_grant(access.CLI, "north@example.org", "territorial_head", [NORTH])
+    north = access.resolve("north@example.org")
+    inside = int(store.run(store.connect(db_copy, north.scope), "filter_organizations")["organization_id"].iloc[0])
+    south_mun = int(store.run(store.connect(db_copy, EVERYTHING), "filter_municipalities").query("territory_id == 3")["municipality_id"].iloc[0])
+    with pytest.raises(AccessDenied):
+        guarded.add_events(north, db_copy, _event("2019-12-02", "seminar", inside), action="record_action")
+    with pytest.raises(AccessDenied):
+        guarded.add_events(north, db_copy, _event("2019-12-02", "fine", inside, south_mun), action="record_action")
+
+
+def test_as_user_refuses_an_empty_user_and_commands_that_replace_data(cli_env, small_db, tmp_path):
+    _cli("users", "add", "north@example.org", "--role", "territorial_head", "--territory", "1", env=cli_env)
+    empty = _cli("--as-user", "", "kpis", "--db", small_db, "--from", "2019-01-01", "--to", "2019-03-31", env=cli_env)
+    assert empty.returncode == 3, empty.stderr
+    demo = _cli("--as-user", "north@example.org", "demo", "--db", str(tmp_path / "x.duckdb"), "--tickets", "1000", env=cli_env)
+    assert demo.returncode == 3 and not (tmp_path / "x.duckdb").exists()

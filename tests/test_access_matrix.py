@@ -303,3 +303,12 @@ def test_whole_region_roles_see_the_region(small_db, grants, con, as_of, monkeyp
         shown = {m.label: m.value for m in at.metric}
         assert shown[t("kpi.created", "ru")] == format_kpi("created", expected["created"], "ru"), user
         assert pd.notna(expected["created"])
+
+
+def test_an_unverified_email_does_not_pick_up_its_grants(small_db, grants, monkeypatch):
+    """A provider that says the e-mail is unverified: the user is known by the subject only."""
+    at = _app(small_db, monkeypatch, "north@example.org")
+    at.user = {"is_logged_in": True, "email": "north@example.org", "email_verified": False, "sub": "f3a9-42", "name": "x"}
+    at.run()
+    assert not at.metric
+    assert "f3a9-42" in " ".join(w.value for w in at.warning)
