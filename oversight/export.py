@@ -18,7 +18,18 @@ def to_xlsx_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
             frame.to_excel(writer, sheet_name=sheet, index=False)
             ws = writer.sheets[sheet]
             ws.freeze_panes = "A2"
+            _as_text(ws)
             for i, column in enumerate(frame.columns, start=1):
                 width = max([len(str(column))] + [len(str(v)) for v in frame[column].head(200)])
                 ws.column_dimensions[ws.cell(row=1, column=i).column_letter].width = min(max(width + 2, 8), 60)
     return buffer.getvalue()
+
+
+def _as_text(ws) -> None:
+    """Every cell as the value it holds, never a formula: openpyxl stores a string starting with "="
+    as a live formula, so a name like `=HYPERLINK("http://…")` from the data would run in Excel (formula
+    injection, #18). Our downloads hold no formulas of their own."""
+    for row in ws.iter_rows():
+        for cell in row:
+            if cell.data_type == "f":
+                cell.data_type = "s"

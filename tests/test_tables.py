@@ -23,3 +23,21 @@ def test_ranked_worst_first_and_styled(con, as_of):
     assert tables.rate_colour(None, 0.95) == ""
     english = tables.ranked(area, "territory", "en")
     assert list(english.columns[:3]) == ["#", "Direction", "On time"]
+
+
+def test_excel_downloads_write_data_as_text_never_as_formulas():
+    """Formula injection (#18 item 7): a value from the data that starts with "=" stays text."""
+    import io
+
+    import pandas as pd
+    from openpyxl import load_workbook
+
+    from oversight import export
+
+    evil = '=HYPERLINK("http://example.invalid/x","click")'
+    data = export.to_xlsx_bytes({"s": pd.DataFrame({"name": [evil, "=1+1", "ООО «Ромашка»"], "n": [1, 2, 3]})})
+    ws = load_workbook(io.BytesIO(data))["s"]
+    cells = [ws.cell(row=r, column=1) for r in (2, 3, 4)]
+    assert [c.value for c in cells] == [evil, "=1+1", "ООО «Ромашка»"]
+    assert {c.data_type for c in cells} == {"s"}
+    assert ws.cell(row=2, column=2).data_type == "n"  # numbers stay numbers
