@@ -412,6 +412,9 @@ def cmd_import(args) -> None:
     for file in args.files:
         if not file.exists():
             raise SystemExit(f"file not found: {file}")
+    from oversight import leftovers
+
+    leftovers.clean(path.parent)  # what a killed import left (never a running one's)
 
     def progress(fraction: float, message: str) -> None:
         print(f"[{fraction:4.0%}] {message}", file=sys.stderr, flush=True)

@@ -15,7 +15,20 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from oversight import access, backlog, compare, compliance, drill, export, heatmap, metrics, presentation, store, tables
+from oversight import (
+    access,
+    backlog,
+    compare,
+    compliance,
+    drill,
+    export,
+    heatmap,
+    leftovers,
+    metrics,
+    presentation,
+    store,
+    tables,
+)
 from oversight.access import Principal, Scope
 from oversight.demo import build_demo_database
 from oversight.filters import PERIOD_PRESETS, URL_KEYS, Filters, default_filters, preset_period
@@ -132,6 +145,12 @@ def query(name: str, ctx, **params) -> pd.DataFrame:
 # ---------------------------------------------------------------- first run
 
 
+@st.cache_resource(show_spinner=False)
+def _clean_leftovers(folder: str) -> int:
+    """Once per server process: what killed imports, previews and builds left beside the database."""
+    return len(leftovers.clean(folder))
+
+
 def ensure_database(lang: str) -> Path:
     """Return the database path, building the demo database first if there is none yet.
 
@@ -139,6 +158,7 @@ def ensure_database(lang: str) -> Path:
     keeps two browser sessions of the same server from building it twice.
     """
     path = database_path()
+    _clean_leftovers(str(path.parent))
     if path.exists():
         return path
     with _build_lock:
