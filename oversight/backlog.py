@@ -15,7 +15,7 @@ import duckdb
 import pandas as pd
 
 from oversight import metrics, store
-from oversight.filters import Filters
+from oversight.filters import Filters, ascii_digits
 from oversight.i18n import fmt_date, fmt_number, fmt_signed_percent, t
 
 FREQS = metrics.BUCKETS
@@ -76,9 +76,9 @@ def comparison(con, filters: Filters, as_of: dt.datetime, freq: str, compare: st
             earlier = earlier[earlier["date"] >= pd.Timestamp(first).normalize()]
         earlier["date"] = [d + pd.DateOffset(years=1) for d in earlier["date"]]
         return earlier.reset_index(drop=True)
-    elif compare.startswith("territory:") and compare.split(":", 1)[1].isdigit():
+    elif compare.startswith("territory:") and ascii_digits(compare.split(":", 1)[1]):
         other = replace(filters, territory_id=int(compare.split(":", 1)[1]), municipality_id=None)
-    elif compare.startswith("municipality:") and compare.split(":", 1)[1].isdigit():
+    elif compare.startswith("municipality:") and ascii_digits(compare.split(":", 1)[1]):
         other = replace(filters, territory_id=None, municipality_id=int(compare.split(":", 1)[1]))
     else:
         raise ValueError(f"unknown comparison {compare!r}")

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 import pandas as pd
 
 from oversight import metrics, privacy, store
-from oversight.filters import Filters
+from oversight.filters import Filters, ascii_digits
 
 # The rows each level lists; "region" is the top (no direction chosen).
 LEVELS = ("territory", "municipality", "organization", "building", "request")
@@ -194,5 +194,5 @@ def search(con, text: str, limit: int = 20) -> dict[str, pd.DataFrame]:
     digits = text.strip().lstrip("№#").strip()
     # A request's place comes with it, so opening it from search also sets the breadcrumbs.
     found["requests"] = (store.run(con, "ticket_card", ticket_id=int(digits))
-                         if digits.isdigit() and len(digits) < 19 else pd.DataFrame())
+                         if ascii_digits(digits) and len(digits) < 19 else pd.DataFrame())
     return found

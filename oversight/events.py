@@ -15,6 +15,7 @@ import io
 import pandas as pd
 
 from oversight import store
+from oversight.filters import ascii_digits
 from oversight.i18n import t
 
 KINDS = ("seminar", "inspection", "order", "fine", "other")
@@ -100,7 +101,7 @@ def validate(frame: pd.DataFrame, municipalities: pd.DataFrame, organizations: p
         municipality = None
         mun_raw = raw.get("municipality", "").strip()
         if reason is None and mun_raw:
-            if mun_raw.isdigit() and int(mun_raw) in mun_ids:
+            if ascii_digits(mun_raw) and int(mun_raw) in mun_ids:
                 municipality = int(mun_raw)
             else:
                 municipality = by_mun_name.get(_norm(mun_raw))
@@ -109,14 +110,14 @@ def validate(frame: pd.DataFrame, municipalities: pd.DataFrame, organizations: p
         organization = None
         org_raw = raw.get("organization", "").strip()
         if reason is None and org_raw:
-            organization = by_inn.get(org_raw) or (int(org_raw) if org_raw.isdigit() and int(org_raw) in org_ids else None)
+            organization = by_inn.get(org_raw) or (int(org_raw) if ascii_digits(org_raw) and int(org_raw) in org_ids else None)
             if organization is None:
                 reason = t("events.bad.organization", lang, value=org_raw)
         if reason is not None:
             bad.append({"line": line, **raw, "reason": reason})
         else:
             event_id = raw.get("event_id", "")
-            good.append({"event_id": int(float(event_id)) if event_id.replace(".", "", 1).isdigit() else None,
+            good.append({"event_id": int(float(event_id)) if ascii_digits(event_id.replace(".", "", 1)) else None,
                          "event_date": day.normalize(), "kind": kind, "title": title,
                          "municipality_id": municipality, "organization_id": organization})
     accepted = pd.DataFrame(good, columns=list(COLUMNS))

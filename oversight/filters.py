@@ -94,11 +94,18 @@ class Filters:
         return result, problems
 
 
+def ascii_digits(text) -> bool:
+    """Whether `text` is only 0-9. str.isdigit() also accepts '²' and other Unicode digits, which
+    int() then refuses: every id or number read from a link or a file is checked with this."""
+    text = str(text)
+    return text.isascii() and text.isdigit()
+
+
 def _parse(name: str, raw: str):
     if name in ("start", "end"):
         return dt.date.fromisoformat(raw)
     if name in ID_FIELDS:
-        if not raw.isdigit() or len(raw) > 9:
+        if not ascii_digits(raw) or len(raw) > 9:
             raise ValueError(raw)
         return int(raw)
     if name == "source":

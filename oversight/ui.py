@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import math
 import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -31,7 +32,7 @@ from oversight import (
 )
 from oversight.access import Principal, Scope
 from oversight.demo import build_demo_database
-from oversight.filters import PERIOD_PRESETS, URL_KEYS, Filters, default_filters, preset_period
+from oversight.filters import PERIOD_PRESETS, URL_KEYS, Filters, ascii_digits, default_filters, preset_period
 from oversight.i18n import (
     DEFAULT_LANGUAGE,
     LANGUAGES,
@@ -265,8 +266,9 @@ def _init_filter_state(as_of: dt.datetime, options, first_day: dt.date, last_day
         value = getattr(parsed, field)
         st.session_state[f"flt_{field}"] = ALL if value is None else value
     try:
-        target = round(float(st.query_params.get("target", DEFAULT_TARGET * 100)))
-    except ValueError:
+        target = float(st.query_params.get("target", DEFAULT_TARGET * 100))
+        target = round(target) if math.isfinite(target) else round(DEFAULT_TARGET * 100)  # ?target=inf, nan
+    except (ValueError, OverflowError):
         target = round(DEFAULT_TARGET * 100)
     st.session_state["flt_target"] = min(max(target, 50), 100)
     st.session_state["_filters_initialised"] = True
@@ -692,7 +694,7 @@ def narrow_to_clicked_municipality(event) -> None:
     points = (event or {}).get("selection", {}).get("points", []) if isinstance(event, dict) else getattr(getattr(event, "selection", None), "points", [])
     for point in points or []:
         location = point.get("location") if isinstance(point, dict) else None
-        if location is not None and str(location).isdigit():
+        if location is not None and ascii_digits(location):
             set_scope(municipality_id=int(location))
             st.rerun()
 

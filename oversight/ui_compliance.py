@@ -16,6 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from oversight import compliance, export, ui, ui_compare
+from oversight.filters import ascii_digits
 from oversight.i18n import fmt_date, fmt_number, fmt_percent, name_column, t
 from oversight.theme import BAD_BG, GOOD_BG
 from oversight.ui import PageContext
@@ -26,7 +27,7 @@ RECORDABLE = ("inspection", "order", "fine")
 
 def _int_from_url(key: str, default: int, low: int, high: int) -> int:
     raw = str(st.query_params.get(key, ""))
-    return min(max(int(raw), low), high) if raw.isdigit() and len(raw) < 6 else default
+    return min(max(int(raw), low), high) if ascii_digits(raw) and len(raw) < 6 else default
 
 
 def rule(ctx: PageContext) -> compliance.Rule:

@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from oversight import drill, presentation, tables, ui
+from oversight.filters import ascii_digits
 from oversight.i18n import fmt_datetime, fmt_number, name_column, t
 from oversight.ui import PageContext
 
@@ -21,7 +22,7 @@ def _id_from_url(key: str) -> int | None:
     raw = st.query_params.get(key)
     if raw is None:
         return None
-    if str(raw).isdigit() and len(str(raw)) < 19:
+    if ascii_digits(raw) and len(str(raw)) < 19:
         return int(raw)
     st.session_state.setdefault("_drill_problems", []).append((key, raw))
     return None

@@ -14,6 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from oversight import charts, fairness, guarded, heatmap, images, presentation, slides, ui
+from oversight.filters import ascii_digits
 from oversight.i18n import fmt_datetime, fmt_number, fmt_percent, t
 from oversight.theme import BAD, GOOD
 from oversight.ui import PageContext
@@ -46,7 +47,7 @@ def min_volume(ctx: PageContext) -> int:
 def volume_from_url() -> int:
     """The minimum volume in presenter mode, where its box is not drawn."""
     raw = str(st.query_params.get("minv", ""))
-    return min(max(int(raw), 1), 10_000) if raw.isdigit() and len(raw) < 6 else DEFAULT_MIN_VOLUME
+    return min(max(int(raw), 1), 10_000) if ascii_digits(raw) and len(raw) < 6 else DEFAULT_MIN_VOLUME
 
 
 def material(ctx: PageContext, volume: int) -> presentation.Material:
@@ -89,7 +90,7 @@ def funnel(ctx: PageContext, made: presentation.Material) -> None:
     event = ui.plotly(figure, key="funnel", on_select="rerun")
     for point in _points(event):
         custom = point.get("customdata") if isinstance(point, dict) else None
-        if custom and str(custom[0]).isdigit():
+        if custom and ascii_digits(custom[0]):
             _open_card(ctx, made.assessed, int(custom[0]))
     st.caption(t("examples.funnel_note", lang, p0=fmt_percent(made.funnel["p0"], lang),
                  phi=fmt_number(made.funnel["phi"], lang, 2), min_volume=made.funnel["min_volume"]))
@@ -288,7 +289,7 @@ def presenter(ctx: PageContext, made: presentation.Material, volume: int) -> Non
     st.html(PRESENTER_CSS)
     sequence = _sequence(ctx.db_path, ctx.version, ctx.scope.key, ctx.filters, ctx.as_of, volume, lang, ctx.target, ui.connection(ctx), made)
     raw = st.query_params.get("slide", "1")
-    index = min(max(int(raw) if str(raw).isdigit() else 1, 1), len(sequence))
+    index = min(max(int(raw) if ascii_digits(raw) else 1, 1), len(sequence))
     slide = sequence[index - 1]
     back, counter, forward, leave = st.columns([1, 7, 1, 2])
     with back:

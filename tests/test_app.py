@@ -137,3 +137,20 @@ def test_backlog_page_controls_and_link(small_db, con, as_of, monkeypatch):
     assert format_kpi("backlog_end", int(base["backlog"].iloc[-1]), "ru") in summary
     at.button_group(key="pg_freq").set_value("day").run()
     assert not at.exception and at.query_params["freq"] in ("day", ["day"])
+
+
+HOSTILE = ["inf", "-inf", "nan", "1e999", "²", "²²", "٣", "9" * 40, "-1", "1.5", "<b>x</b>"]
+LINK_KEYS = ["target", "from", "to", "dir", "mun", "org", "cat", "src", "bld", "req", "k", "m", "minv", "slide", "freq"]
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[p.url_path for p in PAGES])
+def test_hostile_link_values_never_crash_a_page(small_db, monkeypatch, page):
+    """#18 item 8: every link parameter with values int() or float() choke on (Unicode digits, inf,
+    nan, huge numbers): the page runs, the value is dropped or clamped."""
+    for value in HOSTILE:
+        query = {key: value for key in LINK_KEYS}
+        if page.url_path == "examples":
+            query["present"] = "1"
+        at = _app(small_db, monkeypatch, **query).run()
+        at.switch_page(page.script).run()
+        assert not at.exception, (page.url_path, value, at.exception)
