@@ -41,6 +41,9 @@ def rule(ctx: PageContext) -> compliance.Rule:
     k = a.number_input(t("compliance.k", lang), min_value=1, max_value=36, step=1, key="pg_k")
     m = b.number_input(t("compliance.m", lang), min_value=1, max_value=36, step=1, key="pg_m")
     volume = c.number_input(t("compliance.min_volume", lang), min_value=1, max_value=10_000, step=5, key="pg_minv")
+    if k > m:  # a link or a typed K above M: the rule cannot be applied; K = M is, and is said
+        st.warning(t("compliance.k_above_m", lang, k=int(k), m=int(m)))
+        k = m
     chosen = compliance.Rule(k=int(k), m=int(m), target=ctx.target, min_volume=int(volume))
     for key, value, default in (("k", chosen.k, defaults.k), ("m", chosen.m, defaults.m), ("minv", chosen.min_volume, defaults.min_volume)):
         if value == default:

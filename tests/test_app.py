@@ -154,3 +154,12 @@ def test_hostile_link_values_never_crash_a_page(small_db, monkeypatch, page):
         at = _app(small_db, monkeypatch, **query).run()
         at.switch_page(page.script).run()
         assert not at.exception, (page.url_path, value, at.exception)
+
+
+def test_a_link_with_k_above_m_is_clamped_with_a_message(small_db, monkeypatch):
+    """#18 item 8: /compliance?k=7 (M is 6) crashed the page and stayed in the link."""
+    at = _app(small_db, monkeypatch, k="7").run()
+    at.switch_page("app_pages/compliance.py").run()
+    assert not at.exception, at.exception
+    assert any("K = 7" in w.value for w in at.warning)
+    assert at.query_params.get("k") in (None, "6", ["6"])
