@@ -448,12 +448,8 @@ def cmd_users(args) -> None:
         else:
             access.require(who, "manage_access", target="users list")
             table = access.grants()
-            rows = [{
-                "user": r["user_key"], "role": r["role"],
-                "territory_ids": [int(i) for i in (r["territory_ids"] if r["territory_ids"] is not None else [])],
-                "municipality_ids": [int(i) for i in (r["municipality_ids"] if r["municipality_ids"] is not None else [])],
-                "granted_by": r["granted_by"], "granted_at": _json_value(r["granted_at"]),
-            } for _, r in table.iterrows()]
+            rows = [{**access.grant_record(r), "granted_by": r["granted_by"], "granted_at": _json_value(r["granted_at"])}
+                    for _, r in table.iterrows()]
             if args.json:
                 print(json.dumps(rows, ensure_ascii=False))
             else:

@@ -188,6 +188,7 @@ def access_path() -> Path:
 
 
 _local_lock = threading.RLock()
+_created: set[Path] = set()  # access files whose tables this process has made sure of
 
 
 class _AccessFile:
@@ -200,6 +201,8 @@ class _AccessFile:
     def __enter__(self) -> duckdb.DuckDBPyConnection:
         _local_lock.acquire()
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self.path.exists():  # a new (or removed) file gets its tables again
+            _created.discard(self.path)
         deadline = time.monotonic() + self.wait_s
         while True:
             try:
@@ -210,8 +213,10 @@ class _AccessFile:
                     _local_lock.release()
                     raise
                 time.sleep(0.05)
-        for statement in _SCHEMA:
-            self.con.execute(statement)
+        if self.path not in _created:  # once per file and process: resolve() runs on every script run
+            for statement in _SCHEMA:
+                self.con.execute(statement)
+            _created.add(self.path)
         return self.con
 
     def __exit__(self, *exc) -> None:
@@ -312,17 +317,20 @@ def grants(user: str | None = None) -> pd.DataFrame:
         ).df()
 
 
-def _grant_record(row) -> dict:
-    return {
-        "user": row["user_key"], "role": row["role"],
-        "territory_ids": sorted(int(i) for i in (row["territory_ids"] if row["territory_ids"] is not None else [])),
-        "municipality_ids": sorted(int(i) for i in (row["municipality_ids"] if row["municipality_ids"] is not None else [])),
-    }
+def grant_ids(value) -> list[int]:
+    """A grant's territory_ids or municipality_ids as a sorted list (stored as a list, or null)."""
+    return sorted(int(i) for i in (value if value is not None else []))
+
+
+def grant_record(row) -> dict:
+    """One access_grants row as plain data: user, role and its scope lists."""
+    return {"user": row["user_key"], "role": row["role"], "territory_ids": grant_ids(row["territory_ids"]),
+            "municipality_ids": grant_ids(row["municipality_ids"])}
 
 
 def _audit_grant_change(actor: Principal, user: str, before: pd.DataFrame, after: list[dict], con) -> None:
     audit(actor.user, "grant_change", target=user, con=con,
-          detail={"before": [_grant_record(r) for _, r in before.iterrows()], "after": after})
+          detail={"before": [grant_record(r) for _, r in before.iterrows()], "after": after})
 
 
 def add_grant(actor: Principal, user: str, role: str, territory_ids: Iterable[int] = (),
@@ -386,18 +394,39 @@ def admins() -> list[str]:
     return sorted(table.loc[table["role"] == "admin", "user_key"].unique().tolist())
 
 
+_grants_cache: dict[Path, tuple[tuple[int, int], pd.DataFrame]] = {}
+
+
+def _all_grants() -> pd.DataFrame:
+    """Every grant, read again only when the access file changed (its size or modification time):
+    resolve() runs on every script run, and opening the file costs about 20 ms."""
+    path = access_path()
+    try:
+        stat = path.stat()
+        stamp = (stat.st_mtime_ns, stat.st_size)
+    except FileNotFoundError:
+        stamp = None
+    cached = _grants_cache.get(path)
+    if stamp is not None and cached is not None and cached[0] == stamp:
+        return cached[1]
+    table = grants()
+    if stamp is not None:  # the stamp taken before the read: a write during it is seen next time
+        _grants_cache[path] = (stamp, table)
+    return table
+
+
 def resolve(user: str, name: str = "") -> Principal:
-    """The principal for a signed-in identity: the union of its grants (no grant: no roles, no data)."""
+    """The principal for a signed-in identity: the union of its grants (no grant: no roles, no data).
+    A grant changed or revoked counts from the user's next click."""
     key = normalise_user(user)
-    table = grants(key)
+    table = _all_grants()
+    table = table[table["user_key"] == key]
     roles = frozenset(table["role"])
     scope = NOTHING
     for _, row in table.iterrows():
         if row["role"] in _REGION_READERS:
             scope = EVERYTHING
         elif row["role"] == "territorial_head":
-            scope = scope.union(Scope(
-                territory_ids=frozenset(int(i) for i in (row["territory_ids"] if row["territory_ids"] is not None else [])),
-                municipality_ids=frozenset(int(i) for i in (row["municipality_ids"] if row["municipality_ids"] is not None else [])),
-            ))
+            scope = scope.union(Scope(territory_ids=frozenset(grant_ids(row["territory_ids"])),
+                                      municipality_ids=frozenset(grant_ids(row["municipality_ids"]))))
     return Principal(user=key, name=name or key, roles=roles, scope=scope)

@@ -524,7 +524,7 @@ def scope_ids(db: ScopedConnection) -> dict[str, list[int]]:
     """The ids a restricted scope covers, worked out once per connection and scope: current
     municipalities (granted ones, and every one of a granted direction), with their predecessors,
     the directions touched and those covered whole, and the organisations that work there (based
-    there, serving a building there, or with deadlines there)."""
+    there, serving a building there, or with requests there)."""
 
     def compute(d: ScopedConnection) -> dict[str, list[int]]:
         scope = d.scope
@@ -552,8 +552,7 @@ def scope_ids(db: ScopedConnection) -> dict[str, list[int]]:
                 "where list_contains($ids, r.current_id) "
                 "union select organization_id from buildings b join municipality_rollup r using (municipality_id) "
                 "where list_contains($ids, r.current_id) and organization_id is not null "
-                "union select organization_id from org_due_daily where list_contains($ids, current_municipality_id) "
-                "union select distinct organization_id from ticket_facts where list_contains($ids, current_municipality_id) "
+                "union select organization_id from ticket_facts where list_contains($ids, current_municipality_id) "
                 "and organization_id is not null order by 1", bound
             ).fetchall()]
         finally:

@@ -427,11 +427,6 @@ def auth_configured() -> bool:
 
 
 def authenticate(lang: str) -> Principal:
-    st.session_state.setdefault("_session_mark", f"session-{id(st.session_state)}-{dt.datetime.now().timestamp()}")
-    return _authenticate(lang)
-
-
-def _authenticate(lang: str) -> Principal:
     """Who is asking, decided before any data is read; stops the run with a plain page otherwise.
 
     - No [auth]: today's single-user mode, but only for a client on the loopback address.
@@ -455,7 +450,9 @@ def _authenticate(lang: str) -> Principal:
     principal = access.resolve(identity, str(st.user.get("name") or identity))
     if st.session_state.get("_audited_sign_in") != principal.user:
         # The ID token's subject and issue time name the sign-in: a new tab or a reload is not one.
-        login = f"sub={st.user.get('sub') or identity} iat={st.user.get('iat') or st.session_state.get('_session_mark')}"
+        # (A provider that sends no issue time: this browser session stands for the sign-in.)
+        issued = st.user.get("iat") or st.session_state.setdefault("_session_mark", f"session-{dt.datetime.now().timestamp()}")
+        login = f"sub={st.user.get('sub') or identity} iat={issued}"
         access.record_sign_in(principal.user, login, {"roles": sorted(principal.roles), "scope": principal.scope.key,
                                                       "name": str(st.user.get("name") or "")})
         st.session_state["_audited_sign_in"] = principal.user
@@ -512,24 +509,19 @@ class AccessContext:
 
     lang: str
     principal: Principal
-    db_path: str
-
-    @property
-    def scope(self) -> Scope:
-        return self.principal.scope
 
 
 def setup_without_data(principal: Principal, lang: str) -> None:
     """For a principal who reads no data (an admin alone): no database, no filters."""
     st.session_state.pop("_ctx", None)
-    st.session_state["_access_ctx"] = AccessContext(lang=lang, principal=principal, db_path=str(database_path()))
+    st.session_state["_access_ctx"] = AccessContext(lang=lang, principal=principal)
 
 
 def access_context() -> AccessContext:
     """The Access page's context, whether or not the principal also reads data."""
     ctx = st.session_state.get("_ctx")
-    if ctx is not None and isinstance(ctx, PageContext):
-        return AccessContext(lang=ctx.lang, principal=ctx.principal, db_path=ctx.db_path)
+    if isinstance(ctx, PageContext):
+        return AccessContext(lang=ctx.lang, principal=ctx.principal)
     return st.session_state["_access_ctx"]
 
 

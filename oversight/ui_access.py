@@ -37,9 +37,9 @@ def grants_table(ctx: AccessContext) -> None:
     shown = pd.DataFrame({
         t("access.col.user", lang): table["user_key"],
         t("access.col.role", lang): [t(f"role.{r}", lang) for r in table["role"]],
-        t("access.col.territories", lang): [", ".join(territories.get(int(i), str(i)) for i in (v if v is not None else []))
+        t("access.col.territories", lang): [", ".join(territories.get(i, str(i)) for i in access.grant_ids(v))
                                             for v in table["territory_ids"]],
-        t("access.col.municipalities", lang): [", ".join(municipalities.get(int(i), str(i)) for i in (v if v is not None else []))
+        t("access.col.municipalities", lang): [", ".join(municipalities.get(i, str(i)) for i in access.grant_ids(v))
                                                for v in table["municipality_ids"]],
         t("access.col.granted_by", lang): table["granted_by"],
         t("access.col.granted_at", lang): [fmt_datetime(v, lang) for v in table["granted_at"]],
