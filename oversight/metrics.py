@@ -323,8 +323,8 @@ def kpis_by_area(con: duckdb.DuckDBPyConnection, filters: Filters, as_of: dt.dat
     return store.run(con, "kpis_by_area", rows=not uses_daily_counts(con, filters, as_of), **filters.params(as_of))
 
 
-BENCHMARK_COLUMNS = ["level", "territory_id", "territory_name_ru", "territory_name_en", "created", "closed", "due",
-                     "missed", "on_time_rate", "returned_share"]
+BENCHMARK_COLUMNS = ["level", "territory_id", "territory_name_ru", "territory_name_en", "created", "due", "missed",
+                     "on_time_rate"]
 
 
 def benchmarks(con, filters: Filters, as_of: dt.datetime) -> pd.DataFrame:
@@ -338,10 +338,7 @@ def benchmarks(con, filters: Filters, as_of: dt.datetime) -> pd.DataFrame:
     area = kpis_by_area(whole, wide, as_of)
     rows = area.loc[area["level"] == "territory", BENCHMARK_COLUMNS].reset_index(drop=True)
     due, missed = int(rows["due"].sum()), int(rows["missed"].sum())
-    closed = int(rows["closed"].sum())
-    returned = float((rows["returned_share"].fillna(0) * rows["closed"]).sum())
     region = {"level": "region", "territory_id": None, "territory_name_ru": "", "territory_name_en": "",
-              "created": int(rows["created"].sum()), "closed": closed, "due": due, "missed": missed,
-              "on_time_rate": (1.0 - missed / due) if due else None,
-              "returned_share": (returned / closed) if closed else None}
+              "created": int(rows["created"].sum()), "due": due, "missed": missed,
+              "on_time_rate": (1.0 - missed / due) if due else None}
     return pd.concat([pd.DataFrame([region]), rows], ignore_index=True)
