@@ -22,6 +22,6 @@ else:
     ui.setup_without_data(principal, lang)
 pages = [
     st.Page(p.script, title=t(p.nav_key, lang), icon=p.icon, url_path=p.url_path, default=p.default)
-    for p in pages_for(principal)
+    for p in pages_for(principal, data_broken=principal.reads_data and ui.data_broken())
 ]
 st.navigation(pages).run()

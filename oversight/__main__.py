@@ -74,6 +74,7 @@ def _filters(args):
 
 
 EXIT_REFUSED = 3  # an id or an action outside the --as-user principal's grants
+EXIT_NOTHING_LOADED = 4  # an import that read the file(s) but loaded no row (every row refused: recorded)
 _principal = None  # set by main(): the server's shell (everything) or the --as-user principal
 
 
@@ -428,6 +429,9 @@ def cmd_import(args) -> None:
         print(str(error), file=sys.stderr)
         raise SystemExit(EXIT_REFUSED) from None
     print(json.dumps(report.to_dict(), ensure_ascii=False, default=str))
+    if report.loaded == 0:
+        print(f"nothing loaded: all {report.rows_read} rows refused (see rejects_sample and the Data page)", file=sys.stderr)
+        raise SystemExit(EXIT_NOTHING_LOADED)
 
 
 def cmd_users(args) -> None:

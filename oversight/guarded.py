@@ -73,9 +73,10 @@ def _records(frame: pd.DataFrame) -> list[dict]:
 def replace_events(principal: Principal, db_path, accepted: pd.DataFrame) -> pd.DataFrame:
     """Replace the events register with checked rows (the register's editor): a data officer's."""
     access.require(principal, "edit_events", target="events register")
-    before = full_register(db_path)
-    after = ev.numbered(accepted)
-    ev.save(db_path, after)
+    with store.writer_lock(db_path):
+        before = full_register(db_path)
+        after = ev.numbered(accepted)
+        ev.save(db_path, after)
     _audit_events(principal, before, after)
     return after
 
@@ -97,9 +98,10 @@ def add_events(principal: Principal, db_path, accepted: pd.DataFrame, action: st
             access.audit(principal.user, "refused", target=f"record_action org={outside}",
                          detail={"scope": principal.scope.key})
             raise AccessDenied("нет доступа: организация вне вашего направления")
-    before = full_register(db_path)
-    after = ev.with_new(before, accepted)
-    ev.save(db_path, after)
+    with store.writer_lock(db_path):  # read, add and write as one: a second save waits, none is lost
+        before = full_register(db_path)
+        after = ev.with_new(before, accepted)
+        ev.save(db_path, after)
     _audit_events(principal, before, after)
     return after
 

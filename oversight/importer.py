@@ -26,8 +26,12 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import io
+import itertools
 import json
+import logging
 import os
+import re
 import shutil
 import threading
 import time
@@ -42,14 +46,18 @@ import pandas as pd
 from oversight import csvlines, profiles, reference, store
 from oversight.profiles import FIELDS, Profile, normalise
 
+LOG = logging.getLogger(__name__)
 MEMORY_LIMIT = "3GB"  # the import stays under 4 GB (DuckDB spills to disk beyond this)
 SNIFF_BYTES = 1 << 16
+PREVIEW_BYTES = 4 << 20  # the preview reads no more of a file than this
+csv.field_size_limit(2**31 - 1)  # a resident's long text is a value, not an error (the default stops at 131,072)
 REJECTS_SAMPLE = 1000  # refused rows kept in the report for the page (all of them are in import_rejects)
 REASONS = ("missing:number", "missing:created", "missing:municipality", "missing:category", "bad_date:created",
            "bad_date:deadline", "bad_date:closed", "deadline_before_created", "closed_before_created",
            "future:created", "future:closed", "unknown_status", "closed_without_date", "unknown_municipality",
            "bad_rating", "bad_returns", "duplicate_conflict", "duplicate_exact", "malformed_line",
-           "missing_column")
+           "missing_column", "implausible:created", "implausible:deadline", "implausible:closed",
+           "implausible:export_time", "bad_encoding")
 
 
 class ImportError_(RuntimeError):
@@ -69,6 +77,8 @@ class FileInfo:
     missing_required: list[str]
     ignored: list[str]
     read_path: str | None = None  # the CSV DuckDB reads (a UTF-8 copy, an Excel sheet written out)
+    undecodable: int = 0  # bytes the file's encoding has no character for (their rows are refused)
+    set_aside: list = field(default_factory=list)  # (DuckDB's line, text) of lines blanked for a stray quote
 
     @property
     def missing_optional(self) -> list[str]:
@@ -106,19 +116,40 @@ class Report:
 
 
 def _encoding(path: Path) -> str:
-    """UTF-8 (with or without BOM) if the start of the file decodes as such, else Windows-1251."""
+    """The file's text encoding, from its first 64 KB: UTF-16 (a byte-order mark, or every other byte
+    zero), UTF-8 (with or without BOM) when the start decodes as such or nearly (a stray invalid byte
+    among valid Cyrillic: that row is refused, not the file read as Windows-1251 and garbled), else
+    Windows-1251."""
     with open(path, "rb") as handle:
         head = handle.read(SNIFF_BYTES)
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
-        return "utf-8"
-    except UnicodeDecodeError:
-        return "cp1251"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if len(head) >= 4 and head.count(0) * 8 >= len(head):  # UTF-16 without a byte-order mark
+        return "utf-16-le" if head[1::2].count(0) > head[0::2].count(0) else "utf-16-be"
+    text = codecs.getincrementaldecoder("utf-8")(errors="replace").decode(head, final=False)
+    invalid = text.count("\ufffd")
+    valid = sum(1 for ch in text if ord(ch) > 127) - invalid
+    return "utf-8" if invalid == 0 or valid >= 8 * invalid else "cp1251"
+
+
+HEADER_LIMIT = 1 << 20  # characters: a longer first line is not an export's header
 
 
 def _first_line(path: Path, encoding: str) -> str:
     with open(path, encoding=encoding, errors="replace", newline="") as handle:
-        return handle.readline().lstrip("\ufeff")
+        line = handle.readline(HEADER_LIMIT + 1)
+    if len(line) > HEADER_LIMIT:
+        raise ImportError_(f"{path.name}: the first line is longer than {HEADER_LIMIT:,} characters: not a header line")
+    return line.lstrip("\ufeff")
+
+
+def _odd_line_ends(path: Path) -> bool:
+    """Whether the file ends its lines in a way DuckDB's reader refuses (\\r\\r\\n, a CR doubled by a
+    copy between systems; or CR and LF mixed): seen in its first 64 KB."""
+    with open(path, "rb") as handle:
+        head = handle.read(SNIFF_BYTES)
+    lone_cr = head.replace(b"\r\n", b"").count(b"\r")
+    return b"\r\r" in head or (lone_cr > 0 and b"\n" in head.replace(b"\r\n", b""))
 
 
 def describe(path: Path | str, profile: str = "auto", name: str | None = None) -> FileInfo:
@@ -127,7 +158,7 @@ def describe(path: Path | str, profile: str = "auto", name: str | None = None) -
     name = name or path.name
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         try:
-            header = [str(c) if c is not None else "" for c in pd.read_excel(path, dtype=str, nrows=0).columns]
+            header = [str(c) if c is not None else "" for c in _excel_frame(str(path), 0).columns]
         except Exception as error:  # noqa: BLE001 - any unreadable workbook is the user's problem to fix
             raise ImportError_(f"{name}: not a readable Excel file ({error})") from None
         kind, encoding, delimiter = "xlsx", None, None
@@ -154,15 +185,21 @@ def _first_records(info: FileInfo, rows: int, workdir: Path) -> Path:
     """The header and the first records of a file as a small UTF-8 CSV (an Excel file: its first rows)."""
     out = workdir / "preview.csv"
     if info.kind == "xlsx":
-        frame = pd.read_excel(info.path, dtype=str, keep_default_na=False, nrows=rows)
-        frame.to_csv(out, index=False)
+        _excel_frame(info.path, rows).to_csv(out, index=False)
         return out
-    with open(info.path, encoding=info.encoding, newline="") as source, open(out, "w", encoding="utf-8", newline="") as target:
-        reader, writer = csv.reader(source, delimiter=info.delimiter), csv.writer(target, delimiter=info.delimiter)
-        for i, record in enumerate(reader):
-            if i > rows:
-                break
-            writer.writerow(record)
+    # At most the first 4 MB, decoded as the import decodes (a byte without a character: U+FFFD,
+    # refused as bad_encoding), line ends as the import reads them: a stray quote or a broken byte
+    # shows as the row the import would refuse, not as a reader's error or the whole file read.
+    with open(info.path, "rb") as handle:
+        head = handle.read(PREVIEW_BYTES)
+    text = codecs.getincrementaldecoder(info.encoding)(errors="replace").decode(head, final=len(head) < PREVIEW_BYTES)
+    text = _LINE_END.sub("\n", text.lstrip("\ufeff"))
+    if len(head) == PREVIEW_BYTES:
+        text = text[: text.rfind("\n") + 1]  # whole lines only
+    records = list(itertools.islice(csv.reader(io.StringIO(text, newline=""), delimiter=info.delimiter), rows + 1))
+    with open(out, "w", encoding="utf-8", newline="") as target:
+        csv.writer(target, delimiter=info.delimiter).writerows(records)
+    info.undecodable = sum(v.count("\ufffd") for record in records for v in record)
     return out
 
 
@@ -177,6 +214,7 @@ def preview(path: Path | str, db_path: Path | str, profile: str = "auto", as_of:
         sample = _first_records(info, rows, workdir)
         small = FileInfo(str(sample), info.name, "csv", "utf-8", info.delimiter if info.kind == "csv" else ",",
                          info.header, info.profile, info.positions, info.missing_required, info.ignored)
+        small.undecodable = info.undecodable
         con = duckdb.connect()
         try:
             store.create_schema(con)
@@ -235,34 +273,59 @@ def _copy_reference(con, db_path: Path, profile: Profile) -> None:
 # ---------------------------------------------------------------- staging
 
 
-def _utf8_copy(path: Path, encoding: str, workdir: Path) -> Path:
-    """A UTF-8 copy of a Windows-1251 file (DuckDB reads UTF-8), written in 16 MB pieces."""
+def _utf8_copy(path: Path, encoding: str, workdir: Path) -> tuple[Path, int]:
+    """A UTF-8 copy with \\n line ends of a file DuckDB cannot read as it is (Windows-1251, UTF-16,
+    \\r\\r\\n line ends), written in 16 MB pieces. A byte the encoding has no character for becomes
+    U+FFFD, and the rows with one are refused (bad_encoding), not garbled into the data. Returns the
+    copy and how many such bytes there were."""
     out = workdir / (path.stem + ".utf8.csv")
-    with open(path, encoding=encoding, newline="") as source, open(out, "w", encoding="utf-8", newline="") as target:
-        shutil.copyfileobj(source, target, 16 << 20)
-    return out
+    replaced, carry = 0, ""
+    with open(path, encoding=encoding, errors="replace", newline="") as source, \
+            open(out, "w", encoding="utf-8", newline="") as target:
+        while piece := source.read(16 << 20):
+            piece = carry + piece
+            carry = "\r" * (len(piece) - len(piece.rstrip("\r")))  # a \r\n may be split between pieces
+            piece = piece[:len(piece) - len(carry)]
+            replaced += piece.count("\ufffd")
+            target.write(_LINE_END.sub("\n", piece))
+        if carry:
+            target.write("\n")
+    return out, replaced
 
 
-def _csv_of(info: FileInfo, index: int, workdir: Path) -> tuple[Path, str]:
-    """The file as UTF-8 CSV DuckDB can read, and its delimiter: the file itself, a UTF-8 copy of a
-    Windows-1251 one, or an Excel sheet written out (Excel sheets are small: a million rows at most)."""
+_LINE_END = re.compile(r"\r+\n?")  # \r\n, \r\r\n, a lone \r: one line end each
+
+
+def _csv_of(info: FileInfo, index: int, workdir: Path) -> tuple[Path, str, int]:
+    """The file as UTF-8 CSV DuckDB can read, its delimiter and how many undecodable bytes it had:
+    the file itself, a UTF-8 copy (see _utf8_copy), or an Excel sheet written out."""
     if info.kind == "xlsx":
         out = workdir / f"sheet_{int(index)}.csv"
-        frame = pd.read_excel(info.path, dtype=str, keep_default_na=False)
-        frame.to_csv(out, index=False, sep=",", encoding="utf-8")
-        return out, ","
+        _excel_frame(info.path).to_csv(out, index=False, sep=",", encoding="utf-8")
+        return out, ",", 0
     path = Path(info.path)
-    if info.encoding != "utf-8":
-        path = _utf8_copy(path, info.encoding, workdir)
-    return path, info.delimiter
+    if info.encoding != "utf-8" or _odd_line_ends(path):
+        path, replaced = _utf8_copy(path, info.encoding, workdir)
+        return path, info.delimiter, replaced
+    return path, info.delimiter, 0
 
 
-def _stage_file(con: duckdb.DuckDBPyConnection, info: FileInfo, index: int, workdir: Path) -> None:
+def _excel_frame(path: str, rows: int | None = None) -> pd.DataFrame:
+    """A workbook's first sheet, every cell as text (calamine, a Rust reader: a 700,000-row sheet in
+    seconds where openpyxl took more than 15 minutes)."""
+    return pd.read_excel(path, dtype=str, keep_default_na=False, nrows=rows, engine="calamine")
+
+
+def _stage_file(con: duckdb.DuckDBPyConnection, info: FileInfo, index: int, workdir: Path, source: Path | None = None) -> None:
     """Make the view file_<index>: the file as DuckDB reads it (every column as text, in file order;
     malformed lines set aside in DuckDB's reject tables), our fields picked by position, and the whole
     row's values as c1..cN (kept, with the file's headers, only for a refused row). Nothing is read yet: the view
     is read once for the distinct names and once for the checks."""
-    path, delimiter = _csv_of(info, index, workdir)
+    if source is None:
+        path, delimiter, undecodable = _csv_of(info, index, workdir)
+        info.undecodable = max(info.undecodable, undecodable)  # a preview's sample knows its own
+    else:  # a repaired copy of the file DuckDB read (see _set_aside_lines)
+        path, delimiter = source, (info.delimiter if info.kind == "csv" else ",")
     info.read_path = str(path)
     n = len(info.header)
     fields = ", ".join(
@@ -304,11 +367,13 @@ def _check_files(con, infos: list[FileInfo], params: dict) -> None:
     file, so checked.rowid runs in file order; file_starts holds each file's first rowid), then mark
     duplicates. Malformed lines go to `structural`."""
     _clear_rejects(con)
+    con.execute("delete from structural")  # a second round (see _set_aside_lines) reads every file again
     con.execute("create or replace temp table file_starts (file_idx integer, start bigint)")
     for index in range(len(infos)):
         con.execute(f"create or replace temp view staged as select * from file_{int(index)}")  # noqa: S608
         _finish(con)
-        file_params = {**params, "headers": _headers(infos[index]), "blocked": bool(infos[index].missing_required)}
+        file_params = {**params, "headers": _headers(infos[index]), "blocked": bool(infos[index].missing_required),
+                       "check_encoding": infos[index].undecodable > 0}
         checking = con.sql(store.query_text("import_check"), params=file_params)
         plan = checking.explain().lower()
         if "join" in plan or "cross_product" in plan:
@@ -325,9 +390,12 @@ def _check_files(con, infos: list[FileInfo], params: dict) -> None:
         con.execute("insert into file_starts values ($i, $s)", {"i": index, "s": start})
         con.execute(
             # One row per malformed line (DuckDB lists one error per column it could not fill).
-            "insert into structural select $file_idx, line, any_value(csv_line), string_agg(distinct error_type, ', ') "
-            "from reject_errors group by line",
+            "insert into structural select $file_idx, line, any_value(csv_line), string_agg(distinct error_type, ', '), "
+            "min(line_byte_position) from reject_errors group by line",
             {"file_idx": index})
+        for line, text in infos[index].set_aside:  # lines blanked for a stray quote (see _set_aside_lines)
+            con.execute("insert into structural values ($i, $line, $text, $error, null)",
+                        {"i": index, "line": line, "text": text, "error": SET_ASIDE})
         _clear_rejects(con)
     con.execute(store.query_text("import_duplicates")).fetchall()  # two fixed statements, no parameters
     _raw_of_duplicates(con, infos)
@@ -376,7 +444,9 @@ def _formats_in_use(con, profile: Profile) -> list[str]:
 
 def _setup(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"set memory_limit = '{MEMORY_LIMIT}'")
-    con.execute("create temp table structural (file_idx integer, line bigint, csv_line varchar, error_type varchar)")
+    store.install_invariants(con)
+    con.execute("create temp table structural (file_idx integer, line bigint, csv_line varchar, error_type varchar, "
+                "byte_position bigint)")
 
 
 # ---------------------------------------------------------------- matching names over distinct values
@@ -396,10 +466,16 @@ def _first_read(con, formats: list[str], with_times: bool) -> tuple[list[str], l
     """One read of the file(s) before the checks: the distinct statuses and municipalities as written
     (the checks look them up as written, missing ones as ''), and, when as_of is not given, the latest
     export time and the latest creation or closing."""
-    times = ("max(try_strptime(trim(export_time), $f)), "
-             "greatest(max(try_strptime(trim(created), $f)), max(try_strptime(trim(closed), $f)))") if with_times else "null, null"
-    rows = con.execute(f"select status, municipality, {times} from staged_all group by all",  # noqa: S608 - fixed texts
-                       {"f": formats} if with_times else {}).fetchall()
+    # Only plausible moments count (2000 … the server's clock plus a day): a row "created" in 2099 or
+    # "exported" in 9999 is refused by the checks and must not move as_of either.
+    times = ("max(e) filter (where e between $floor and $limit), "
+             "greatest(max(c) filter (where c between $floor and $limit), max(d) filter (where d between $floor and $limit))"
+             ) if with_times else "null, null"
+    parsed = ("try_strptime(trim(export_time), $f) as e, try_strptime(trim(created), $f) as c, "
+              "try_strptime(trim(closed), $f) as d") if with_times else "null as e, null as c, null as d"
+    rows = con.execute(f"select status, municipality, {times} from (select status, municipality, {parsed} from staged_all) "  # noqa: S608 - fixed texts
+                       "group by all",
+                       {"f": formats, "floor": FLOOR, "limit": store.latest_as_of()} if with_times else {}).fetchall()
     statuses = {r[0] or "" for r in rows} | {""}
     municipalities = {r[1] or "" for r in rows} | {""}
     exported = max((r[2] for r in rows if r[2] is not None), default=None)
@@ -421,10 +497,17 @@ def _municipality_keys(name: str) -> set[str]:
 # ---------------------------------------------------------------- the import
 
 
+FLOOR = dt.datetime(2000, 1, 1)  # no date before it is a real request's (queries/_invariants.sql)
+
+
 def _as_of(option: dt.datetime | None, exported: dt.datetime | None, latest: dt.datetime | None) -> tuple[dt.datetime, str]:
-    """The moment the data describe: the option, else the file's export time, else one second after
-    the latest creation or closing in it (a request closed at as_of would not have happened yet)."""
+    """The moment the data describe: the option, else the file's latest plausible export time, else
+    one second after the latest plausible creation or closing in it (a request closed at as_of would
+    not have happened yet). Never before 2000 nor after the server's clock plus a day."""
     if option is not None:
+        if not FLOOR <= option <= store.latest_as_of():
+            raise ImportError_(f"the moment given ({option:%d.%m.%Y %H:%M}) is not plausible: it must lie between "
+                               f"01.01.2000 and now ({store.moscow_now():%d.%m.%Y %H:%M} Moscow time)")
         return option, "option"
     if exported is not None:
         return exported, "file"
@@ -475,6 +558,15 @@ def import_files(paths: list[Path | str], db_path: Path | str, profile: str = "a
     chosen = infos[0].profile
     if any(i.profile.key != chosen.key for i in infos):
         raise ImportError_("the files need different profiles: import them one profile at a time")
+    try:
+        with store.writer_lock(db_path, waiting=lambda: say(0.02, "waiting")):
+            return _import_locked(infos, db_path, chosen, as_of, say, started)
+    except store.WriterBusy as busy:
+        raise ImportError_(str(busy)) from None
+
+
+def _import_locked(infos: list[FileInfo], db_path: Path, chosen: Profile, as_of, say, started: float) -> Report:
+    """The import proper, under the database's writer lock: from the copy of the file to the rename."""
     workdir = db_path.parent / f".import-{os.getpid()}-{time.time_ns()}"
     workdir.mkdir(parents=True, exist_ok=True)
     try:
@@ -498,6 +590,10 @@ def import_files(paths: list[Path | str], db_path: Path | str, profile: str = "a
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+SET_ASIDE = "UNCLOSED QUOTE"  # the error of a line set aside for a quote that swallowed the records after it
+MAX_QUOTE_REPAIRS = 20  # rounds of setting aside lines whose stray quote swallowed the records after them
+
+
 def _run(con, infos: list[FileInfo], profile: Profile, as_of_option, say, workdir: Path) -> Report:
     store.upgrade_contract(con)
     _setup(con)
@@ -507,14 +603,24 @@ def _run(con, infos: list[FileInfo], profile: Profile, as_of_option, say, workdi
     _stage_all(con, len(infos))
     report = Report()
     try:
-        formats = _formats_in_use(con, profile)
-        statuses, municipalities, exported, latest = _first_read(con, formats, as_of_option is None)
-        report.as_of, report.as_of_source = _as_of(as_of_option, exported, latest)
-        maps = _status_and_municipality_maps(con, profile, statuses, municipalities)
-        say(0.08, "checking")
-        _check_files(con, infos, _check_params(profile, formats, report.as_of) | maps)
-    except (duckdb.InvalidInputException, duckdb.IOException, UnicodeError) as error:  # e.g. a file gone unreadable
-        raise ImportError_(f"{', '.join(i.name for i in infos)}: the file cannot be read ({error})") from None
+        for round_ in range(MAX_QUOTE_REPAIRS + 1):
+            formats = _formats_in_use(con, profile)
+            statuses, municipalities, exported, latest = _first_read(con, formats, as_of_option is None)
+            report.as_of, report.as_of_source = _as_of(as_of_option, exported, latest)
+            maps = _status_and_municipality_maps(con, profile, statuses, municipalities)
+            say(0.08, "checking")
+            _check_files(con, infos, _check_params(profile, formats, report.as_of) | maps)
+            swallowing = _swallowing_lines(con, infos)
+            if not swallowing:
+                break
+            if round_ == MAX_QUOTE_REPAIRS:
+                (index, line, _), *_ = swallowing
+                raise ImportError_(f"{infos[index].name}: the quotes do not pair up from record {line} on (a quote "
+                                   "opened and never closed swallows the records after it): fix the quotes and import again")
+            _set_aside_lines(con, infos, swallowing, workdir)
+    except (duckdb.InvalidInputException, duckdb.IOException, duckdb.ConversionException, UnicodeError) as error:
+        LOG.warning("import of %s could not read a file: %s", [i.name for i in infos], error)
+        raise ImportError_(f"{', '.join(i.name for i in infos)}: {_plain_read_error(error)}") from None
     counts = _file_counts(con)  # the checks are done: what each file gave does not change below
     scans = _start_line_scans(infos, counts)
     say(0.27, "reference")
@@ -525,9 +631,105 @@ def _run(con, infos: list[FileInfo], profile: Profile, as_of_option, say, workdi
     return report
 
 
+def _plain_read_error(error: Exception) -> str:
+    """What a reader's error means for the user, without the reader's internals or working paths
+    (the whole error goes to the server's log)."""
+    found = re.search(r"CSV Error on Line: (\d+)", str(error))
+    where = f" (record {found.group(1)})" if found else ""
+    if isinstance(error, UnicodeError) or "unicode" in str(error).lower() or "encoding" in str(error).lower():
+        return f"the file's text encoding cannot be read{where}: save it as UTF-8 or Windows-1251 and import again"
+    return f"the file cannot be read as a table of values{where}: check that it is a CSV or Excel export"
+
+
+def _swallowing_lines(con, infos: list[FileInfo]) -> list[tuple[int, int, int]]:
+    """Records that swallowed whole records after them: a quote opened on one line and not closed
+    where it should be makes DuckDB read one value running over the following lines, so the rows on
+    those lines would be lost while the counts still agree. Two kinds: a malformed record (the
+    quote never closes, or closes with the wrong number of columns after it), and a parsed one (a
+    second stray quote closes it with the right number). The file's records are counted
+    independently of DuckDB: its line breaks first (cheap), and only when there are more lines than
+    records, the records by their quotes (oversight.csvlines). A record swallowed others when two or
+    more of the lines inside it are each a full record of the file's width by themselves (a
+    resident's text with line breaks is not). Returns (file index, DuckDB's line, a byte position in
+    the record's first line) of each."""
+    found = []
+    rows = con.execute("select file_idx, line, csv_line, byte_position from structural where byte_position is not null "
+                       "and strpos(trim(csv_line, chr(13) || chr(10)), chr(10)) > 0 order by file_idx, line").fetchall()
+    for index, line, text, position in rows:
+        if _holds_records(text, infos[index]):
+            found.append((int(index), int(line), int(position)))
+    counts = _file_counts(con)
+    for index, info in enumerate(infos):
+        if info.kind != "csv" or any(f[0] == index for f in found):
+            continue
+        parsed, _, malformed = counts.get(index, (0, 0, 0))
+        breaks, ends_with_break = csvlines.line_breaks(info.read_path)
+        lines = breaks + (0 if ends_with_break else 1)
+        if lines <= 1 + parsed + malformed + len(info.set_aside):
+            continue  # every record one line: nothing can hide inside a value
+        records = csvlines.records(info.read_path)
+        ends = np.append(records.offset[1:], Path(info.read_path).stat().st_size)
+        spans = np.diff(np.append(records.start, lines + 1))  # the lines each record runs over
+        multi = np.flatnonzero(spans > 1)
+        with open(info.read_path, "rb") as handle:
+            for k in multi[multi > 0][:SWALLOW_CHECKS]:  # not the header
+                text = csvlines.text_at(handle, int(records.offset[k]), min(int(ends[k] - records.offset[k]), 1 << 22))
+                # The scan can be misled (a quote inside an unquoted value is a character to DuckDB):
+                # only a text that is itself one record of the file's width is one DuckDB parsed.
+                read = list(csv.reader(io.StringIO(text.strip("\r\n"), newline=""), delimiter=info.delimiter))
+                if len(read) == 1 and len(read[0]) == len(info.header) and _holds_records(text, info):
+                    found.append((index, int(k) + 1, int(records.offset[k])))
+    return found
+
+
+SWALLOW_CHECKS = 100_000  # records of a file read back to look for swallowed ones (at most)
+
+
+def _holds_records(text: str, info: FileInfo) -> bool:
+    """Whether a record's text is records run together by a stray quote: its first line is a whole
+    record of the file's width when the quote is taken as a character, and the lines after it are
+    whole records too (a resident's text with line breaks is not: its record goes on over the lines)."""
+    lines = text.strip("\r\n").split("\n")
+    delimiter = info.delimiter or ","
+    first = next(csv.reader([lines[0].rstrip("\r")], delimiter=delimiter, quoting=csv.QUOTE_NONE), [])
+    whole = sum(1 for record in csv.reader((x.rstrip("\r") for x in lines[1:]), delimiter=delimiter)
+                if len(record) == len(info.header))
+    return len(first) >= len(info.header) and whole >= 1
+
+
+def _set_aside_lines(con, infos: list[FileInfo], swallowing: list[tuple[int, int, int]], workdir: Path) -> None:
+    """Blank the line each swallowing record starts on (its stray quote) in a copy of the file and
+    read the file again from that copy: the records after it come back. The blanked line keeps its
+    place (DuckDB counts a blank line as a record, so the line numbers hold) and is refused as a
+    malformed line with its text (FileInfo.set_aside, added to `structural` by _check_files)."""
+    by_file: dict[int, list[tuple[int, int]]] = {}
+    for index, line, position in swallowing:
+        by_file.setdefault(index, []).append((line, position))
+    for index, lines in by_file.items():
+        info = infos[index]
+        source = Path(info.read_path)
+        out = workdir / f"repaired_{int(index)}_{len(info.set_aside)}.csv"
+        data = source.read_bytes()  # a file with stray quotes: repaired in memory, once per round
+        pieces, at = [], 0
+        for line, position in sorted(lines, key=lambda x: x[1]):
+            # DuckDB's position points into the line (it has been one past its start): the line's start
+            # is after the line break before it.
+            position = max(data.rfind(b"\n", 0, position), data.rfind(b"\r", 0, position)) + 1
+            end = position
+            while end < len(data) and data[end] not in (10, 13):
+                end += 1
+            pieces.append(data[at:position])
+            info.set_aside.append((line, data[position:end].decode("utf-8", errors="replace")))
+            at = end
+        pieces.append(data[at:])
+        out.write_bytes(b"".join(pieces))
+        _stage_file(con, info, index, workdir, source=out)
+    _stage_all(con, len(infos))
+
+
 def _check_params(profile: Profile, formats: list[str], as_of: dt.datetime) -> dict:
     """The bound values of queries/import_check.sql."""
-    return {"formats": formats, "as_of": as_of, "create_municipalities": profile.create_municipalities, "closed_from_updated": profile.closed_from_updated}
+    return {"formats": formats, "as_of": as_of, "latest_export": store.latest_as_of(), "create_municipalities": profile.create_municipalities, "closed_from_updated": profile.closed_from_updated}
 
 
 # ---------------------------------------------------------------- reference data
@@ -769,6 +971,8 @@ def _write(con, report: Report, profile: Profile) -> None:
     """Insert new requests, update changed ones (unless the database already describes a later
     moment), leave identical ones alone; set the dataset row."""
     previous = con.execute("select max(as_of) from dataset").fetchone()[0]
+    if previous is not None and not FLOOR <= previous <= store.latest_as_of():
+        previous = None  # an implausible moment left by an older version or another tool: this import repairs it
     _finish(con)
     con.sql(store.query_text("import_incoming"), params={"default_source": profile.default_source}).create_view(
         "incoming_view", replace=True)
@@ -785,7 +989,7 @@ def _write(con, report: Report, profile: Profile) -> None:
     con.execute("delete from dataset")
     con.execute("delete from demo_story")
     con.execute("insert into dataset (as_of, source, is_demo, loaded_at, calendar) values ($as_of, $source, false, $now, $calendar)",
-                {"as_of": as_of, "source": profile.name, "now": _moscow_now(), "calendar": profile.calendar})
+                {"as_of": as_of, "source": profile.name, "now": store.moscow_now(), "calendar": profile.calendar})
 
 
 def _write_over(con, report: Report, previous: dt.datetime | None) -> None:
@@ -925,7 +1129,8 @@ def _scan_agrees(con, info: FileInfo, index: int, refused: np.ndarray, offsets: 
     raws = con.execute(
         "select v.record, c.raw from verified_in as v join file_starts as s on s.file_idx = $i "
         "join checked as c on c.file_idx = $i and c.rowid = s.start + v.record order by v.record", {"i": index}).fetchall()
-    lines = con.execute("select line, csv_line from structural where file_idx = $i order by line", {"i": index}).fetchall()
+    lines = con.execute("select line, case when error_type = $set_aside then '' else csv_line end from structural "
+                        "where file_idx = $i order by line", {"i": index, "set_aside": SET_ASIDE}).fetchall()
     with open(info.read_path, "rb") as handle:
         for record, raw in raws:
             expected = ["" if v is None else v for _, v in json.loads(raw, object_pairs_hook=list)]
@@ -938,10 +1143,6 @@ def _scan_agrees(con, info: FileInfo, index: int, refused: np.ndarray, offsets: 
             if not csvlines.text_at(handle, int(offset), len(head.encode("utf-8")) + 8).startswith(head):
                 return False
     return True
-
-
-def _moscow_now() -> dt.datetime:
-    return (dt.datetime.now(dt.UTC) + dt.timedelta(hours=3)).replace(tzinfo=None, microsecond=0)
 
 
 # ---------------------------------------------------------------- the record of the import
@@ -984,7 +1185,7 @@ def _record(con, report: Report, infos: list[FileInfo], profile: Profile, scans:
     con.execute(
         "insert into imports values ($id, $started, $profile, $files, $read, $loaded, $rejected, $inserted, $updated, "
         "$unchanged, $kept, $as_of, $source)",
-        {"id": import_id, "started": _moscow_now(), "profile": profile.key, "files": json.dumps([f.name for f in infos], ensure_ascii=False),
+        {"id": import_id, "started": store.moscow_now(), "profile": profile.key, "files": json.dumps([f.name for f in infos], ensure_ascii=False),
          "read": report.rows_read, "loaded": report.loaded, "rejected": report.rejected, "inserted": report.inserted,
          "updated": report.updated, "unchanged": report.unchanged, "kept": report.kept_newer, "as_of": report.as_of,
          "source": report.as_of_source})

@@ -3,7 +3,7 @@ browser tests iterate over it, so every page added here is tested from its first
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -36,11 +36,17 @@ PAGES: tuple[PageSpec, ...] = (
 )
 
 
-def pages_for(principal) -> tuple[PageSpec, ...]:
-    """The pages a principal's navigation lists (each page's content checks again in the library)."""
-    allowed = tuple(p for p in PAGES if principal.can(p.needs) and (p.needs != "read" or principal.reads_data))
-    if allowed and not any(p.default for p in allowed):  # an admin alone: the Access page opens first
-        from dataclasses import replace
+REPAIR_PAGES = ("data", "access")  # what a database that breaks an invariant still shows: where to repair it
 
+
+def pages_for(principal, data_broken: bool = False) -> tuple[PageSpec, ...]:
+    """The pages a principal's navigation lists (each page's content checks again in the library).
+    With data_broken (the database breaks an invariant: oversight.store.file_problems) only the Data
+    page, where a sane import repairs it, and the Access page: no page shows numbers it cannot trust."""
+    allowed = tuple(p for p in PAGES if principal.can(p.needs) and (p.needs != "read" or principal.reads_data)
+                    and (not data_broken or p.url_path in REPAIR_PAGES))
+    if data_broken:
+        allowed = tuple(replace(p, default=False) for p in allowed)
+    if allowed and not any(p.default for p in allowed):  # an admin alone: the Access page opens first
         allowed = (replace(allowed[0], default=True), *allowed[1:])
     return allowed

@@ -13,6 +13,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import datetime as dt
+import fcntl
 import os
 import re
 import threading
@@ -27,6 +28,7 @@ from oversight.paths import QUERIES_DIR
 
 SCHEMA_FILE = Path(__file__).with_name("schema.sql")
 MACROS_FILE = QUERIES_DIR / "_macros.sql"
+INVARIANTS_FILE = QUERIES_DIR / "_invariants.sql"
 DERIVED_FILE = QUERIES_DIR / "_build_facts.sql"
 DERIVED_VERSION = 12  # bump together with derived_info in _build_facts.sql
 
@@ -80,6 +82,53 @@ def install_macros(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(MACROS_FILE.read_text(encoding="utf-8"))
 
 
+class WriterBusy(RuntimeError):
+    """Another import or save held the database longer than a writer waits for it."""
+
+
+_held_locks = threading.local()
+WRITER_WAIT_S = 15 * 60  # an import of ten million rows takes about a minute; a stuck one is not waited for
+
+
+@contextlib.contextmanager
+def writer_lock(path: Path | str, wait_s: float = WRITER_WAIT_S, waiting=None):
+    """Hold the database's writer lock (an flock on `<file>.lock` beside it): one writer at a time,
+    across processes (the app, a cron import) and threads (two sessions). Every write takes it (an
+    import from its copy of the file to the rename, an events save, the demo build), so a second
+    import copies the database only after the first has put its result in place, and an events save
+    during an import lands in the imported file: nothing is lost. `waiting()` is called once if the
+    lock is taken; WriterBusy after wait_s. The lock goes with the process (a kill -9 frees it)."""
+    lock = Path(str(path) + ".lock")
+    held = _held_locks.__dict__.setdefault("paths", set())
+    key = str(lock.resolve())
+    if key in held:  # this thread holds it already (an events save inside a read-modify-write)
+        yield
+        return
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline, told = time.monotonic() + wait_s, False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if not told and waiting is not None:
+                    waiting()
+                    told = True
+                if time.monotonic() > deadline:
+                    raise WriterBusy(f"{Path(path).name}: another import or save has been writing for over "
+                                     f"{wait_s / 60:.0f} min; try again later") from None
+                time.sleep(0.1)
+        held.add(key)
+        try:
+            yield
+        finally:
+            held.discard(key)
+    finally:
+        os.close(fd)  # frees the lock
+
+
 def write_database(path: Path, tables: dict[str, pd.DataFrame]) -> None:
     """Write a complete database to `path` atomically: built beside it, then renamed into place.
 
@@ -90,6 +139,11 @@ def write_database(path: Path, tables: dict[str, pd.DataFrame]) -> None:
     tmp = path.with_name(path.name + f".tmp{os.getpid()}")
     if tmp.exists():
         tmp.unlink()
+    with writer_lock(path):
+        _write_database(path, tmp, tables)
+
+
+def _write_database(path: Path, tmp: Path, tables: dict[str, pd.DataFrame]) -> None:
     con = duckdb.connect(str(tmp))
     written = False
     try:
@@ -118,9 +172,42 @@ def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame
     con.unregister("incoming")
 
 
+def install_invariants(con: duckdb.DuckDBPyConnection) -> None:
+    """The macro ticket_date_problem (queries/_invariants.sql): the date rules the import's checks
+    and the database's invariants share."""
+    con.execute(INVARIANTS_FILE.read_text(encoding="utf-8"))
+
+
+def moscow_now() -> dt.datetime:
+    """Now on the Moscow clock (UTC+3 all year), without a time zone, as the data are written."""
+    return (dt.datetime.now(dt.UTC) + dt.timedelta(hours=3)).replace(tzinfo=None, microsecond=0)
+
+
+def latest_as_of() -> dt.datetime:
+    """The latest moment data may describe: now in Moscow plus a day (a server clock a little
+    behind the exporting system's must not refuse a fresh export). An export "of" 9999 is a typo."""
+    return moscow_now() + dt.timedelta(days=1)
+
+
+def data_problems(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int]]:
+    """The invariants the data break, with how many rows (queries/data_problems.sql); [] when none."""
+    install_invariants(con)
+    return [(str(p), int(n)) for p, n in con.execute(query_text("data_problems"), {"latest_as_of": latest_as_of()}).fetchall()]
+
+
+def file_problems(path: Path | str) -> list[tuple[str, int]]:
+    """data_problems of a database file, read-only (the app's check before it shows any number: a
+    file written by an older version or another tool may break an invariant the pages rely on)."""
+    cursor = connect_raw(path).cursor()
+    try:
+        return data_problems(cursor)
+    finally:
+        cursor.close()
+
+
 def check_data(con: duckdb.DuckDBPyConnection) -> None:
     """Raise DataProblem if the contract tables break an invariant (see queries/data_problems.sql)."""
-    problems = con.execute(query_text("data_problems")).fetchall()
+    problems = data_problems(con)
     if problems:
         listed = "; ".join(f"{problem}: {n}" for problem, n in problems)
         raise DataProblem(f"Данные не прошли проверку ({listed})")
@@ -196,7 +283,7 @@ def ensure_derived(path: Path | str) -> None:
     """Build the derived tables in a database written by another tool, if they are missing."""
     if _derived_current(path):
         return
-    with duckdb.connect(str(path)) as con:
+    with writer_lock(path), duckdb.connect(str(path)) as con:
         build_derived(con)
         con.execute("checkpoint")
 
@@ -257,7 +344,7 @@ def replace_events(path: Path | str, events: pd.DataFrame) -> None:
     path = Path(path)
     resolved = str(path.resolve())
     frame = events.loc[:, list(_EVENT_COLUMNS)].copy()
-    with _lock:
+    with writer_lock(path), _lock:  # an import running: the save waits and lands in the imported file
         for key in [k for k in _connections if k[0] == resolved]:
             con = _connections.pop(key)
             _attachments.pop(id(con), None)

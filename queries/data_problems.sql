@@ -1,5 +1,7 @@
 -- data_problems: rows that break the invariants every metric relies on, counted by kind. A
 -- database with any is refused with this list (imports keep such rows aside instead of loading).
+-- Needs the macro ticket_date_problem (queries/_invariants.sql) and $latest_as_of (the latest moment
+-- data may describe: now in Moscow plus a day).
 with as_of as (
     select max(as_of) as as_of, count(*) as dataset_rows from dataset
 ),
@@ -8,13 +10,15 @@ checks as (
     select 'dataset must have exactly one row' as problem, case when dataset_rows = 1 then 0 else 1 end as n
     from as_of
     union all
-    select 'created at or after as_of', count(*) from tickets, as_of where created_at >= as_of.as_of
+    select 'as_of outside 2000-01-01 … the server''s clock plus a day', count(*)
+    from as_of where as_of.as_of < timestamp '2000-01-01' or as_of.as_of > $latest_as_of::timestamp
     union all
-    select 'closed at or after as_of', count(*) from tickets, as_of where closed_at >= as_of.as_of
-    union all
-    select 'closed before created', count(*) from tickets where closed_at < created_at
-    union all
-    select 'deadline not after creation', count(*) from tickets where due_at <= created_at
+    -- a request's dates: the rule the import's checks refuse rows by (queries/_invariants.sql)
+    select * from (
+        select ticket_date_problem(t.created_at, t.due_at, t.closed_at, as_of.as_of) as problem, count(*)
+        from tickets as t, as_of
+        group by all
+    ) where problem is not null
     union all
     select 'unknown municipality', count(*)
     from tickets

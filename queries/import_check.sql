@@ -18,13 +18,18 @@
 -- - organisation, INN, address and category are kept as written ('' as null): oversight.importer
 --   trims them over their distinct values when it matches them to the reference data. A category of
 --   spaces only is missing: 32, 160, … are the characters trim() removes (importer.SPACES).
--- Other inputs: $blocked (the file lacks a required column: all its rows refused), $formats (date
--- formats), $as_of, $create_municipalities, $closed_from_updated (Open311: the update time of a
+-- Other inputs: $blocked (the file lacks a required column: all its rows refused), $check_encoding
+-- (the file had bytes its encoding has no character for), $formats (date
+-- formats), $as_of, $latest_export (an export time after it is not one: the clock of the server
+-- that imports, plus a day), $create_municipalities, $closed_from_updated (Open311: the update time of a
 -- closed request is its closing time), $headers (the file's column names).
 with cleaned as (
     select
         file_idx,
         columns('^c[0-9]+$'),  -- the file's columns, for the raw row of a refused one
+        -- a byte the file's encoding had no character for (decoded as U+FFFD); folded away unless
+        -- the file had one ($check_encoding)
+        $check_encoding and strpos(concat_ws('', *columns('^c[0-9]+$')), chr(65533)) > 0 as undecodable,
         nullif(trim(number), '') as number,
         created as created_written,
         deadline as deadline_written,
@@ -44,6 +49,7 @@ with cleaned as (
         nullif(trim(source), '') as source_raw,
         returns as returns_written,
         rating as rating_written,
+        export_time as export_written,
         nullif(trim(text), '') as text_raw,
         try_cast(replace(nullif(trim(lat), ''), ',', '.') as double) as lat,
         try_cast(replace(nullif(trim(lon), ''), ',', '.') as double) as lon
@@ -66,7 +72,8 @@ typed as (
         $municipality_ids[c.municipality_at]::integer as municipality_id,
         $municipality_blank[c.municipality_at] as municipality_blank,
         coalesce(try_cast(c.rating_written as integer), try_cast(trim(c.rating_written) as integer)) as rating,
-        coalesce(try_cast(c.returns_written as integer), try_cast(trim(c.returns_written) as integer)) as returned_count
+        coalesce(try_cast(c.returns_written as integer), try_cast(trim(c.returns_written) as integer)) as returned_count,
+        try_strptime(trim(c.export_written), $formats) as export_at
     from cleaned as c
 ),
 
@@ -83,20 +90,26 @@ dated as (
     from (select *, $closed_from_updated::boolean as closed_from_updated from typed)
 ),
 
+invariants as (
+    select *, ticket_date_problem(created_at, due_at, closed_at, $as_of::timestamp) as date_problem
+    from dated
+),
+
 reasoned as (
     select
         *,
         case
             when $blocked then 'missing_column'
+            -- a byte the file's encoding has no character for ($check_encoding: the file has one)
+            when undecodable then 'bad_encoding'
             when number is null then 'missing:number'
             when created_at is null and nullif(trim(created_written), '') is null then 'missing:created'
             when created_at is null then 'bad_date:created'
             when due_at is null and nullif(trim(deadline_written), '') is not null then 'bad_date:deadline'
             when closed_given is null and nullif(trim(closed_written), '') is not null then 'bad_date:closed'
-            when due_at < created_at then 'deadline_before_created'
-            when closed_at < created_at then 'closed_before_created'
-            when created_at >= $as_of::timestamp then 'future:created'
-            when closed_at >= $as_of::timestamp then 'future:closed'
+            -- the database's own date invariants (queries/_invariants.sql): one list for both
+            when date_problem is not null then date_problem
+            when export_at > $latest_export::timestamp or export_at < timestamp '2000-01-01' then 'implausible:export_time'
             when not status_blank and state is null then 'unknown_status'
             when state = 'closed' and closed_at is null then 'closed_without_date'
             when municipality_blank then 'missing:municipality'
@@ -117,7 +130,7 @@ reasoned as (
             when length(number) <= 18 and try_cast(number as ubigint)::varchar = number then number::bigint
             else (hash(number) >> 1)::bigint  -- a stable id for a number that is not one
         end as ticket_id
-    from dated
+    from invariants
 ),
 
 flagged as (
@@ -129,7 +142,8 @@ select
     columns(lambda c: not regexp_full_match(c, 'c[0-9]+') and c not in (
         'created_written', 'deadline_written', 'closed_written', 'created_offset_free', 'deadline_offset_free',
         'closed_offset_free', 'status_at', 'municipality_at', 'status_blank', 'municipality_blank',
-        'returns_written', 'rating_written', 'closed_given', 'closed_from_updated', 'refused')),
+        'returns_written', 'rating_written', 'closed_given', 'closed_from_updated', 'refused', 'date_problem',
+        'export_written', 'export_at', 'undecodable')),
     -- the refused row as JSON with the file's headers ($headers), made only for a refused row
     case when refused then to_json(map($headers, list_value(*columns('^c[0-9]+$'))))::varchar end as raw
 from flagged
