@@ -6,6 +6,10 @@ of pages is oversight.navigation.PAGES. Who may see what is decided by oversight
 in the library (every query runs under the session's scope); the navigation only lists what is allowed.
 """
 
+import logging
+import os
+import uuid
+
 import streamlit as st
 
 from oversight import ui
@@ -24,4 +28,13 @@ pages = [
     st.Page(p.script, title=t(p.nav_key, lang), icon=p.icon, url_path=p.url_path, default=p.default)
     for p in pages_for(principal, data_broken=principal.reads_data and ui.data_broken())
 ]
-st.navigation(pages).run()
+page = st.navigation(pages)
+try:
+    page.run()
+except Exception:  # noqa: BLE001 - a page's bug: the visitor sees a plain message, never a traceback or a path
+    if os.environ.get("OVERSIGHT_SHOW_ERRORS"):  # the test suite: a page's error must fail the test
+        raise
+    incident = uuid.uuid4().hex[:8]
+    logging.getLogger("oversight.pages").exception("page %s failed (incident %s)", page.url_path, incident)
+    st.error(t("app.page_failed", lang, incident=incident))
+

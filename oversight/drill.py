@@ -140,6 +140,40 @@ def organization_card(con, filters: Filters, as_of: dt.datetime, organization_id
     return {"info": info, "kpis": comparison, "worst_categories": worst, "open_overdue": overdue}
 
 
+def reconcile(con, path: Path) -> tuple[Path, list[str]]:
+    """The place a link asks for, made consistent with the data: a request is shown under its own
+    building, organisation, municipality and direction (a link naming others showed it under the
+    wrong ones); a building under its own municipality and direction, and under the link's
+    organisation only if that organisation has requests in it. Returns the path to show and the
+    link's fields that were wrong ([] when it was consistent). Ids the scope cannot see are left
+    for the caller's refusal."""
+    asked = {"territory_id": path.territory_id, "municipality_id": path.municipality_id,
+             "organization_id": path.organization_id, "building_id": path.building_id}
+    if path.ticket_id is not None:
+        rows = store.run(con, "ticket_card", ticket_id=path.ticket_id)
+        if rows.empty:
+            return path, []
+        actual = {k: _id(rows.iloc[0][k]) for k in asked}
+    elif path.building_id is not None:
+        rows = store.run(con, "building_place", building_id=path.building_id, organization_id=path.organization_id)
+        if rows.empty:
+            return path, []
+        row = rows.iloc[0]
+        organization = path.organization_id if bool(row["organization_has_requests"]) else _id(row["organization_id"])
+        actual = {"territory_id": _id(row["territory_id"]), "municipality_id": _id(row["municipality_id"]),
+                  "organization_id": organization, "building_id": path.building_id}
+    else:
+        return path, []
+    wrong = [k for k, v in asked.items() if v is not None and v != actual[k]]
+    if not wrong:
+        return path, []
+    return Path(**actual, ticket_id=path.ticket_id), wrong
+
+
+def _id(value) -> int | None:
+    return None if value is None or pd.isna(value) else int(value)
+
+
 def request_card(con, ticket_id: int, as_of: dt.datetime, lang: str = "ru") -> dict | None:
     """A request: its facts, its text with personal data masked, its timeline and how late it is."""
     rows = store.run(con, "ticket_card", ticket_id=ticket_id)

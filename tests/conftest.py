@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 
 import duckdb
 import pandas as pd
@@ -40,6 +41,11 @@ def browser():
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
         b.close()
+
+
+# A page's error fails the test (dashboard.py otherwise shows visitors an incident number instead);
+# servers started by the browser tests inherit it. tests/test_hostile_links.py checks the other way.
+os.environ.setdefault("OVERSIGHT_SHOW_ERRORS", "1")
 
 
 @pytest.fixture(scope="session", autouse=True)

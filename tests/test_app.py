@@ -163,3 +163,38 @@ def test_a_link_with_k_above_m_is_clamped_with_a_message(small_db, monkeypatch):
     assert not at.exception, at.exception
     assert any("K = 7" in w.value for w in at.warning)
     assert at.query_params.get("k") in (None, "6", ["6"])
+
+
+def test_a_page_error_shows_an_incident_number_not_a_traceback(small_db, monkeypatch, caplog):
+    """#18 item 8: a bug in a page reaches the visitor as a plain message with an incident number;
+    the error itself (with its paths) goes to the server's log only."""
+    monkeypatch.delenv("OVERSIGHT_SHOW_ERRORS", raising=False)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("secret detail /work/main/oversight/ui.py")
+
+    monkeypatch.setattr("oversight.ui.kpi_cards", broken)
+    at = _app(small_db, monkeypatch).run()
+    assert not at.exception, at.exception
+    shown = " ".join(e.value for e in at.error)
+    assert "журнал сервера" in shown and "secret detail" not in shown and "/work" not in shown
+    assert "secret detail" in caplog.text
+
+
+def test_a_drill_link_with_the_wrong_places_shows_the_request_under_its_own(small_db, monkeypatch):
+    """#18 item 11 on the page: the request's card opens under its own organisation, with a note."""
+    import duckdb
+
+    with duckdb.connect(small_db, read_only=True) as db:
+        ticket, org, building = db.execute(
+            "select ticket_id, organization_id, building_id from tickets where building_id is not null "
+            "and organization_id is not null order by ticket_id limit 1").fetchone()
+        other_org, other_building = db.execute(
+            "select organization_id, building_id from tickets where organization_id <> $o and building_id <> $b "
+            "and building_id is not null order by ticket_id limit 1", {"o": org, "b": building}).fetchone()
+    at = _app(small_db, monkeypatch, org=str(other_org), bld=str(other_building), req=str(ticket)).run()
+    at.switch_page("app_pages/drill.py").run()
+    assert not at.exception, at.exception
+    assert any("показано там, где они на самом деле" in i.value for i in at.info)
+    assert at.session_state["flt_organization_id"] == org and at.session_state["pg_bld"] == building
+    assert at.query_params.get("org") in (str(org), [str(org)])

@@ -276,3 +276,24 @@ def test_cli_drill_refuses_a_wrong_parent_with_a_message(small_db, args, message
          "--json"], capture_output=True, text=True,
     )
     assert out.returncode != 0 and message in out.stderr and out.stdout == ""
+
+
+def test_a_link_naming_the_wrong_places_shows_the_request_where_it_is(con, rows, path_ids):
+    """#18 item 11: /drill?org=5&bld=34&req=700005 showed a request under an organisation and a
+    building it does not belong to. The path is corrected from the request itself."""
+    territory, municipality, organization, building = path_ids
+    ticket = rows[(rows["building_id"] == building) & (rows["organization_id"] == organization)].iloc[0]
+    other = rows[(rows["organization_id"] != organization) & rows["building_id"].notna()
+                 & (rows["building_id"] != building)].iloc[0]
+    asked = drill.Path(None, None, int(other["organization_id"]), int(other["building_id"]), int(ticket["ticket_id"]))
+    fixed, wrong = drill.reconcile(con, asked)
+    assert wrong == ["organization_id", "building_id"]
+    assert fixed == drill.Path(int(ticket["territory_id"]), int(ticket["current_municipality_id"]), organization, building,
+                               int(ticket["ticket_id"]))
+    # A consistent link is left alone; a building under an organisation with no requests in it is moved.
+    right = drill.Path(None, None, organization, building, int(ticket["ticket_id"]))
+    assert drill.reconcile(con, right) == (right, [])
+    moved, wrong = drill.reconcile(con, drill.Path(None, None, int(other["organization_id"]), building, None))
+    has = ((rows["building_id"] == building) & (rows["organization_id"] == other["organization_id"])).any()
+    assert (wrong == []) == bool(has)
+    assert moved.municipality_id == municipality or not wrong
