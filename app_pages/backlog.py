@@ -4,6 +4,7 @@ import streamlit as st
 
 from oversight import backlog, charts, ui
 from oversight.i18n import t
+from oversight.presentation import md_text
 
 ctx = ui.context()
 ui.page_header("backlog.title", ctx)
@@ -24,7 +25,7 @@ other = ui.cached("backlog.comparison", ctx, freq, compare)
 ui.plotly(charts.backlog_lines(base, other, names.get(compare, ""), events, ctx.lang), key="backlog_lines")
 ui.download_frames("backlog_stock", {t("backlog.stock", ctx.lang): ui.localized(base, ctx.lang)}, ctx)
 if not events.empty:
-    st.caption(t("backlog.events_note", ctx.lang, events="; ".join(f"{r.event_date:%d.%m.%Y} — {r.title}" for r in events.itertuples())))
+    st.caption(t("backlog.events_note", ctx.lang, events="; ".join(f"{r.event_date:%d.%m.%Y} — {md_text(r.title)}" for r in events.itertuples())))
 
 st.subheader(t("backlog.flows", ctx.lang))
 ui.plotly(charts.flows_bars(base, events, ctx.lang), key="backlog_flows")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -9,6 +11,19 @@ import plotly.graph_objects as go
 from oversight import fairness
 from oversight.i18n import fmt_number, fmt_percent, fmt_signed_percent, t
 from oversight.theme import BAD, FONT, GOOD, NEUTRAL, PRIMARY, RED_MARGIN, WARN
+
+
+def plotly_text(value) -> str:
+    """A value from data (a name, an address, an event's title) as text plotly draws as typed.
+
+    Plotly reads a subset of HTML in every text it draws (tick labels, hover labels, legend names,
+    annotations, titles): <b>, <i>, <br>, <a href>, <span style>. With &, < and > as entities it shows
+    "<b>" as those three characters. Truncate before escaping (a cut entity would show). Never put a
+    value from data into a hovertemplate itself (its %{…} would be read): pass it as customdata, text
+    or a trace's name and refer to it (%{customdata[0]}, %{fullData.name})."""
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return ""
+    return html.escape(str(value), quote=False)
 
 
 def _layout(fig: go.Figure, height: int, lang: str) -> go.Figure:
@@ -27,7 +42,7 @@ def _layout(fig: go.Figure, height: int, lang: str) -> go.Figure:
 def on_time_by_territory(area: pd.DataFrame, target: float, lang: str) -> go.Figure:
     """Horizontal bars: on-time rate of each direction against the target line."""
     rows = area[area["level"] == "territory"].sort_values("on_time_rate", ascending=False, na_position="first")
-    names = rows["territory_name_en" if lang == "en" else "territory_name_ru"]
+    names = rows["territory_name_en" if lang == "en" else "territory_name_ru"].map(plotly_text)
     rates = rows["on_time_rate"].astype(float)
     colours = [GOOD if r >= target else (BAD if r < target - RED_MARGIN else WARN) if pd.notna(r) else NEUTRAL for r in rates]
     fig = go.Figure(
@@ -84,7 +99,7 @@ def _mark_events(fig: go.Figure, events: pd.DataFrame, lang: str, axes: int = 1)
                 line=dict(color=NEUTRAL, width=1, dash="dot"),
             )
         fig.add_annotation(
-            x=when, y=1.0, yref="y domain", xref="x", text=event_label(row, lang), showarrow=False,
+            x=when, y=1.0, yref="y domain", xref="x", text=plotly_text(event_label(row, lang)), showarrow=False,
             textangle=-90, xanchor="right", yanchor="top", font=dict(size=11, color=NEUTRAL),
         )
 
@@ -115,7 +130,7 @@ def backlog_lines(base: pd.DataFrame, compare: pd.DataFrame | None, compare_name
                                  line=dict(color=SERIES_COLOURS[column], width=2), marker=dict(size=4)))
     if compare is not None and not compare.empty:
         for column, key in (("backlog", "series.compare"), ("overdue_backlog", "series.compare_overdue")):
-            fig.add_trace(go.Scatter(x=compare["date"], y=compare[column], name=t(key, lang, name=compare_name),
+            fig.add_trace(go.Scatter(x=compare["date"], y=compare[column], name=t(key, lang, name=plotly_text(compare_name)),
                                      mode="lines", line=dict(color=SERIES_COLOURS[column], width=1.5, dash="dash")))
     _mark_events(fig, events, lang)
     return _time_layout(fig, 380, lang)
@@ -152,7 +167,7 @@ def small_multiples(by_area: pd.DataFrame, events: pd.DataFrame, lang: str, colu
     areas = list(dict.fromkeys(by_area["area_id"]))
     names = by_area.drop_duplicates("area_id").set_index("area_id")["name_en" if lang == "en" else "name_ru"]
     growth = by_area.drop_duplicates("area_id").set_index("area_id")["growth"]
-    titles = [f"{str(names[a]).replace('городской округ ', '').replace(' городской округ', '')} ({int(growth[a]):+d})" for a in areas]
+    titles = [f"{plotly_text(_short(names[a]))} ({int(growth[a]):+d})" for a in areas]
     rows = (len(areas) + columns - 1) // columns
     fig = make_subplots(rows=rows, cols=columns, subplot_titles=titles, shared_xaxes=True, vertical_spacing=0.12 / max(rows, 1) * 2)
     for i, area in enumerate(areas):
@@ -217,7 +232,8 @@ def choropleth_map(values: pd.DataFrame, geojson: dict | str, outlines: dict, me
     terr_name = "territory_name_en" if lang == "en" else "territory_name_ru"
     shown = values[values["value"].notna()]
     custom = np.stack([
-        shown[name].map(_short), shown[terr_name], [format_metric(v, metric, lang) for v in shown["value"]],
+        shown[name].map(lambda n: plotly_text(_short(n))), shown[terr_name].map(plotly_text),
+        [format_metric(v, metric, lang) for v in shown["value"]],
         shown["rank_region"].fillna(0).astype(int), shown["in_region"], shown["rank_direction"].fillna(0).astype(int),
         shown["in_direction"],
     ], axis=-1) if len(shown) else None
@@ -259,7 +275,7 @@ def choropleth_map(values: pd.DataFrame, geojson: dict | str, outlines: dict, me
     names = values.drop_duplicates("territory_id").set_index("territory_id")[terr_name]
     fig.add_trace(go.Scattergeo(
         lon=[p[0] for p in labels.values()], lat=[p[1] for p in labels.values()], mode="text",
-        text=[f"<b>{names.get(tid, '')}</b>" for tid in labels], textfont=dict(size=15, color="#111111"),
+        text=[f"<b>{plotly_text(names.get(tid, ''))}</b>" for tid in labels], textfont=dict(size=15, color="#111111"),
         hoverinfo="skip", showlegend=False,
     ))
     if territory_id is not None and territory_id in outlines:
@@ -285,7 +301,7 @@ def matrix_heatmap(cells: pd.DataFrame, order: list[tuple[str, int]], metric: st
     labels = {}
     for level, ident in order:
         row = cells[cells["key"] == f"{level}:{ident}"].iloc[0]
-        labels[f"{level}:{ident}"] = f"<b>{row[name]}</b>" if level == "territory" else _short(row[name])
+        labels[f"{level}:{ident}"] = f"<b>{plotly_text(row[name])}</b>" if level == "territory" else plotly_text(_short(row[name]))
     buckets = sorted(cells["bucket"].unique())
     fig = go.Figure()
     for level, axis in (("municipality", "coloraxis"), ("territory", "coloraxis2")):
@@ -361,7 +377,7 @@ def funnel_plot(assessed: pd.DataFrame, funnel: dict, curve: pd.DataFrame, lang:
         if rows.empty:
             continue
         custom = np.stack([
-            rows["organization_id"].astype(int), rows["name"].astype(str),
+            rows["organization_id"].astype(int), rows["name"].map(plotly_text),
             [fmt_number(v, lang) for v in rows["missed"]], [fmt_number(v, lang) for v in rows["due"]],
             [fmt_percent(v, lang) for v in rows["share"]],
             [f"{fmt_percent(lo, lang)} – {fmt_percent(hi, lang)}" for lo, hi in zip(rows["eb_low"], rows["eb_high"])],
@@ -397,7 +413,7 @@ def interval_ranking(rows: pd.DataFrame, p0: float, lang: str, colour: str) -> g
     """Organisations with their empirical-Bayes share and its 95 % interval (the bar), the raw share
     as a hollow mark, and the scope's share as a line: a ranking shown with its uncertainty."""
     rows = rows.iloc[::-1]
-    names = [f"{_short_org(n, 40)} · {fmt_number(v, lang)}" for n, v in zip(rows["name"], rows["due"])]
+    names = [f"{plotly_text(_short_org(n, 40))} · {fmt_number(v, lang)}" for n, v in zip(rows["name"], rows["due"])]
     fig = go.Figure()
     fig.add_trace(go.Scatter(
         x=rows["eb_share"] * 100, y=names, mode="markers", marker=dict(color=colour, size=10),
@@ -423,10 +439,10 @@ def example_trend(trend: dict[str, pd.DataFrame], names: dict[str, str], target:
     colours = {"organization": PRIMARY, "territory": NEUTRAL}
     for scope, frame in trend.items():
         fig.add_trace(go.Scatter(
-            x=frame["bucket"], y=frame["on_time_rate"] * 100, mode="lines+markers", name=names[scope],
+            x=frame["bucket"], y=frame["on_time_rate"] * 100, mode="lines+markers", name=plotly_text(names[scope]),
             line=dict(color=colours.get(scope, NEUTRAL), width=3 if scope == "organization" else 2,
                       dash="solid" if scope == "organization" else "dot"),
-            hovertemplate="%{x|%d.%m.%Y}: %{y:.1f}<extra>" + names[scope] + "</extra>",
+            hovertemplate="%{x|%d.%m.%Y}: %{y:.1f}<extra>%{fullData.name}</extra>",
         ))
     fig.add_hline(y=target * 100, line_dash="dash", line_color=GOOD,
                   annotation_text=t("chart.target", lang, target=fmt_percent(target, lang, 0)), annotation_position="bottom right")

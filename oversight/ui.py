@@ -46,6 +46,7 @@ from oversight.i18n import (
     t,
 )
 from oversight.paths import database_path
+from oversight.presentation import md_code, md_text
 
 DEFAULT_TARGET = 0.95
 _build_lock = threading.Lock()
@@ -176,7 +177,7 @@ def ensure_database(lang: str) -> Path:
         try:
             build_demo_database(path, progress=progress)
         except Exception as error:  # a user-facing failure: say what and how to fix it
-            st.error(t("build.failed", lang, error=error))
+            st.error(t("build.failed", lang, error=md_text(error)))
             st.stop()
         note.empty()
         bar.empty()
@@ -459,15 +460,17 @@ def authenticate(lang: str) -> Principal:
     _who_am_i(principal, lang)
     if not principal.roles:
         st.title(t("app.title", lang))
-        admins = ", ".join(access.admins()) or t("auth.no_admin_yet", lang)
-        st.warning(t("auth.no_grant", lang, user=principal.user, admins=admins))
+        # Accounts from the identity provider and the grants: code, copied exactly (the "no admin" hint is ours).
+        admins = ", ".join(md_code(a) for a in access.admins()) or t("auth.no_admin_yet", lang)
+        st.warning(t("auth.no_grant", lang, user=md_code(principal.user), admins=admins))
         st.stop()
     return principal
 
 
 def _who_am_i(principal: Principal, lang: str) -> None:
     roles = ", ".join(t(f"role.{r}", lang) for r in access.ROLES if r in principal.roles) or "—"
-    st.sidebar.caption(t("auth.signed_in_as", lang, name=principal.name, user=principal.user, roles=roles))
+    # The name and the account come from the identity provider: text, and the account as code.
+    st.sidebar.caption(t("auth.signed_in_as", lang, name=md_text(principal.name), user=md_code(principal.user), roles=roles))
     st.sidebar.button(t("auth.sign_out", lang), on_click=st.logout, key="sign_out", icon=":material/logout:")
 
 
@@ -481,10 +484,17 @@ def setup(principal: Principal, lang: str) -> PageContext:
         info = query("dataset_info", source)
         data_range = query("data_range", source)
     except Exception as error:
-        st.error(t("db.unreadable", lang, path=path, error=error))
+        st.error(t("db.unreadable", lang, path=md_text(path), error=md_text(error)))
         st.stop()
+    problems = _database_problems(source)
     row = info.iloc[0]
     as_of = pd.Timestamp(row["as_of"]).to_pydatetime()
+    if problems:
+        # Say what is wrong and where it is repaired; only the Data and Access pages open
+        # (dashboard.py), on a moment clamped into range so that they can draw their filters.
+        listed = "; ".join(f"{md_text(problem)}: {n}" for problem, n in problems)
+        st.error(t("db.broken", lang, problems=listed))
+        as_of = min(max(as_of, dt.datetime(2000, 1, 2)), store.moscow_now())
     first = pd.Timestamp(data_range["first_created"].iloc[0])
     first_day = first.date() if pd.notna(first) else (as_of - dt.timedelta(days=365)).date()
     filters, target = filter_sidebar(lang, source, as_of, first_day, principal)
@@ -500,7 +510,24 @@ def setup(principal: Principal, lang: str) -> PageContext:
         principal=principal,
     )
     st.session_state["_ctx"] = ctx
+    st.session_state["_data_broken"] = bool(problems)
     return ctx
+
+
+def data_broken() -> bool:
+    """Whether this run's database breaks an invariant (set by setup): the navigation then lists only
+    the pages that repair it."""
+    return bool(st.session_state.get("_data_broken"))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _file_problems(path: str, version: str) -> list[tuple[str, int]]:
+    return store.file_problems(path)
+
+
+def _database_problems(source: Source) -> list[tuple[str, int]]:
+    """The invariants the database breaks (oversight.store.file_problems), once per file version."""
+    return _file_problems(source.db_path, source.version)
 
 
 @dataclass(frozen=True)
@@ -542,8 +569,9 @@ def context() -> PageContext:
 
 
 def literal(text: str) -> str:
-    """Show text from a link as literal code, so it can never render as a Markdown link."""
-    return "`" + str(text).replace("`", "'")[:60] + "`"
+    """Show text from a link as literal code (at most 60 characters), so it can never render as
+    Markdown."""
+    return md_code(" ".join(str(text).split())[:60]) or "``"
 
 
 def page_header(title_key: str, ctx: PageContext) -> None:
@@ -552,11 +580,11 @@ def page_header(title_key: str, ctx: PageContext) -> None:
     if ctx.principal.mode == "local":
         st.info(t("auth.single_user", ctx.lang), icon=":material/person:")
     elif not ctx.scope.is_everything:
-        st.caption(t("auth.scope_note", ctx.lang, scope=presentation.scope_label(connection(ctx), ctx.lang)))
+        st.caption(t("auth.scope_note", ctx.lang, scope=md_text(presentation.scope_label(connection(ctx), ctx.lang))))
     if ctx.is_demo:
         st.warning(t("demo.banner", ctx.lang, as_of=fmt_datetime(ctx.as_of, ctx.lang)), icon="⚠️")
     else:
-        st.caption(t("data.as_of", ctx.lang, as_of=fmt_datetime(ctx.as_of, ctx.lang), source=ctx.source))
+        st.caption(t("data.as_of", ctx.lang, as_of=fmt_datetime(ctx.as_of, ctx.lang), source=md_text(ctx.source)))
     # Problems with the opened link are shown once, on the first page the link opens.
     for kind, key, value in st.session_state.pop("_filter_problems", []):
         st.warning(t(f"filters.{kind}", ctx.lang, key=literal(key), value=literal(value)))
@@ -704,8 +732,8 @@ def url_choice(key: str, options, default, format_func, label: str):
         st.session_state[state_key] = from_url if from_url in options else default
     if st.session_state[state_key] not in options:
         st.session_state[state_key] = default
-    if len(options) <= 4:
-        st.segmented_control(label, options, format_func=format_func, key=state_key)
+    if len(options) <= 4:  # a segmented control reads Markdown in its options (a selectbox does not)
+        st.segmented_control(label, options, format_func=lambda v: md_text(format_func(v)), key=state_key)
         if st.session_state[state_key] is None:  # deselected: keep the default
             st.session_state[state_key] = default
     else:

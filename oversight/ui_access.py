@@ -14,6 +14,7 @@ import streamlit as st
 
 from oversight import access, export, reference
 from oversight.i18n import fmt_datetime, name_column, t
+from oversight.presentation import md_code, md_text
 from oversight.ui import AccessContext
 
 
@@ -66,9 +67,9 @@ def grant_form(ctx: AccessContext) -> None:
             try:
                 access.add_grant(ctx.principal, user, role, chosen_t, chosen_m)
             except (ValueError, access.AccessDenied) as error:
-                st.error(str(error))
+                st.error(md_text(error))  # may quote what was typed
             else:
-                st.success(t("access.saved", lang, user=access.normalise_user(user), role=t(f"role.{role}", lang)))
+                st.success(t("access.saved", lang, user=md_code(access.normalise_user(user)), role=t(f"role.{role}", lang)))
 
 
 def revoke_form(ctx: AccessContext) -> None:

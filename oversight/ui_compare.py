@@ -10,10 +10,11 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from oversight import charts, compare, guarded, heatmap, ui
+from oversight import charts, compare, guarded, heatmap, store, ui
 from oversight import events as ev
 from oversight.access import AccessDenied
 from oversight.i18n import fmt_date, fmt_number, fmt_percent, fmt_signed_percent, name_column, t
+from oversight.presentation import md_text
 from oversight.ui import PageContext
 
 
@@ -222,7 +223,7 @@ def register(ctx: PageContext) -> None:
         try:
             frame = ev.read_file(upload.getvalue(), upload.name)
         except ValueError as error:
-            st.error(t("events.unreadable", lang, error=error))
+            st.error(t("events.unreadable", lang, error=md_text(error)))  # names the file and its columns
             return
         frame = frame.drop(columns=["event_id"], errors="ignore")
         if st.button(t("events.add_from_file", lang, n=len(frame)), key="events_import"):
@@ -250,8 +251,8 @@ def save_events(ctx: PageContext, raw: pd.DataFrame, municipalities, organizatio
             new_register = guarded.replace_events(ctx.principal, ctx.db_path, accepted)
         else:
             new_register = guarded.add_events(ctx.principal, ctx.db_path, accepted, action=action)
-    except AccessDenied as error:
-        st.error(str(error))
+    except (AccessDenied, store.WriterBusy) as error:  # not allowed, or an import held the file too long
+        st.error(md_text(error))
         return
     st.session_state["_events_report"] = (counts, refused, len(new_register))
     st.rerun()

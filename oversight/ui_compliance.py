@@ -18,6 +18,7 @@ import streamlit as st
 from oversight import compliance, export, ui, ui_compare
 from oversight.filters import ascii_digits
 from oversight.i18n import fmt_date, fmt_number, fmt_percent, name_column, t
+from oversight.presentation import md_text
 from oversight.theme import BAD_BG, GOOD_BG
 from oversight.ui import PageContext
 
@@ -195,7 +196,7 @@ def weekends(ctx: PageContext, min_volume: int) -> None:
     lang = ctx.lang
     st.subheader(t("compliance.weekends", lang))
     country = compliance.calendar_of(ui.connection(ctx))
-    st.caption(t("compliance.weekends_note", lang) if country == "RU" else t("compliance.weekends_note_other", lang, country=country))
+    st.caption(t("compliance.weekends_note", lang) if country == "RU" else t("compliance.weekends_note_other", lang, country=md_text(country)))
     result = ui.cached("compliance.weekends", ctx, min_volume)
     region = result["region"].set_index("day_kind")
     columns = st.columns(len(compliance.DAY_KINDS))

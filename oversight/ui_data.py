@@ -17,6 +17,7 @@ import streamlit as st
 from oversight import export, guarded, importer, profiles, store, ui
 from oversight.access import AccessDenied
 from oversight.i18n import fmt_datetime, fmt_number, t
+from oversight.presentation import md_text
 from oversight.ui import PageContext
 
 MAX_UPLOAD_MB = 1024  # .streamlit/config.toml, server.maxUploadSize; larger files: the command line
@@ -26,7 +27,7 @@ PROFILE_CHOICES = ("auto", *profiles.PROFILE_NAMES)
 def current(ctx: PageContext) -> None:
     lang = ctx.lang
     st.subheader(t("data.current", lang))
-    kind = t("data.demo", lang) if ctx.is_demo else ctx.source
+    kind = t("data.demo", lang) if ctx.is_demo else md_text(ctx.source)
     st.markdown(t("data.current_text", lang, kind=kind, as_of=fmt_datetime(ctx.as_of, lang)))
 
 
@@ -56,7 +57,7 @@ def upload(ctx: PageContext) -> None:
         try:
             as_of = pd.to_datetime(as_of_text.strip(), dayfirst=True).to_pydatetime()
         except (ValueError, OverflowError):
-            st.error(t("data.bad_as_of", lang, value=as_of_text))
+            st.error(t("data.bad_as_of", lang, value=md_text(as_of_text)))
             return
     # One folder per browser session, next to the database; a file is written once, not on every rerun.
     if "_upload_dir" not in st.session_state:
@@ -73,7 +74,7 @@ def upload(ctx: PageContext) -> None:
         try:
             info, shown = guarded.preview(ctx.principal, path, ctx.db_path, profile, as_of, file.name)
         except (importer.ImportError_, ValueError) as error:
-            st.error(t("data.unreadable", lang, file=file.name, error=error))
+            st.error(t("data.unreadable", lang, file=md_text(file.name), error=md_text(error)))
             return
         _preview(info, shown, lang)
     if st.button(t("data.import_button", lang, n=len(files)), type="primary", key="data_import"):
@@ -85,7 +86,7 @@ def upload(ctx: PageContext) -> None:
         try:
             report = guarded.import_files(ctx.principal, paths, ctx.db_path, profile, as_of, progress, [f.name for f in files])
         except (importer.ImportError_, ValueError, AccessDenied) as error:
-            st.error(t("data.refused", lang, error=error))
+            st.error(t("data.refused", lang, error=md_text(error)))
             return
         # The data changed under the filters: start them again from the new data's defaults.
         for key in [k for k in st.session_state if str(k).startswith(("flt_", "pg_"))] + ["_filters_initialised"]:
@@ -99,8 +100,9 @@ def upload(ctx: PageContext) -> None:
 
 
 def _preview(info: importer.FileInfo, shown: pd.DataFrame, lang: str) -> None:
-    st.markdown(t("data.preview_title", lang, file=info.name, profile=info.profile.name,
-                  encoding=info.encoding or "xlsx", delimiter=info.delimiter or "—"))
+    # The file's name (the user's), its encoding and delimiter are text inside our bold title.
+    st.markdown(t("data.preview_title", lang, file=md_text(info.name), profile=md_text(info.profile.name),
+                  encoding=md_text(info.encoding or "xlsx"), delimiter=md_text(_delimiter(info.delimiter))))
     mapping = pd.DataFrame({
         t("data.col.field", lang): [t(f"import.field.{f}", lang) for f in info.positions],
         t("data.col.column", lang): [info.header[p] for p in info.positions.values()],
@@ -113,7 +115,7 @@ def _preview(info: importer.FileInfo, shown: pd.DataFrame, lang: str) -> None:
         if info.missing_optional:
             st.info(t("data.missing_optional", lang, fields=", ".join(t(f"import.field.{f}", lang) for f in info.missing_optional)))
         if info.ignored:
-            st.caption(t("data.ignored", lang, columns=", ".join(info.ignored[:30])))
+            st.caption(t("data.ignored", lang, columns=", ".join(md_text(c) for c in info.ignored[:30])))
     table = pd.DataFrame({
         t("data.col.line", lang): shown["line"],
         t("import.field.number", lang): shown["number"],
@@ -126,6 +128,11 @@ def _preview(info: importer.FileInfo, shown: pd.DataFrame, lang: str) -> None:
                                       for r in shown["reason"]],
     })
     st.dataframe(table, hide_index=True, width="stretch")
+
+
+def _delimiter(delimiter: str | None) -> str:
+    """A delimiter as one can read it: a tab is invisible (and a line of Markdown has none)."""
+    return {None: "—", "": "—", "\t": "\\t"}.get(delimiter, delimiter)
 
 
 def report(ctx: PageContext) -> None:
@@ -143,7 +150,7 @@ def report(ctx: PageContext) -> None:
         st.info(t("data.demo_replaced", lang))
     for kind, names in done.created.items():
         st.caption(t("data.created", lang, kind=t(f"data.created.{kind}", lang), n=len(names),
-                     names=", ".join(map(str, names[:12])) + (" …" if len(names) > 12 else "")))
+                     names=", ".join(md_text(n) for n in names[:12]) + (" …" if len(names) > 12 else "")))
     if done.reasons:
         st.warning(t("data.reasons_title", lang))
         st.dataframe(pd.DataFrame({
@@ -152,7 +159,7 @@ def report(ctx: PageContext) -> None:
         }), hide_index=True, width="stretch")
         approximate = [f["file"] for f in done.files if f.get("line_numbers") == "approximate"]
         if approximate:
-            st.caption(t("data.lines_approximate", lang, files=", ".join(approximate)))
+            st.caption(t("data.lines_approximate", lang, files=", ".join(md_text(f) for f in approximate)))
         sample = done.rejects.head(200)
         st.dataframe(pd.DataFrame({
             t("data.col.file", lang): sample["file"], t("data.col.line", lang): sample["line"],

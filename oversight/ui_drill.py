@@ -13,6 +13,7 @@ import streamlit as st
 from oversight import drill, presentation, tables, ui
 from oversight.filters import ascii_digits
 from oversight.i18n import fmt_datetime, fmt_number, name_column, t
+from oversight.presentation import md_text
 from oversight.ui import PageContext
 
 _PAGE_KEYS = {"bld": "pg_bld", "req": "pg_req"}
@@ -55,7 +56,15 @@ def current_path(ctx: PageContext) -> drill.Path:
             ui.refuse(ctx, "bld", building)
         if ticket is not None and drill.request_card(ui.connection(ctx), ticket, ctx.as_of, ctx.lang) is None:
             ui.refuse(ctx, "req", ticket)
-    return drill.Path.from_filters(f, building, ticket)
+    path = drill.Path.from_filters(f, building, ticket)
+    corrected, wrong = drill.reconcile(ui.connection(ctx), path)
+    if wrong:  # a link naming a request or building under places it is not in: shown under its own
+        st.session_state["_drill_corrected"] = [k.removesuffix("_id") for k in wrong]
+        go(corrected.territory_id, corrected.municipality_id, corrected.organization_id, corrected.building_id,
+           corrected.ticket_id)
+    if fixed := st.session_state.pop("_drill_corrected", None):
+        st.info(t("drill.link_corrected", ctx.lang, fields=", ".join(t(f"drill.level.{k}", ctx.lang) for k in fixed)))
+    return path
 
 
 def go(territory_id=None, municipality_id=None, organization_id=None, building_id=None, ticket_id=None) -> None:
@@ -90,7 +99,7 @@ def breadcrumbs(path: drill.Path, ctx: PageContext) -> None:
         steps.append((level, value, dict(keep)))
     columns = st.columns(len(steps))
     for i, (column, (level, value, target)) in enumerate(zip(columns, steps)):
-        text = _label(level, value, ctx)
+        text = md_text(_label(level, value, ctx))  # names from data: shown as text
         with column:
             if i == len(steps) - 1:
                 st.markdown(f"**{text}**")
@@ -128,7 +137,7 @@ def search_box(ctx: PageContext) -> None:
             continue
         st.caption(t(title, ctx.lang))
         for i, row in enumerate(rows.itertuples()):
-            if st.button(label(row), key=f"find_{title}_{i}"):
+            if st.button(md_text(label(row)), key=f"find_{title}_{i}"):  # a button's label reads Markdown
                 st.session_state["_drill_clear_search"] = True
                 go(**place(row))
 
@@ -230,14 +239,14 @@ def organization_card(path: drill.Path, ctx: PageContext) -> None:
     card = {**card, "kpis": {"organization": own, **card["kpis"]}}
     info = card["info"]
     lang = ctx.lang
-    st.subheader(t("drill.org_card", lang) + f": {info['name']}")
+    st.subheader(t("drill.org_card", lang) + f": {md_text(info['name'])}")
     municipalities = info["municipalities_en" if lang == "en" else "municipalities_ru"]
     a, b, c, d = st.columns(4)
-    a.metric(t("drill.org_inn", lang), info["inn"] or "—")
+    a.metric(t("drill.org_inn", lang), md_text(info["inn"]) or "—")  # a metric's value reads Markdown too
     b.metric(t("drill.org_kind", lang), t(f"kind.{info['kind']}", lang))
     c.metric(t("drill.org_buildings", lang), fmt_number(info["buildings"], lang))
     d.metric(t("drill.org_municipalities", lang), fmt_number(len(municipalities), lang))
-    st.caption(", ".join(municipalities))
+    st.caption(", ".join(md_text(m) for m in municipalities))
     st.markdown(f"**{t('drill.compare', lang)}**")
     compare = pd.DataFrame({
         t(f"drill.scope.{scope}", lang): {
@@ -308,8 +317,8 @@ def request_card(path: drill.Path, ctx: PageContext) -> None:
         t("drill.field.rating", lang): "—" if pd.isna(card["rating"]) else f"{int(card['rating'])} / 5",
     }
     left, right = st.columns(2)
-    with left:
-        st.table(pd.DataFrame({"": list(facts.values())}, index=list(facts.keys())))
+    with left:  # st.table reads Markdown in its cells: the values from data are escaped
+        st.table(pd.DataFrame({"": [md_text(v) for v in facts.values()]}, index=list(facts.keys())))
     with right:
         st.markdown(f"**{t('drill.timeline', lang)}**")
         st.table(pd.DataFrame({

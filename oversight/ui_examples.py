@@ -16,6 +16,7 @@ import streamlit as st
 from oversight import charts, fairness, guarded, heatmap, images, presentation, slides, ui
 from oversight.filters import ascii_digits
 from oversight.i18n import fmt_datetime, fmt_number, fmt_percent, t
+from oversight.presentation import md_text
 from oversight.theme import BAD, GOOD
 from oversight.ui import PageContext
 
@@ -177,9 +178,9 @@ def _card(ctx: PageContext, card: dict | None, kind: str) -> None:
     org = card["organization"]
     # Coloured text, not st.error: an error box would read as a failure of the page.
     colour = "green" if kind == "good" else "red"
-    st.markdown(f"#### :{colour}-background[{ui_text(str(org['name']))}]")
-    slide = presentation.example_slide(card, kind, ctx.target, lang)
-    st.markdown("\n".join(f"- {ui_text(line)}" for line in slide.points[:-len(card["requests"]) or None]))
+    st.markdown(f"#### :{colour}-background[{md_text(org['name'])}]")
+    slide = presentation.example_slide(card, kind, ctx.target, lang, show=md_text)
+    st.markdown(_bullets(slide.points[:-len(card["requests"]) or None]))
     compare = pd.DataFrame({
         t(f"drill.scope.{scope}", lang): {
             t(f"kpi.{metric}", lang): ui.format_kpi(metric, values.get(metric), lang) for metric in ui.CARD_METRICS
@@ -194,7 +195,7 @@ def _card(ctx: PageContext, card: dict | None, kind: str) -> None:
         png_button(ctx, f"example_trend_{kind}", slide.figure)
     st.markdown(f"**{t(f'examples.requests_{kind}', lang)}**")
     for request in card["requests"]:
-        with st.expander(presentation.request_line(request, kind, lang)):
+        with st.expander(presentation.request_line(request, kind, lang, show=md_text)):  # category, address: data
             timeline, text = st.columns(2)
             with timeline:
                 st.markdown(f"**{t('drill.timeline', lang)}**")
@@ -209,9 +210,9 @@ def _card(ctx: PageContext, card: dict | None, kind: str) -> None:
         _open_card(ctx, pd.DataFrame([org]), int(org["organization_id"]))
 
 
-def ui_text(line: str) -> str:
-    """A line of our own text shown as Markdown: organisation names may hold characters Markdown reads."""
-    return line.replace("*", "\\*").replace("_", "\\_").replace("[", "\\[")
+def _bullets(lines: list[str]) -> str:
+    """A slide's lines (their values from data written with md_text) as a Markdown list."""
+    return "\n".join(f"- {line}" for line in lines)
 
 
 # ---------------------------------------------------------------- exports
@@ -279,7 +280,8 @@ def _sequence(db_path: str, version: str, scope_key: str, filters, as_of, volume
     """The slide sequence, once per scope, volume, language and target: each step of presenter mode
     reruns the page, and the KPI, area and map queries behind the slides take a few hundred ms at 10M.
     (_con and _made are not part of the key: the made material follows from the others.)"""
-    return presentation.slides(_con, _made, lang, target, heatmap.map_geojson(), feature_ids=heatmap.boundary_ids())
+    return presentation.slides(_con, _made, lang, target, heatmap.map_geojson(), feature_ids=heatmap.boundary_ids(),
+                               show=md_text)
 
 
 def presenter(ctx: PageContext, made: presentation.Material, volume: int) -> None:
@@ -307,7 +309,7 @@ def presenter(ctx: PageContext, made: presentation.Material, volume: int) -> Non
             del st.query_params["present"]
             del st.query_params["slide"]
             st.rerun()
-    st.title(slide.title)
+    st.title(slide.title)  # its name from data written with md_text (_sequence)
     if slide.figure is not None:
         figure = slide.figure
         figure.update_layout(height=560, font=dict(size=16), legend_font_size=16)
@@ -318,6 +320,6 @@ def presenter(ctx: PageContext, made: presentation.Material, volume: int) -> Non
             ui.plotly(figure, key=f"slide_{slide.key}")
         if text is not None:
             with text:
-                st.markdown("\n".join(f"- {ui_text(line)}" for line in slide.points))
+                st.markdown(_bullets(slide.points))
     else:
-        st.markdown("\n".join(f"- {ui_text(line)}" for line in slide.points))
+        st.markdown(_bullets(slide.points))
