@@ -495,3 +495,23 @@ def test_data_page_upload_preview_and_import(browser, writable_server):
         p.screenshot(path=str(SCREENSHOTS / "data-report-ru.png"), full_page=True)
     finally:
         visit.close()
+
+
+# Issue #18 item 8: link values no page may crash on, in a real browser (the AppTest sweep in
+# tests/test_app.py runs every value; here the classes, through the server, as a visitor sends them).
+BROWSER_HOSTILE = ["1e999", "²", "-1", "' or 1=1 --", "<img src=http://canary.invalid/x.png>"]
+HOSTILE_KEYS = ["target", "from", "to", "dir", "mun", "org", "cat", "src", "bld", "req", "k", "m", "minv", "slide",
+                "freq", "present", "lang"]
+
+
+@pytest.mark.parametrize("page", [p for p in PAGES if p.url_path != "access"], ids=lambda p: p.url_path)
+def test_hostile_links_in_the_browser_show_no_error_trace_or_path(server, browser, page):
+    for value in BROWSER_HOSTILE:
+        visit = Visit(browser, f"{server}{page.url}?{urlencode({k: value for k in HOSTILE_KEYS})}")
+        try:
+            body = visit.page.inner_text("body")
+            assert visit.page.locator('[data-testid="stException"]').count() == 0, (page.url_path, value)
+            assert "Traceback" not in body and str(ROOT) not in body and ".py" not in body, (page.url_path, value)
+            assert not visit.outside, visit.outside  # a tag in a link never makes the browser fetch
+        finally:
+            visit.close()
