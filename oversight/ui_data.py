@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from oversight import export, guarded, importer, profiles, store, ui
+from oversight import export, guarded, importer, leftovers, profiles, store, ui
 from oversight.access import AccessDenied
 from oversight.i18n import fmt_datetime, fmt_number, t
 from oversight.presentation import md_text
@@ -50,7 +50,12 @@ def upload(ctx: PageContext) -> None:
     # A new key after each import empties the uploader (Streamlit keeps a widget's files otherwise).
     files = st.file_uploader(t("data.files", lang), type=["csv", "txt", "xlsx"], accept_multiple_files=True,
                              key=f"data_files_{st.session_state.get('_upload_round', 0)}")
+    own = st.session_state.get("_upload_dir")
+    leftovers.clean_uploads(Path(ctx.db_path).parent, keep=own)  # others' uploads unused for two hours go
     if not files:
+        if own:  # the user removed the files (or imported them): nothing of them stays on disk
+            shutil.rmtree(own, ignore_errors=True)
+            st.session_state.pop("_upload_dir", None)
         return
     as_of = None
     if as_of_text.strip():
