@@ -160,7 +160,8 @@ def describe(path: Path | str, profile: str = "auto", name: str | None = None) -
         try:
             header = [str(c) if c is not None else "" for c in _excel_frame(str(path), 0).columns]
         except Exception as error:  # noqa: BLE001 - any unreadable workbook is the user's problem to fix
-            raise ImportError_(f"{name}: not a readable Excel file ({error})") from None
+            LOG.warning("%s: not a readable workbook: %s", name, error)
+            raise ImportError_(f"{name}: not a readable Excel file (.xlsx): save it again from Excel, or as CSV") from None
         kind, encoding, delimiter = "xlsx", None, None
     else:
         encoding = _encoding(path)
@@ -570,7 +571,10 @@ def _import_locked(infos: list[FileInfo], db_path: Path, chosen: Profile, as_of,
     workdir = db_path.parent / f".import-{os.getpid()}-{time.time_ns()}"
     workdir.mkdir(parents=True, exist_ok=True)
     try:
-        target, replaced_demo = _target(db_path, workdir, chosen)
+        try:
+            target, replaced_demo = _target(db_path, workdir, chosen)
+        except (duckdb.Error, OSError) as error:  # the copy of the database: a full disk, a damaged file
+            raise _unforeseen(error, infos) from None
         con = duckdb.connect(str(target), config={"temp_directory": str(workdir / "spill")})
         try:
             report = _run(con, infos, chosen, as_of, say, workdir)
@@ -579,6 +583,8 @@ def _import_locked(infos: list[FileInfo], db_path: Path, chosen: Profile, as_of,
             con.execute("checkpoint")
         except store.DataProblem as problem:
             raise ImportError_(str(problem)) from None
+        except (duckdb.Error, OSError, ValueError, OverflowError) as error:  # a failure nobody foresaw
+            raise _unforeseen(error, infos) from None
         finally:
             con.close()
         store.replace_file(db_path, target)
@@ -588,6 +594,16 @@ def _import_locked(infos: list[FileInfo], db_path: Path, chosen: Profile, as_of,
         return report
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _unforeseen(error: Exception, infos: list[FileInfo]) -> ImportError_:
+    """A failure nobody foresaw, for the user: what it means, an incident number for the server's
+    log (which has the whole error), and that the database is unchanged."""
+    incident = f"{time.time_ns():x}"[-8:]
+    LOG.error("import of %s failed (incident %s)", [i.name for i in infos], incident, exc_info=error)
+    space = isinstance(error, OSError) and getattr(error, "errno", None) == 28
+    return ImportError_(("there is no space left on the disk" if space else "the import failed")
+                        + f": the database is unchanged (incident {incident} in the server's log)")
 
 
 SET_ASIDE = "UNCLOSED QUOTE"  # the error of a line set aside for a quote that swallowed the records after it
