@@ -43,7 +43,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from oversight import csvlines, profiles, reference, store
+from oversight import csvlines, privacy, profiles, reference, store
 from oversight.profiles import FIELDS, Profile, normalise
 
 LOG = logging.getLogger(__name__)
@@ -1193,6 +1193,8 @@ def _record(con, report: Report, infos: list[FileInfo], profile: Profile, scans:
     rejects = con.execute(
         "select file, line, raw, reason_code as reason, detail from import_rejects where import_id = $id "
         "order by file, line limit $n", {"id": import_id, "n": REJECTS_SAMPLE}).df()
+    # The sample leaves the import (the page, --json): personal data masked, as every query's (store.run).
+    rejects["raw"] = [privacy.mask_raw_row(v) if isinstance(v, str) else v for v in rejects["raw"]]
     report.rejects = rejects.astype({"file": "string", "raw": "string", "reason": "string", "detail": "string",
                                      "line": "int64"})
     if report.rejected != sum(f["rejected"] for f in report.files):

@@ -703,11 +703,41 @@ def run(con: ScopedConnection, name: str, *, rows: bool = False, **params) -> pd
             for statement in _COUNT_FROM_ROWS:
                 taken.execute(statement)
         try:
-            return taken.execute(sql, bound).df()
+            return _masked(name, params, taken.execute(sql, bound).df())
         finally:
             if rows:  # back to the pre-aggregated implementations for the cursor's next query
                 for statement in _COUNT_FROM_DAILY:
                     taken.execute(statement)
+
+
+# Residents' personal data leave the database only masked (issue #18 item 5): every query result
+# passes through store.run, so every page, Excel file, deck and JSON gets its texts from here. By
+# column name: a resident's text, a refused import row as the file had it, a building's address
+# (a flat, a name or a phone written into it). The drill-down's labels of buildings are addresses under
+# another name. Masked in Russian; oversight.privacy.localise turns the placeholders into English.
+_PERSONAL_COLUMNS = {"description": "text", "text": "text", "raw": "raw", "address": "address"}
+_PERSONAL_BY_QUERY = {("drill_labels", "building"): {"name_ru": "address", "name_en": "address"}}
+
+
+def _masked(name: str, params: dict, frame: pd.DataFrame) -> pd.DataFrame:
+    from oversight import privacy  # here: privacy is a leaf, store is imported by everything
+
+    kinds = {c: k for c, k in _PERSONAL_COLUMNS.items() if c in frame.columns}
+    kinds |= _PERSONAL_BY_QUERY.get((name, params.get("level")), {})
+    if not kinds or frame.empty:
+        return frame
+    maskers = {"text": privacy.mask, "raw": privacy.mask_raw_row, "address": privacy.mask_address}
+    out = frame.copy()
+    for column, kind in kinds.items():
+        values = out[column]
+        present = values.notna()
+        if not present.any():
+            continue
+        done = {v: maskers[kind](v) for v in pd.unique(values[present].astype(object))}
+        masked = values.astype(object).copy()
+        masked[present] = values[present].astype(object).map(done)
+        out[column] = masked.astype(values.dtype) if isinstance(values.dtype, pd.StringDtype) else masked
+    return out
 
 
 def _bindable(value):
