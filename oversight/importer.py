@@ -143,6 +143,13 @@ def _first_line(path: Path, encoding: str) -> str:
     return line.lstrip("\ufeff")
 
 
+def _shown(text: str, limit: int = 60) -> str:
+    """A value from a file as a message may quote it: no control characters (a terminal's escape
+    sequences, NUL), at most `limit` characters."""
+    clean = "".join(ch if ch.isprintable() else "�" for ch in str(text))
+    return clean if len(clean) <= limit else clean[: limit - 1] + "…"
+
+
 def _odd_line_ends(path: Path) -> bool:
     """Whether the file ends its lines in a way DuckDB's reader refuses (\\r\\r\\n, a CR doubled by a
     copy between systems; or CR and LF mixed): seen in its first 64 KB."""
@@ -174,7 +181,7 @@ def describe(path: Path | str, profile: str = "auto", name: str | None = None) -
     try:
         chosen = profiles.detect(header) if profile == "auto" else profiles.load(profile)
     except ValueError as error:
-        raise ImportError_(f"{name}: {error} (its columns: {', '.join(header[:12])})") from None
+        raise ImportError_(f"{name}: {error} (its columns: {', '.join(_shown(h) for h in header[:12])})") from None
     positions, missing, ignored = chosen.match(header)
     return FileInfo(str(path), name, kind, encoding, delimiter, header, chosen, positions, missing, ignored)
 
@@ -351,7 +358,8 @@ def _stage_file(con: duckdb.DuckDBPyConnection, info: FileInfo, index: int, work
 
 def _stage_all(con, count: int) -> None:
     """The view staged_all: every file's rows (for the distinct names, the date formats and as_of)."""
-    union = " union all ".join(f"select * from file_{i}" for i in range(count))  # noqa: S608 - file_0 … file_<n-1>
+    # By name: files of one profile may have different columns (c1..cN differ; our fields are the same).
+    union = " union all by name ".join(f"select * from file_{i}" for i in range(count))  # noqa: S608 - file_0 … file_<n-1>
     con.execute(f"create or replace temp view staged_all as {union}")
 
 
@@ -622,12 +630,20 @@ def _run(con, infos: list[FileInfo], profile: Profile, as_of_option, say, workdi
         for round_ in range(MAX_QUOTE_REPAIRS + 1):
             formats = _formats_in_use(con, profile)
             statuses, municipalities, exported, latest = _first_read(con, formats, as_of_option is None)
-            report.as_of, report.as_of_source = _as_of(as_of_option, exported, latest)
+            undated = None
+            try:
+                report.as_of, report.as_of_source = _as_of(as_of_option, exported, latest)
+            except ImportError_ as error:  # no readable date: perhaps a stray quote swallowed every row
+                if as_of_option is not None:
+                    raise
+                undated, report.as_of = error, store.latest_as_of()
             maps = _status_and_municipality_maps(con, profile, statuses, municipalities)
             say(0.08, "checking")
             _check_files(con, infos, _check_params(profile, formats, report.as_of) | maps)
             swallowing = _swallowing_lines(con, infos)
             if not swallowing:
+                if undated is not None:
+                    raise undated
                 break
             if round_ == MAX_QUOTE_REPAIRS:
                 (index, line, _), *_ = swallowing
@@ -702,15 +718,15 @@ SWALLOW_CHECKS = 100_000  # records of a file read back to look for swallowed on
 
 
 def _holds_records(text: str, info: FileInfo) -> bool:
-    """Whether a record's text is records run together by a stray quote: its first line is a whole
-    record of the file's width when the quote is taken as a character, and the lines after it are
-    whole records too (a resident's text with line breaks is not: its record goes on over the lines)."""
+    """Whether a record's text is records run together by a stray quote: its first line, and at least
+    one line after it, each hold the file's full width of values when quotes are taken as characters
+    (the line is a whole row of the file by itself). A resident's text with line breaks is not: its
+    record goes on over the lines, so its first line is short of the width or its other lines are."""
     lines = text.strip("\r\n").split("\n")
-    delimiter = info.delimiter or ","
-    first = next(csv.reader([lines[0].rstrip("\r")], delimiter=delimiter, quoting=csv.QUOTE_NONE), [])
-    whole = sum(1 for record in csv.reader((x.rstrip("\r") for x in lines[1:]), delimiter=delimiter)
-                if len(record) == len(info.header))
-    return len(first) >= len(info.header) and whole >= 1
+    width = len(info.header)
+    fields = [len(next(csv.reader([x.rstrip("\r")], delimiter=info.delimiter or ",", quoting=csv.QUOTE_NONE), []))
+              for x in lines]
+    return fields[0] >= width and any(n >= width for n in fields[1:])
 
 
 def _set_aside_lines(con, infos: list[FileInfo], swallowing: list[tuple[int, int, int]], workdir: Path) -> None:

@@ -352,3 +352,38 @@ def test_an_excel_export_is_read_with_calamine(tmp_path):
     report = importer.import_files([path], db)
     reconciles(report, 5)
     assert report.loaded == 5
+
+
+def _raw(path: Path, rows: list[list[str]]) -> Path:
+    path.write_text(";".join(HEADER) + "\n" + "\n".join(";".join(r) for r in rows) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("first, second", [(7, 7), (6, 7)])
+def test_two_stray_quotes_lose_no_row(tmp_path, first, second):
+    """Found by the fuzz suite: two stray quotes on consecutive rows (in one column: DuckDB parses the
+    two rows as one record of the right width; in two: one malformed record) lost a row."""
+    rows = [row(i) for i in range(1, 4)]
+    rows[0][first] = '"' + rows[0][first]
+    rows[1][second] = '"' + rows[1][second]
+    report = importer.import_files([_raw(tmp_path / "f.csv", rows)], tmp_path / "db.duckdb")
+    reconciles(report, 3)
+
+
+def test_files_of_one_profile_with_different_columns_import_together(tmp_path):
+    """Found by the fuzz suite: a second export with one column more failed the batch."""
+    a = write(tmp_path / "a.csv", [row(1)])
+    b = tmp_path / "b.csv"
+    b.write_text(";".join(HEADER + ["Примечание"]) + "\n" + ";".join(row(2) + ["срочно"]) + "\n", encoding="utf-8")
+    report = importer.import_files([a, b], tmp_path / "db.duckdb")
+    reconciles(report, 2)
+    assert report.loaded == 2
+
+
+def test_a_refusal_never_echoes_control_characters_or_a_huge_header(tmp_path):
+    path = tmp_path / "f.csv"
+    path.write_text("a;\x1b]0;owned\x07;\x1b[2J\x1b[31mred\x00;" + "y" * 5000 + "\n1;2;3;4\n", encoding="utf-8")
+    with pytest.raises(importer.ImportError_) as refused:
+        importer.import_files([path], tmp_path / "db.duckdb")
+    message = str(refused.value)
+    assert "\x1b" not in message and "\x00" not in message and "\x07" not in message and len(message) < 1000
