@@ -180,7 +180,10 @@ def request_card(con, ticket_id: int, as_of: dt.datetime, lang: str = "ru") -> d
     if rows.empty:
         return None
     card = rows.iloc[0].to_dict()
-    card["description"] = privacy.mask(card.pop("description"), lang)
+    # Masked by store.run (in Russian): the placeholders in the page's language.
+    text = card.pop("description")
+    card["description"] = privacy.localise(text, lang) if isinstance(text, str) else ""
+    card["address"] = privacy.localise(card["address"], lang)
     returns = store.run(con, "ticket_returns_of", ticket_id=ticket_id)["returned_at"].tolist()
     card["timeline"] = timeline(card, returns)
     card["returns_dated"] = len(returns)

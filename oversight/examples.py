@@ -62,7 +62,10 @@ def requests_shown(con, filters: Filters, as_of: dt.datetime, organization_id: i
     cards = []
     for card in rows.to_dict("records"):
         dated = by_ticket.get(card["ticket_id"], [])
-        card["description"] = privacy.mask(card["description"], lang)
+        # Masked by store.run (in Russian): the placeholders in the page's language.
+        text = card["description"]
+        card["description"] = privacy.localise(text, lang) if isinstance(text, str) else ""
+        card["address"] = privacy.localise(card.get("address"), lang)
         card["timeline"] = drill.timeline(card, dated)
         card["returns_dated"] = len(dated)
         cards.append(card)

@@ -1,41 +1,55 @@
-"""Residents' personal data never reach the screen: names, phone numbers, e-mails, flat numbers, passport
-and СНИЛС numbers in free text are masked before anything shows a request's text, an address or a raw
-row of an import.
+"""Residents' personal data never reach the screen: names, phone numbers, e-mails, flat numbers, passport,
+СНИЛС and card numbers, birth dates are masked before anything shows a request's text, an address or a
+raw row of an import.
 
 Rules, not a model: they are predictable and testable, and over-masking a word is the safe error.
+Numbers (e-mails first, then the rules below in this order):
 - e-mail: anything@domain.tld;
-- СНИЛС: 123-456-789 01 (any of -, space), or 11 digits after «СНИЛС»; a bank card: 4 groups of 4 digits;
-- passport: series and number 45 10 123456 / 4510 123456 / 4510 № 123456 (with «серия», «номер» between
-  or not); after «паспорт…» also a lone series or number; «код подразделения 500-123»;
-- a birth date after «дата рождения», «д.р.», «родился/родилась», and «1980 г.р.»;
-- phone: a Russian number of 10 digits (3-digit code, in brackets or not, and 7 digits grouped 3-2-2,
-  3-4, 2-2-3, 2-3-2 or not at all) with an optional +7, 7 or 8 in front, the groups separated by
-  nothing, spaces, dashes or dots; so two numbers in a row are two numbers, not one run of 22 digits.
-  Also any run of 10-11 digits with spaces, dashes and brackets that starts with +7, 7 or 8 followed by a
-  code, or has its code in brackets; a local 7-digit number 123-45-67 (or with dots or spaces); and any
-  number of 5-11 digits after a cue (тел., телефон, т., моб., сот., по номеру …). A bare 7 or 8 right
-  after a house or flat marker (д. 7 9161234567) stays the house number;
-- kept: a number after ИНН/ОГРН/КПП/БИК/ОКПО/ОКТМО (an organisation's codes are public and are what
-  an inspector searches by), a plain digit run after «№», «заявка», «обращение» (a request number)
-  unless it is shaped like a mobile number; dates (12.03.2024 10:15), times, sums (1 500 руб.), years,
-  quarters (1 кв. 2024), house numbers (д. 5, дом 12к2, корп. 3) are not shaped like any of the above;
-- flat: «кв. 12», «кв12», «кв.45а», «квартира №45», «в квартире 45», «квартиры 12 и 14», «комната 3»,
-  «flat 12», «apt. 12», «apartment 12»; after a street (ул. Ленина 5-12) the number after the dash;
-- name (words of Cyrillic or Latin letters, in title case, capitals, or lower case where said):
-  - a patronymic (-ович/-евич/-ич, -овна/-евна/-ична/-инична, in any grammatical case; in lower case
-    the feminine ones only after a known first name) together with the one or two name words before it
-    and the one after it: Иванов Иван Иванович, Иван Иванович Иванов, Иван Иванович, ИВАНОВ ИВАН ИВАНОВИЧ;
-  - a known first name (a list of common Russian first names, in any grammatical case) with a name word
-    next to it: Мария Иванова, Иванова Мария (in lower case only next to a surname of a usual shape:
-    -ов, -ев, -ин, -ский, -ых, -ко, -ук …); alone, unless it is also a common word (Вера, Роман, Слава …);
-  - a surname with initials: Иванов И.И., Иванов И. И., Иванов И., И.И. Иванов, И. Иванов;
-  - after a cue word (заявитель, жилец, собственник, ФИО, звонить, спросить, контактное лицо …): the
-    next one to three name words.
-  A "name word" is a word with a capital letter that is not a known non-name (УК, Подъезд, Прошу …), or
-  in lower case a known first name or a surname of a usual shape.
+- after a cue: «СНИЛС» 11 digits; «код подразделения» 500-123; «паспорт…» (серия, номер, РФ, данные
+  between) a series and number 45 10 123456 / 4510 123456 / 4510 № 123456, or a series or a number alone;
+- a bank card: 4 groups of 4 digits; a birth date after «дата рождения», «д.р.», «родился/родилась»
+  and the year in «1980 г.р.»; series and number with «№» or «номер» between (серия 4510 номер 123456);
+- a run of digit groups (separated by spaces, dashes, dots, brackets, a + in front) is split into the
+  numbers below so that they cover the most digits, so «8-916-123-45-67 8-916-765-43-21» is two phones,
+  not one run of 22 digits, and «12.03.2024 8 916 …» is a date and a phone:
+  - phone: 10 digits (a 3-digit code, in brackets or not, and 7 digits grouped 3-2-2, 3-4, 2-2-3 or
+    2-3-2), with +7, 7 or 8 in front or not; groups may be run together (89161234567, 8916 1234567,
+    8916123-45-67) as long as the code stands apart, or the 7 digits keep all their groups; a foreign
+    number: + and 10-13 digits; a local number alone: 123-45-67 (or with dots or spaces, the same
+    separator twice), 123-4567, 12-34-567;
+  - СНИЛС: 123-456-789 01, 123 456 789 01; passport: 45 10 123456, 4510 123456 (spaces only);
+  digits joined by bare dots (a date) are taken whole or not at all, a dot next to a space ends a
+  sentence, and a lone 7 or 8 right after a house or flat marker (д. 7 9161234567) is the house;
+- after a phone cue (тел., телефон, т., моб., сот., по номеру, whatsapp …): a number of 5-11 digits;
+- last, a run of 10-11 digits with spaces, dashes, brackets that starts with + or has a bracket, or is
+  7/8 and 10 more digits, or 9 and 9 more (8 (49624) 5-12-34);
+- kept: a number after ИНН/ОГРН/КПП/БИК/ОКПО/ОКТМО (an organisation's codes are public and are what an
+  inspector searches by; not if a phone word comes between), a plain digit run after «№», «заявка»,
+  «обращение» (a request number) unless it is shaped like a mobile number or a phone word is before
+  the «№». Dates (12.03.2024 10:15), times, sums (1 500 руб.), years, quarters (1 кв. 2024), house
+  numbers (д. 5, дом 12к2, корп. 3) are shaped like none of the above.
+Flats: «кв. 12», «кв12», «кв.45а», «квартира №45», «в квартире 45», «квартиры 12 и 14», «комната 3»,
+  «flat 12», «apt. 12», «apartment 12»; after a street (ул. Ленина 5-12) the number after the dash.
+Names (words of Cyrillic or Latin letters; a "name word" is one with a capital letter that is not a
+known non-name such as УК, ИНН, Прошу, or in lower case a known first name or a surname of a usual
+shape: -ов, -ев, -ин, -ын, -ский, -цкий, -ых, -их, -енко, -ук, -юк, -ян … in any grammatical case):
+- a patronymic (-ович/-евич/-ич, -овна/-евна/-ична/-инична, in any grammatical case; in lower case the
+  feminine ones only after a known first name) with the one or two name words before it and the one
+  after it, written the same way (lower case or not): Иванов Иван Иванович, Иван Иванович Иванов, Иван
+  Иванович, ИВАНОВ ИВАН ИВАНОВИЧ, иванову ивану ивановичу;
+- a known first name (a list of common Russian first names, in any grammatical case) with the name
+  words next to it: Мария Иванова, Иванова Мария (in lower case only next to a surname of a usual
+  shape); alone, unless it is also a common word (Вера, Надежда, Роман, Слава …);
+- initials (И.И., И. И., И.) with the name words next to them: Иванов И.И., И. И. Иванов, Иванов И.;
+- after a cue (заявитель, жилец, собственник, ФИО, звонить, спросить, контактное лицо, мастер,
+  диспетчер …), maybe after a flat (жилец кв. 12 Сидоров): the next one to three name words;
+- a name word right next to a name already masked;
+- not a street named after a person: a first name in the genitive right after a street marker and the
+  word after it (ул. Юрия Гагарина, ул. Зои Космодемьянской).
 
-Exits: `mask` (free text), `mask_address` (a building's address keeps its street and house),
-`mask_raw_row` (the raw JSON row of a refused import row), `mask_frame` (text columns of a table).
+Exits: `mask` (free text), `mask_address` (a building's address keeps its place, street and house),
+`mask_raw_row` (the raw JSON row of a refused import row), `mask_frame` (text columns of a table),
+`localise` (Russian placeholders of masked text into another language's).
 """
 
 from __future__ import annotations
@@ -64,7 +78,7 @@ _ANY_SENTINEL = re.compile("[" + "".join(_SENTINEL.values()) + "]")
 
 _H = r"[ \t\u00a0]"  # a space inside a number (not a line break)
 # A run of digit groups with what may separate a phone's groups (spaces, dashes, dots, brackets): it may
-# hold several phones, a date and a phone, or nothing personal; _phones splits it.
+# hold several phones, a date and a phone, or nothing personal; _phone_run splits it.
 _RUN = re.compile(r"(?<!\d)(?:\+[ \t\u00a0]*)?(?:\([ \t\u00a0]*)?\d(?:[\d \t\u00a0\-.()\u2010-\u2015]*\d)?")
 # Where a 10-digit number (code + number) may be split: after the code, and inside the 7-digit number
 # as 3-2-2, 3-4, 2-2-3 or 2-3-2 (8 916 123 45 67, 8916 1234567, 8916123-45-67, 916123-4567, 89161234567).
@@ -173,6 +187,7 @@ def _name_forms(names: str) -> frozenset[str]:
 
 
 _FIRST_FORMS = _name_forms(_FIRST_NAMES_M) | _name_forms(_FIRST_NAMES_F)
+_FIRST_NOMINATIVE = frozenset((_FIRST_NAMES_M + _FIRST_NAMES_F).lower().replace("ё", "е").split())
 _AMBIGUOUS_NAMES = _name_forms(_AMBIGUOUS) | {"любой", "любую", "любое", "любые"}
 _PATRONYMIC = re.compile(
     r"[а-яё]{2,}(?:ович|евич)(?:а|у|ем|е)?|[а-яё]{2,}(?:овн|евн|ичн)(?:а|ы|е|у|ой|ою)"
@@ -184,7 +199,7 @@ _PATRONYMIC_MASCULINE = re.compile(
 )
 _SURNAME_SHAPE = re.compile(
     r"[а-яё]{2,}(?:(?:ов|ев|ин|ын)(?:а|у|ым|ой|ою|ом|е|ы|ых|ым|ыми)?|(?:ск|цк)(?:ий|ая|ого|ой|ому|ую|им|ом|ие|их)"
-    r"|ых|их|енко|ко|ук|юк|чук|ян|янц|швили|дзе)"
+    r"|[а-яё]ых|[а-яё]их|енко|(?:ук|юк|ян|янц)(?:а|у|ом|е)?|швили|дзе)"
 )
 _STOP = frozenset("""
 ук тсж жск жэк мкд жкх рсо омсу еду едс мо рф гжи мчс ооо оао зао пао ао муп гуп гбу мбу мку ип нко снт днп
@@ -196,14 +211,16 @@ _STOP = frozenset("""
 январь февраль март апрель май июнь июль август сентябрь октябрь ноябрь декабрь
 января февраля марта апреля мая июня июля августа сентября октября ноября декабря
 понедельник вторник среда четверг пятница суббота воскресенье добродел госуслуги ростелеком мособлгаз
-мосэнерго мосводоканал россети фио тсн зхо тко гвс хвс инн огрн огрнип кпп бик окпо октмо окато снилс паспорт
+мосэнерго мосводоканал россети фио тсн зхо тко гвс хвс других своих таких никаких каких моих наших ваших всяких
+любых разных новых старых жилых нежилых инн огрн огрнип кпп бик окпо октмо окато снилс паспорт
 """.split())
 _CUE = re.compile(
     r"(?i)(?<![а-яёa-z])(?:заявител[а-яё]*|жил(?:ец|ица|ьца|ьцу|ицы)|жител[а-яё]*|собственни[а-яё]*|"
     r"нанимател[а-яё]*|квартиросъ[её]мщи[а-яё]*|арендатор[а-яё]*|ф\.?\s?и\.?\s?о\.?|"
     r"(?:по|пере)?звонит[ье]|звонил[аи]?|спросит[ье]|обраща(?:ется|лся|лась|ются)|обратил(?:ся|ась|ись)|"
     r"контактное\s+лицо|контакт|гражданин[а-яё]*|гражданк[а-яё]*|гр\.|сосед[а-яё]*|председател[а-яё]*|"
-    r"старш(?:ий|ая)\s+по\s+(?:дому|подъезду)|applicant|resident|tenant|contact(?:\s+person)?|call|ask\s+for|"
+    r"старш(?:ий|ая)\s+по\s+(?:дому|подъезду)|мастер[а-яё]*|диспетчер[а-яё]*|слесар[а-яё]*|сантехник[а-яё]*|"
+    r"электрик[а-яё]*|дворник[а-яё]*|техник[а-яё]*|уборщиц[а-яё]*|applicant|resident|tenant|contact(?:\s+person)?|call|ask\s+for|"
     r"name)(?P<sep>[ \t]*[:,\-–—]?[ \t]*)"
 )
 _W = r"[А-ЯЁA-Z][а-яёa-z]+(?:-[А-ЯЁA-Z][а-яёa-z]+)?|[А-ЯЁA-Z]{2,}(?:-[А-ЯЁA-Z]{2,})?"
@@ -214,6 +231,9 @@ _INITIALS = re.compile(
     rf"(?![ \t]*\d+(?!\d|[.:]\d))(?:[ \t]?(?P<right>{_W})(?![\w]))?"
 )
 _WORD = re.compile(r"[A-Za-zА-ЯЁа-яё]+(?:-[A-Za-zА-ЯЁа-яё]+)*")
+_STREET_PERSON = re.compile(
+    rf"(?i)(?<![а-яё]){_STREET}(?![а-яё])\.?[ \t]+(?P<first>[А-ЯЁ][а-яё]+)(?:[ \t]+[А-ЯЁ][а-яё]+(?:-[А-ЯЁ][а-яё]+)?)?"
+)
 _TOPONYM = re.compile(
     rf"(?i)(?<![а-яё]){_STREET}(?![а-яё])\.?|(?<![а-яё])(?:г|гор|город|г\.\s?о|го|городской\s+округ|пос|пгт|рп|п|с|село|"
     r"д|дер|деревня|им|имени|р-н|район)\.(?=\s*[А-ЯЁ0-9])|(?<![а-яё])(?:город|городской\s+округ|деревня|село|"
@@ -293,18 +313,24 @@ def _mark_names(text: str, protected: list[tuple[int, int]]) -> str:
     words = _Words(text, protected)
     n = len(words.spans)
     marked = words.marked
+
+    def near(i: int, j: int, *, override: bool = False) -> bool:
+        """Word j, next to word i, is a name word written the way word i is (a lower-case word is not
+        the surname of a capitalised name)."""
+        return words.adjacent(i, j) and words.name_like(j, override=override) \
+            and (words.style[i] == "lower") == (words.style[j] == "lower")
+
     for i in range(n):
         if words.is_patronymic(i):
             marked[i] = True
-            if words.adjacent(i - 1, i) and words.name_like(i - 1, override=True):
+            if near(i, i - 1, override=True):
                 marked[i - 1] = True
-                if words.adjacent(i - 2, i - 1) and words.name_like(i - 2, override=True):
+                if near(i - 1, i - 2, override=True):
                     marked[i - 2] = True
-            if words.adjacent(i, i + 1) and words.name_like(i + 1):
+            if near(i, i + 1):
                 marked[i + 1] = True
         elif words.is_first_name(i) and not words.protected[i] and words.low[i] not in _STOP:
-            left = words.adjacent(i - 1, i) and words.name_like(i - 1)
-            right = words.adjacent(i, i + 1) and words.name_like(i + 1)
+            left, right = near(i, i - 1), near(i, i + 1)
             if words.style[i] == "lower":
                 left = left and words.surname_shaped(i - 1)
                 right = right and words.surname_shaped(i + 1)
@@ -317,9 +343,17 @@ def _mark_names(text: str, protected: list[tuple[int, int]]) -> str:
                 marked[i - 1] = True
             if right:
                 marked[i + 1] = True
+    name = _SENTINEL["name"]
+    for i in range(n):  # a name word right next to a name already found (Иванов А. Александр Иванов)
+        start, end = words.spans[i]
+        if (re.match(rf"[ \t]+{name}", text[end:end + 3]) or re.search(rf"{name}[ \t]+$", text[max(0, start - 3):start])) \
+                and words.name_like(i):
+            marked[i] = True
     for cue in _CUE.finditer(text):
-        after = [i for i in range(n) if words.spans[i][0] >= cue.end()]
-        if not after or words.spans[after[0]][0] != cue.end():
+        # the name follows the cue, maybe after a flat (жилец кв. 12 Сидоров)
+        end = cue.end() + len(re.match(rf"(?:{_SENTINEL['flat']}[ \t,:\-–—]*)?", text[cue.end():]).group(0))
+        after = [i for i in range(n) if words.spans[i][0] >= end]
+        if not after or words.spans[after[0]][0] != end:
             continue
         i, taken = after[0], 0
         while i < n and taken < 3 and words.name_like(i):
@@ -488,7 +522,7 @@ def _flats(text: str) -> str:
 
 def _names(text: str, protect: bool = False) -> str:
     """Names; with protect (an address), a street's or a place's name after its marker is not one."""
-    spans = _protected_spans(text) if protect else []
+    spans: list[tuple[int, int]] = []
 
     def initials(match: re.Match) -> str:
         left, right = match.group("left"), match.group("right")
@@ -501,8 +535,24 @@ def _names(text: str, protect: bool = False) -> str:
         whole = match.group(0)
         return whole[: start - match.start()] + _SENTINEL["name"] + whole[end - match.start():]
 
-    out = _INITIALS.sub(initials, text)
-    return _mark_names(out, _protected_spans(out) if protect else [])
+    out = text
+    for _ in range(3):  # again over what is left next to a masked name (Гоголь А. А.И. Гоголь)
+        spans[:] = _protected_spans(out) if protect else []
+        done, out = out, _INITIALS.sub(initials, out)
+        if out == done:
+            break
+    return _mark_names(out, (_protected_spans(out) if protect else []) + _street_person_spans(out))
+
+
+def _street_person_spans(text: str) -> list[tuple[int, int]]:
+    """A street named after a person (ул. Юрия Гагарина, ул. Зои Космодемьянской): a first name in the
+    genitive right after a street marker, and the word after it, are a street, not a person."""
+    spans = []
+    for match in _STREET_PERSON.finditer(text):
+        first = match.group("first").lower().replace("ё", "е")
+        if first in _FIRST_FORMS and first not in _FIRST_NOMINATIVE:
+            spans.append((match.start("first"), match.end()))
+    return spans
 
 
 def _render(text: str, lang: str) -> str:
@@ -523,6 +573,15 @@ def _clean(text) -> str | None:
     return _ANY_SENTINEL.sub("", str(text))
 
 
+def localise(text, lang: str = "ru"):
+    """Text masked in Russian with its placeholders in the language asked for (other values as they are)."""
+    if not isinstance(text, str) or lang not in _MASKS or lang == "ru":
+        return text
+    for kind in sorted(_MASKS["ru"], key=lambda k: -len(_MASKS["ru"][k])):  # «кв. [скрыто]» before «[скрыто]»
+        text = text.replace(_MASKS["ru"][kind], _MASKS[lang][kind])
+    return text
+
+
 def mask(text: str | None, lang: str = "ru") -> str:
     """The text with personal data replaced by a visible placeholder ('' for no text)."""
     clean = _clean(text)
@@ -537,6 +596,7 @@ def mask(text: str | None, lang: str = "ru") -> str:
 _ADDRESS_FLAT = re.compile(r"(?i)^\s*(?:кв(?:артир[а-яё]*)?|кв-р[а-яё]*|комн(?:ат[а-яё]*)?|пом(?:ещени[а-яё]*)?|"
                            r"офис|оф|flat|apt|apartment)\.?\s*(?:№\s*)?\d")
 _ADDRESS_HOUSE = re.compile(r"(?i)(?<![а-яё])(?:д|дом|вл|влд|владение|уч|участок|зд|здание|house|bld)\.?\s*№?\s*\d")
+_ADDRESS_HOUSE_FLAT = re.compile(r"(?i)^(?P<house>\s*(?:(?:д|дом)\.?\s*)?\d+[а-яё]?)\s*-\s*\d+[а-яё]?\s*$")
 _ADDRESS_BUILDING = re.compile(r"(?i)^\s*(?:корп|корпус|к|стр|строение|лит|литера|соор|сооружение|подъезд|под|"
                                r"этаж|эт|секция|блок|building|entrance|floor)\.?\s*\d*[а-яёa-z]?\s*$")
 _ADDRESS_PLACE = re.compile(rf"(?i)(?<![а-яё])(?:{_STREET}|г|гор|город|г\.\s?о|го|городской\s+округ|пос|посёлок|"
@@ -558,7 +618,14 @@ def _protected_spans(text: str) -> list[tuple[int, int]]:
 
 def mask_address(address: str | None, lang: str = "ru") -> str:
     """A building's address as an inspector needs it: the place, the street and the house stay; a flat, a
-    person's name, a phone or anything else after the house is masked ('' for no address)."""
+    person's name, a phone or anything else after the house is masked ('' for no address).
+
+    Read piece by piece (between commas): a postcode, a place or a street (after its marker: г., г.о.,
+    мкр., ул., пр-т … or «Ленина ул.») and the house (д. 5, дом 12к2, a bare 5, 7/2) stay, with their
+    names not taken for a person's (ул. Юрия Гагарина) but phones, e-mails and flats in them masked;
+    корп., стр., подъезд, этаж after the house stay; a bare number after the house is the flat (ул. Ленина,
+    5, 12), and so is the number after a dash (ул. Ленина 5-12, д. 5-17); any other piece goes through
+    `mask`, and after the house it is hidden whole even if no rule saw a name in it (…, кв. 7, Петров)."""
     clean = _clean(address)
     if clean is None:
         return ""
@@ -575,6 +642,9 @@ def mask_address(address: str | None, lang: str = "ru") -> str:
             masked = _flats(_numbers(piece))
         elif re.fullmatch(r"\d{6}", body) and not seen_house:  # a postcode
             masked = piece
+        elif not seen_house and _ADDRESS_HOUSE_FLAT.match(piece):  # «5-17», «д. 5-17»: house 5, flat 17
+            seen_house = True
+            masked = _ADDRESS_HOUSE_FLAT.match(piece).group("house") + ", " + _SENTINEL["flat"]
         elif re.fullmatch(r"\d+[а-яё]?(?:[/-]\d+[а-яё]?)?(?:\s*(?:к|корп|стр)\.?\s*\d+)?", body, re.IGNORECASE):
             if seen_house:
                 masked = lead + _SENTINEL["flat"]
@@ -598,37 +668,51 @@ def mask_address(address: str | None, lang: str = "ru") -> str:
 # ---------------------------------------------------------------------------------------------------
 # Raw rows and tables
 
-_PERSONAL_COLUMN = re.compile(
-    r"(?i)(?<![а-яёa-z])(?:фио|ф\.и\.о|заявител|фамили|имя|отчеств|телефон|тел\b|моб|e-?mail|эл\.?\s*почт|почт|"
-    r"паспорт|снилс|квартир|кв\b|контакт|applicant|name|phone|mobile|email|passport|flat|apartment)"
-)
+# A raw row's column, by its header: an address keeps its street and house; a column of personal data is
+# hidden whole (a surname alone in an «ФИО» column has nothing else to tell it by); any other through mask.
+_ADDRESS_COLUMN = re.compile(r"(?i)адрес|address")
+_ORGANISATION_COLUMN = re.compile(r"(?i)организац|управляющ|исполнител|(?<![а-яё])ук(?![а-яё])|organi[sz]ation|company")
+_PERSONAL_COLUMNS = [
+    ("phone", re.compile(r"(?i)телефон|(?<![а-яё])тел(?![а-яё])|(?<![а-яё])моб|phone|mobile")),
+    ("email", re.compile(r"(?i)e-?mail|почт")),
+    ("passport", re.compile(r"(?i)паспорт|passport")),
+    ("snils", re.compile(r"(?i)снилс|snils")),
+    ("flat", re.compile(r"(?i)квартир|(?<![а-яё])кв(?![а-яё])|flat|apartment")),
+    ("name", re.compile(r"(?i)фио|ф\.и\.о|заявител|фамили|(?<![а-яё])имя|отчеств|applicant|(?<![a-z])name")),
+    ("hidden", re.compile(r"(?i)контакт|contact")),
+]
 
 
-def _mask_value(value, lang: str, whole: bool):
-    if value is None:
-        return None
-    if isinstance(value, list):
-        return [_mask_value(v, lang, whole) for v in value]
-    if isinstance(value, tuple):  # an object read as pairs, keys kept
-        return value
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    if whole and text.strip():
-        return _MASKS.get(lang, _MASKS["ru"])["hidden"] if not isinstance(value, bool) else value
-    masked = mask(text, lang)
-    return value if not isinstance(value, str) and masked == text else masked
+def _column_rule(header: str) -> str:
+    """How a raw row's value is masked: 'address', 'text' (mask) or the kind of personal data it is."""
+    if _ADDRESS_COLUMN.search(header):
+        return "address"
+    if _ORGANISATION_COLUMN.search(header):
+        return "text"
+    return next((kind for kind, pattern in _PERSONAL_COLUMNS if pattern.search(header)), "text")
 
 
-def _dump(value, lang: str, whole: bool = False) -> str:
+def _dump(value, lang: str, rule: str = "text") -> str:
+    """The JSON text of a parsed value with every value masked (objects as pairs, keys and order kept)."""
     if isinstance(value, _Pairs):
-        items = (
-            json.dumps(key, ensure_ascii=False) + ":"
-            + _dump(item, lang, whole or (isinstance(item, str) and _PERSONAL_COLUMN.search(key) is not None))
-            for key, item in value
-        )
+        items = (json.dumps(key, ensure_ascii=False) + ":" + _dump(item, lang, _column_rule(str(key)) if rule == "text"
+                                                                    else rule)
+                 for key, item in value)
         return "{" + ",".join(items) + "}"
     if isinstance(value, list):
-        return "[" + ",".join(_dump(item, lang, whole) for item in value) + "]"
-    return json.dumps(_mask_value(value, lang, whole), ensure_ascii=False)
+        return "[" + ",".join(_dump(item, lang, rule) for item in value) + "]"
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    if rule == "address":
+        masked = mask_address(text, lang)
+    elif rule != "text":
+        masked = _MASKS.get(lang, _MASKS["ru"])[rule] if text.strip() else text
+    else:
+        masked = mask(text, lang)
+    if not isinstance(value, str) and masked == text:
+        return text  # a number with nothing personal in it stays a number
+    return json.dumps(masked, ensure_ascii=False)
 
 
 class _Pairs(list):
@@ -636,9 +720,11 @@ class _Pairs(list):
 
 
 def mask_raw_row(raw_json: str | None, lang: str = "ru") -> str:
-    """The raw JSON row of a refused import row with every value masked: a column whose header names
-    personal data (ФИО, телефон, e-mail, квартира, паспорт …) is hidden whole, any other value goes
-    through `mask`. Keys, order and nulls are kept. Not valid JSON: the whole string through `mask`."""
+    """The raw JSON row of a refused import row (keys are the file's headers) with every value masked: an
+    address column through `mask_address`, a column whose header names personal data (ФИО, заявитель,
+    телефон, e-mail, квартира, паспорт, СНИЛС, контакт …) hidden whole, any other value through `mask`.
+    Keys, their order (and repeats), nulls and numbers with nothing personal in them are kept; the text is
+    not ASCII-escaped. Not valid JSON: the whole string through `mask`."""
     clean = _clean(raw_json)
     if clean is None:
         return ""
