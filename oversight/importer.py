@@ -747,6 +747,8 @@ def _set_aside_lines(con, infos: list[FileInfo], swallowing: list[tuple[int, int
             # DuckDB's position points into the line (it has been one past its start): the line's start
             # is after the line break before it.
             position = max(data.rfind(b"\n", 0, position), data.rfind(b"\r", 0, position)) + 1
+            while position < len(data) and data[position] in (10, 13):  # the lines blanked in earlier rounds
+                position += 1
             end = position
             while end < len(data) and data[end] not in (10, 13):
                 end += 1

@@ -359,15 +359,17 @@ def _raw(path: Path, rows: list[list[str]]) -> Path:
     return path
 
 
-@pytest.mark.parametrize("first, second", [(7, 7), (6, 7)])
-def test_two_stray_quotes_lose_no_row(tmp_path, first, second):
-    """Found by the fuzz suite: two stray quotes on consecutive rows (in one column: DuckDB parses the
-    two rows as one record of the right width; in two: one malformed record) lost a row."""
-    rows = [row(i) for i in range(1, 4)]
-    rows[0][first] = '"' + rows[0][first]
-    rows[1][second] = '"' + rows[1][second]
+@pytest.mark.parametrize("columns", [(7, 7), (6, 7), (7, 6, 8, 8)])
+def test_stray_quotes_on_consecutive_rows_lose_no_row(tmp_path, columns):
+    """Found by the fuzz suite: stray quotes on consecutive rows (in one column: DuckDB parses the two
+    rows as one record of the right width; in two: one malformed record; four in a row: the lines
+    set aside in earlier rounds came first in DuckDB's record) lost a row or refused the file."""
+    rows = [row(i) for i in range(1, len(columns) + 2)]
+    for k, column in enumerate(columns):
+        rows[k][column] = '"' + rows[k][column]
     report = importer.import_files([_raw(tmp_path / "f.csv", rows)], tmp_path / "db.duckdb")
-    reconciles(report, 3)
+    reconciles(report, len(rows))
+    assert report.loaded >= 1
 
 
 def test_files_of_one_profile_with_different_columns_import_together(tmp_path):
