@@ -22,29 +22,29 @@ st.info(backlog.summary(base, backlog.start_stock(base), ctx.filters, ctx.as_of,
 
 st.subheader(t("backlog.stock", ctx.lang))
 other = ui.cached("backlog.comparison", ctx, freq, compare)
-ui.plotly(charts.backlog_lines(base, other, names.get(compare, ""), events, ctx.lang), key="backlog_lines")
+ui.plotly(ui.figure(charts.backlog_lines, base, other, names.get(compare, ""), events, ctx.lang), key="backlog_lines")
 ui.download_frames("backlog_stock", {t("backlog.stock", ctx.lang): ui.localized(base, ctx.lang)}, ctx)
 if not events.empty:
     st.caption(t("backlog.events_note", ctx.lang, events="; ".join(f"{r.event_date:%d.%m.%Y} — {md_text(r.title)}" for r in events.itertuples())))
 
 st.subheader(t("backlog.flows", ctx.lang))
-ui.plotly(charts.flows_bars(base, events, ctx.lang), key="backlog_flows")
+ui.plotly(ui.figure(charts.flows_bars, base, events, ctx.lang), key="backlog_flows")
 ui.download_frames("backlog_flows", {t("backlog.flows", ctx.lang): ui.localized(base, ctx.lang)}, ctx)
 
 ageing = ui.cached("backlog.ageing", ctx, freq)
 left, right = st.columns(2)
 with left:
     st.subheader(t("backlog.ageing", ctx.lang))
-    ui.plotly(charts.ageing_area(ageing, backlog.AGE_BANDS, charts.AGE_COLOURS, events, ctx.lang), key="backlog_age")
+    ui.plotly(ui.figure(charts.ageing_area, ageing, backlog.AGE_BANDS, charts.AGE_COLOURS, events, ctx.lang), key="backlog_age")
 with right:
     st.subheader(t("backlog.ageing_overdue", ctx.lang))
-    ui.plotly(charts.ageing_area(ageing, backlog.OVERDUE_BANDS, charts.OVERDUE_COLOURS, events, ctx.lang), key="backlog_overdue_age")
+    ui.plotly(ui.figure(charts.ageing_area, ageing, backlog.OVERDUE_BANDS, charts.OVERDUE_COLOURS, events, ctx.lang), key="backlog_overdue_age")
 ui.download_frames("backlog_ageing", {t("backlog.ageing", ctx.lang): ui.localized(ageing, ctx.lang)}, ctx)
 
 st.subheader(t("backlog.where", ctx.lang))
 level = ui.url_choice("by", backlog.LEVELS, "territory", lambda v: t(f"backlog.level.{v}", ctx.lang), t("backlog.level", ctx.lang))
 areas = ui.cached("backlog.by_area", ctx, freq, level)
 shown, total = backlog.top_areas(areas)
-ui.plotly(charts.small_multiples(areas[areas["area_id"].isin(shown)], events, ctx.lang), key="backlog_multiples")
+ui.plotly(ui.figure(charts.small_multiples, areas[areas["area_id"].isin(shown)], events, ctx.lang), key="backlog_multiples")
 st.caption(t("backlog.where_note", ctx.lang, shown=len(shown), total=total) + " " + t("backlog.where_legend", ctx.lang))
 ui.download_frames("backlog_areas", {t("backlog.where", ctx.lang): ui.localized(areas, ctx.lang)}, ctx)

@@ -12,8 +12,8 @@ ui.page_header("map.title", ctx)
 metric = ui.url_choice("metric", heatmap.METRICS, "missed", lambda m: t(f"map.metric.{m}", ctx.lang), t("map.metric", ctx.lang))
 if heatmap.boundaries_fit(ui.connection(ctx)):
     values = ui.cached("heatmap.map_values", ctx, metric)
-    figure = charts.choropleth_map(values, heatmap.map_geojson(), heatmap.direction_outlines(), metric, ctx.target, ctx.lang,
-                                   ctx.filters.territory_id, feature_ids=heatmap.boundary_ids())
+    figure = ui.figure(charts.choropleth_map, values, heatmap.map_geojson(), heatmap.direction_outlines(), metric, ctx.target,
+                       ctx.lang, ctx.filters.territory_id, feature_ids=heatmap.boundary_ids())
     event = ui.plotly(figure, key="overdue_map", on_select="rerun")
     ui.narrow_to_clicked_municipality(event)
     st.caption(t("map.attribution", ctx.lang) + " " + t("map.click_hint", ctx.lang))
@@ -29,5 +29,5 @@ with sort_col:
     sort = ui.url_choice("sort", heatmap.SORTS, "value", lambda s: t(f"map.sort.{s}", ctx.lang), t("map.sort", ctx.lang))
 cells = ui.cached("heatmap.matrix", ctx, freq, metric)
 order = heatmap.row_order(cells, metric, sort, ctx.lang)
-ui.plotly(charts.matrix_heatmap(cells, order, metric, ctx.target, ctx.lang), key="overdue_matrix")
+ui.plotly(ui.figure(charts.matrix_heatmap, cells, order, metric, ctx.target, ctx.lang), key="overdue_matrix")
 ui.download_frames("overdue_matrix", {t("map.matrix", ctx.lang): ui.localized(cells, ctx.lang)}, ctx)

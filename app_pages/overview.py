@@ -17,7 +17,7 @@ ui.kpi_cards(comparison, trend, ctx)
 
 st.subheader(t("overview.by_territory", ctx.lang))
 if not area.empty:
-    ui.plotly(charts.on_time_by_territory(area, ctx.target, ctx.lang), key="territory_bars")
+    ui.plotly(ui.figure(charts.on_time_by_territory, area, ctx.target, ctx.lang), key="territory_bars")
 ui.ranked_table(area, "territory", ctx)
 
 if not ctx.scope.is_everything:  # a territorial head: his direction against the region and the others

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 import math
+import pickle
 import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -144,6 +146,32 @@ def query(name: str, ctx, **params) -> pd.DataFrame:
     return _query(name, ctx.db_path, ctx.version, ctx.scope, tuple(sorted(params.items())))
 
 
+# Building a plotly figure costs 10–60 ms of Python (the Backlog page's five: about 0.1 s), and every
+# session that opened a page built the same figures again from the same cached results: with 20
+# sessions on one core that was about half of the server's CPU (bench/bench_load.py). `shared` builds
+# a figure (or a table made for display) once per distinct input and hands the same object, read-only,
+# to every session. The key is a digest of everything the builder receives (its frames' contents
+# included), so another data version, scope, filter, language or target gets its own result, and no
+# session can get one made of rows it may not see: the rows are part of the key.
+@st.cache_resource(show_spinner=False, max_entries=256)
+def _shared(digest: bytes, _builder, _args: tuple, _kwargs: dict):
+    return _builder(*_args, **_kwargs)
+
+
+def shared(builder, *args, **kwargs):
+    """`builder(*args, **kwargs)`, built once for the same inputs and shared by every session. The
+    builder must be a pure function of its arguments, and the result treated as read-only
+    (st.plotly_chart and st.dataframe copy what they show; a caller that would change it copies it)."""
+    try:
+        payload = pickle.dumps((builder.__module__, builder.__qualname__, args, kwargs), protocol=pickle.HIGHEST_PROTOCOL)
+    except (pickle.PicklingError, TypeError, AttributeError):  # an input that cannot be pickled: not shared
+        return builder(*args, **kwargs)
+    return _shared(hashlib.blake2b(payload, digest_size=20).digest(), builder, args, kwargs)
+
+
+figure = shared  # a charts.* figure: ui.figure(charts.backlog_lines, base, ...)
+
+
 # ---------------------------------------------------------------- first run
 
 
@@ -246,6 +274,42 @@ def _filter_options(source: Source) -> dict[str, pd.DataFrame]:
     }
 
 
+# The sidebar's choices for a database version, scope and language: ids in order and their labels
+# (an organisation's with its INN), grouped the way the selectboxes narrow them. Worked out once and
+# shared by every session (read-only): building the labels of a few thousand organisations on every
+# script run was a fifth of the server's CPU with 20 sessions (bench/bench_load.py).
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _sidebar_choices(db_path: str, version: str, scope: Scope, lang: str) -> dict:
+    options = _filter_options(Source(db_path, version, scope))
+    name = name_column(lang)
+    terr, mun, org, cat = (options[k] for k in ("territories", "municipalities", "organizations", "categories"))
+    sources = options["sources"]["source"].tolist()
+    inn = "ИНН" if lang == "ru" else "INN"
+    by_territory: dict = {None: mun["municipality_id"].tolist()}
+    for territory_id, group in mun.groupby("territory_id", sort=False):
+        by_territory[territory_id] = group["municipality_id"].tolist()
+    orgs_by_territory: dict = {None: org["organization_id"].tolist()}
+    for territory_id, group in org.groupby("territory_id", sort=False):
+        orgs_by_territory[territory_id] = group["organization_id"].tolist()
+    orgs_by_municipality = {m: group["organization_id"].tolist() for m, group in org.groupby("municipality_id", sort=False)}
+    return {
+        "options": options,
+        "territories": terr["territory_id"].tolist(),
+        "municipalities": by_territory,
+        "organizations_by_territory": orgs_by_territory,
+        "organizations_by_municipality": orgs_by_municipality,
+        "categories": cat["category_id"].tolist(),
+        "sources": sources,
+        "names": {
+            "territory": dict(zip(terr["territory_id"], terr[name])),
+            "municipality": dict(zip(mun["municipality_id"], mun[name])),
+            "organization": {r.organization_id: f"{r.name} ({inn} {r.inn})" for r in org.itertuples()},
+            "category": dict(zip(cat["category_id"], cat[name])),
+            "source": {s: source_label(s, lang) for s in sources},
+        },
+    }
+
+
 def _init_filter_state(as_of: dt.datetime, options, first_day: dt.date, last_day: dt.date, principal: Principal) -> None:
     """On a session's first run, take the filters from the URL (a shared link) into widget state."""
     if st.session_state.get("_filters_initialised"):
@@ -307,7 +371,8 @@ def filter_sidebar(lang: str, source: Source, as_of: dt.datetime, first_day: dt.
                    principal: Principal) -> tuple[Filters, float]:
     """The shared filters: period with quick picks, direction, municipality, organisation,
     category, source, and the on-time target. Written back to the URL on every run."""
-    options = _filter_options(source)
+    choices = _sidebar_choices(source.db_path, source.version, source.scope, lang)
+    options = choices["options"]
     last_day = (as_of - dt.timedelta(microseconds=1)).date()
     first_day = min(first_day, last_day)
     _init_filter_state(as_of, options, first_day, last_day, principal)
@@ -336,27 +401,17 @@ def filter_sidebar(lang: str, source: Source, as_of: dt.datetime, first_day: dt.
     else:  # the user has picked only the first day so far
         start = end = period[0] if isinstance(period, (tuple, list)) and period else last_day
 
-    name = name_column(lang)
-    terr = options["territories"]
-    territory_id = _select(t("filters.territory", lang), terr["territory_id"].tolist(), dict(zip(terr["territory_id"], terr[name])), "flt_territory_id", lang)
-
-    mun = options["municipalities"]
-    if territory_id is not None:
-        mun = mun[mun["territory_id"] == territory_id]
-    municipality_id = _select(t("filters.municipality", lang), mun["municipality_id"].tolist(), dict(zip(mun["municipality_id"], mun[name])), "flt_municipality_id", lang)
-
-    org = options["organizations"]
+    names = choices["names"]
+    territory_id = _select(t("filters.territory", lang), choices["territories"], names["territory"], "flt_territory_id", lang)
+    municipality_id = _select(t("filters.municipality", lang), choices["municipalities"].get(territory_id, []),
+                              names["municipality"], "flt_municipality_id", lang)
     if municipality_id is not None:
-        org = org[org["municipality_id"] == municipality_id]
-    elif territory_id is not None:
-        org = org[org["territory_id"] == territory_id]
-    org_names = {r.organization_id: f"{r.name} (ИНН {r.inn})" if lang == "ru" else f"{r.name} (INN {r.inn})" for r in org.itertuples()}
-    organization_id = _select(t("filters.organization", lang), org["organization_id"].tolist(), org_names, "flt_organization_id", lang)
-
-    cat = options["categories"]
-    category_id = _select(t("filters.category", lang), cat["category_id"].tolist(), dict(zip(cat["category_id"], cat[name])), "flt_category_id", lang)
-    sources = options["sources"]["source"].tolist()
-    source = _select(t("filters.source", lang), sources, {s: source_label(s, lang) for s in sources}, "flt_source", lang)
+        org_ids = choices["organizations_by_municipality"].get(municipality_id, [])
+    else:
+        org_ids = choices["organizations_by_territory"].get(territory_id, [])
+    organization_id = _select(t("filters.organization", lang), org_ids, names["organization"], "flt_organization_id", lang)
+    category_id = _select(t("filters.category", lang), choices["categories"], names["category"], "flt_category_id", lang)
+    source = _select(t("filters.source", lang), choices["sources"], names["source"], "flt_source", lang)
 
     # A slider, not a number box: it shows "95 %" in both languages (a number box would show "95.00").
     sb.slider(
@@ -694,7 +749,7 @@ def benchmarks(frame: pd.DataFrame, ctx: PageContext) -> None:
     from oversight import charts
 
     region = frame[frame["level"] == "region"].iloc[0]
-    plotly(charts.on_time_by_territory(frame, ctx.target, ctx.lang), key="benchmark_bars")
+    plotly(figure(charts.on_time_by_territory, frame, ctx.target, ctx.lang), key="benchmark_bars")
     st.caption(t("overview.benchmarks_note", ctx.lang, rate=fmt_percent(region["on_time_rate"], ctx.lang),
                  missed=fmt_number(region["missed"], ctx.lang), due=fmt_number(region["due"], ctx.lang)))
 

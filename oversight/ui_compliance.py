@@ -218,11 +218,14 @@ def weekends(ctx: PageContext, min_volume: int) -> None:
                              missed=fmt_number(region["missed"].get(kind, 0), lang)))
     tabs = st.tabs([t("compliance.by.territory", lang), t("compliance.by.municipality", lang),
                     t("compliance.by.organization", lang), t("compliance.gap", lang)])
-    labels = _labels(ctx)
+    source = ui.Source(ctx.db_path, ctx.version, ctx.scope)
+    labels = _labels(source, lang)
     for tab, level, column in zip(tabs[:3], ("territory", "municipality", "organization"),
                                   ("territory_id", "current_municipality_id", "organization_id")):
         with tab:
-            table = _kinds_wide(result[level], column, labels[level], lang)
+            # Shared by every session that shows the same rows (a few thousand organisations' rows
+            # formatted on every run cost about a tenth of the server's CPU with 20 sessions).
+            table = ui.shared(_kinds_wide_labelled, result[level], column, level, source, lang)
             st.dataframe(table, hide_index=True, width="stretch", height=min(38 + 35 * len(table), 420))
             ui.download_table(f"weekends_{level}", table, ctx)
     with tabs[3]:
@@ -243,13 +246,22 @@ def weekends(ctx: PageContext, min_volume: int) -> None:
             ui.download_table("weekend_gap", table, ctx)
 
 
-def _labels(ctx: PageContext) -> dict[str, dict]:
-    name = name_column(ctx.lang)
+def _labels(source: ui.Source, lang: str) -> dict[str, dict]:
+    """Names of the areas and organisations the scope sees, by id (shared by every session: read-only)."""
+    return ui.shared(_labels_of, source, lang)
+
+
+def _labels_of(source: ui.Source, lang: str) -> dict[str, dict]:
+    name = name_column(lang)
     out = {}
     for level in ("territory", "municipality", "organization"):
-        frame = ui.query("drill_labels", ctx, level=level)
+        frame = ui.query("drill_labels", source, level=level)
         out[level] = dict(zip(frame["child_id"], frame[name]))
     return out
+
+
+def _kinds_wide_labelled(rows: pd.DataFrame, column: str, level: str, source: ui.Source, lang: str) -> pd.DataFrame:
+    return _kinds_wide(rows, column, _labels(source, lang)[level], lang)
 
 
 def _kinds_wide(rows: pd.DataFrame, column: str, names: dict, lang: str) -> pd.DataFrame:
