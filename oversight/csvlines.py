@@ -112,3 +112,48 @@ def text_at(handle: BinaryIO, offset: int, size: int) -> str:
     """The text that starts at a byte of a UTF-8 file open for reading."""
     handle.seek(offset)
     return handle.read(size).decode("utf-8", errors="replace")
+
+
+def lines_ending_with(path: Path | str, delimiter: str, at_least: int) -> list[tuple[int, int, int]]:
+    """The lines that end with the delimiter and hold at least `at_least` delimiter bytes (quotes
+    taken as characters): (physical line from 1, byte the line starts at, byte its line break is at).
+
+    DuckDB reads a row with a column too many as the file's width when the surplus value is the
+    last and empty (it takes the last delimiter for a trailing one), so the values after a doubled
+    delimiter load one column over. Such a row ends with the delimiter and holds the width's
+    delimiters: this finds the candidates (the importer parses each and decides)."""
+    mark = ord(delimiter)
+    found: list[tuple[int, int, int]] = []
+    breaks_before, delimiters_before, offset = 0, 0, 0
+    line_start_delimiters = 0  # delimiters before the current line's start
+    previous_end = -1  # byte of the last line break seen
+    tail = b""  # the last two bytes of the previous piece (a delimiter before a line break across pieces)
+    buffer = bytearray(CHUNK)
+    with open(path, "rb") as handle:
+        while size := handle.readinto(buffer):
+            data = np.frombuffer(buffer, dtype=np.uint8)[:size]
+            breaks = np.flatnonzero(data == NEWLINE)
+            marks = np.flatnonzero(data == mark)
+            if len(breaks):
+                # Delimiters before each line break (in the whole file), and so on each line.
+                before = delimiters_before + np.searchsorted(marks, breaks)
+                starts = np.concatenate(([line_start_delimiters], before[:-1]))
+                on_line = before - starts
+                # The byte before the break, or before its \r.
+                padded = np.concatenate((np.frombuffer(tail.rjust(2, b"\0"), dtype=np.uint8), data))
+                last = padded[breaks + 1]  # padded is shifted by 2: padded[breaks + 2] is the break itself
+                last = np.where(last == RETURN, padded[breaks], last)
+                hits = np.flatnonzero((last == mark) & (on_line >= at_least))
+                line_starts = np.concatenate(([previous_end + 1], breaks[:-1] + offset + 1))
+                for k in hits:
+                    found.append((breaks_before + int(k) + 1, int(line_starts[k]), int(breaks[k]) + offset))
+                line_start_delimiters = int(before[-1])
+                previous_end = int(breaks[-1]) + offset
+            breaks_before += len(breaks)
+            delimiters_before += len(marks)
+            tail = bytes(data[max(0, size - 2):size])
+            offset += size
+    if offset - 1 > previous_end and tail[-1:] == delimiter.encode() \
+            and delimiters_before - line_start_delimiters >= at_least:  # the last line, with no line break
+        found.append((breaks_before + 1, previous_end + 1, offset))
+    return found

@@ -30,6 +30,7 @@ import io
 import itertools
 import json
 import logging
+import mmap
 import os
 import re
 import shutil
@@ -78,7 +79,8 @@ class FileInfo:
     ignored: list[str]
     read_path: str | None = None  # the CSV DuckDB reads (a UTF-8 copy, an Excel sheet written out)
     undecodable: int = 0  # bytes the file's encoding has no character for (their rows are refused)
-    set_aside: list = field(default_factory=list)  # (DuckDB's line, text) of lines blanked for a stray quote
+    set_aside: list = field(default_factory=list)  # (line, text, error) of lines blanked (see _set_aside_lines)
+    surplus_checked: bool = False  # the rows with a column too many looked for (see _surplus_lines)
 
     @property
     def missing_optional(self) -> list[str]:
@@ -402,9 +404,9 @@ def _check_files(con, infos: list[FileInfo], params: dict) -> None:
             "insert into structural select $file_idx, line, any_value(csv_line), string_agg(distinct error_type, ', '), "
             "min(line_byte_position) from reject_errors group by line",
             {"file_idx": index})
-        for line, text in infos[index].set_aside:  # lines blanked for a stray quote (see _set_aside_lines)
+        for line, text, error in infos[index].set_aside:  # lines blanked (see _set_aside_lines)
             con.execute("insert into structural values ($i, $line, $text, $error, null)",
-                        {"i": index, "line": line, "text": text, "error": SET_ASIDE})
+                        {"i": index, "line": line, "text": text, "error": error})
         _clear_rejects(con)
     con.execute(store.query_text("import_duplicates")).fetchall()  # two fixed statements, no parameters
     _raw_of_duplicates(con, infos)
@@ -615,6 +617,8 @@ def _unforeseen(error: Exception, infos: list[FileInfo]) -> ImportError_:
 
 
 SET_ASIDE = "UNCLOSED QUOTE"  # the error of a line set aside for a quote that swallowed the records after it
+SURPLUS = "TOO MANY COLUMNS"  # the error of a row set aside for a column too many that DuckDB would have read
+SET_ASIDE_ERRORS = (SET_ASIDE, SURPLUS)
 MAX_QUOTE_REPAIRS = 20  # rounds of setting aside lines whose stray quote swallowed the records after them
 
 
@@ -642,6 +646,10 @@ def _run(con, infos: list[FileInfo], profile: Profile, as_of_option, say, workdi
             _check_files(con, infos, _check_params(profile, formats, report.as_of) | maps)
             swallowing = _swallowing_lines(con, infos)
             if not swallowing:
+                surplus = _surplus_lines(con, infos)  # once per file, when the quotes are settled
+                if surplus:
+                    _set_aside_lines(con, infos, surplus, workdir, SURPLUS)
+                    continue
                 if undated is not None:
                     raise undated
                 break
@@ -649,7 +657,7 @@ def _run(con, infos: list[FileInfo], profile: Profile, as_of_option, say, workdi
                 (index, line, _), *_ = swallowing
                 raise ImportError_(f"{infos[index].name}: the quotes do not pair up from record {line} on (a quote "
                                    "opened and never closed swallows the records after it): fix the quotes and import again")
-            _set_aside_lines(con, infos, swallowing, workdir)
+            _set_aside_lines(con, infos, swallowing, workdir, SET_ASIDE)
     except (duckdb.InvalidInputException, duckdb.IOException, duckdb.ConversionException, UnicodeError) as error:
         LOG.warning("import of %s could not read a file: %s", [i.name for i in infos], error)
         raise ImportError_(f"{', '.join(i.name for i in infos)}: {_plain_read_error(error)}") from None
@@ -697,7 +705,7 @@ def _swallowing_lines(con, infos: list[FileInfo]) -> list[tuple[int, int, int]]:
         parsed, _, malformed = counts.get(index, (0, 0, 0))
         breaks, ends_with_break = csvlines.line_breaks(info.read_path)
         lines = breaks + (0 if ends_with_break else 1)
-        if lines <= 1 + parsed + malformed + len(info.set_aside):
+        if lines <= 1 + parsed + malformed:  # (malformed includes the lines set aside)
             continue  # every record one line: nothing can hide inside a value
         records = csvlines.records(info.read_path)
         ends = np.append(records.offset[1:], Path(info.read_path).stat().st_size)
@@ -711,7 +719,96 @@ def _swallowing_lines(con, infos: list[FileInfo]) -> list[tuple[int, int, int]]:
                 read = list(csv.reader(io.StringIO(text.strip("\r\n"), newline=""), delimiter=info.delimiter))
                 if len(read) == 1 and len(read[0]) == len(info.header) and _holds_records(text, info):
                     found.append((index, int(k) + 1, int(records.offset[k])))
+        if not any(f[0] == index for f in found):
+            found += _swallowing_parsed(con, info, index)
     return found
+
+
+def _swallowing_parsed(con, info: FileInfo, index: int) -> list[tuple[int, int, int]]:
+    """Rows DuckDB parsed that swallowed whole rows, found from DuckDB's own values where the quote
+    scan is misled (a quote inside an unquoted value, like `УК""`, is a character to DuckDB but
+    turns the scan's parity): a value with line breaks whose lines after the first are rows of the
+    file's width by themselves. Such a row's first line is the physical line before the first of
+    them, which is found in the file by its text (inside a quoted value a quote is written doubled).
+    Returns (file index, the record's physical line, its first byte), as _swallowing_lines."""
+    n = len(info.header)
+    # Our own names only (c1..cN); one more read of the file, only for a file with line breaks in values.
+    breaks = " or ".join(f"strpos(c{i + 1}, chr(10)) > 0" for i in range(n))
+    _finish(con)
+    rows = con.execute(f"select * from (select {', '.join(f'c{i + 1}' for i in range(n))} from file_{int(index)}) "  # noqa: S608
+                       f"where {breaks} limit {SWALLOW_CHECKS}").fetchall()
+    found: list[tuple[int, int, int]] = []
+    if not rows:
+        return found
+    with open(info.read_path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        for values in rows:
+            _locate_swallowing(data, values, info, index, found)
+    return found
+
+
+def _locate_swallowing(data, values: tuple, info: FileInfo, index: int, found: list) -> None:
+    """Add the row's first line to `found` when the row swallowed rows (see _swallowing_parsed)."""
+    n = len(info.header)
+    k = next(i for i, v in enumerate(values) if v is not None and "\n" in v)
+    lines = values[k].split("\n")
+    rest = info.delimiter.join("" if v is None else v for v in values[k + 1:])
+    inner = [x.rstrip("\r") for x in lines[1:-1]] + [lines[-1] + (info.delimiter + rest if k + 1 < n else "")]
+    first_line = info.delimiter.join([*("" if v is None else v for v in values[:k]), lines[0].rstrip("\r")])
+    # As _holds_records: the first line is a whole row by itself (its quote opened and ran on), and
+    # so is a line after it. A resident's text with line breaks is not: its first line is short.
+    if _width(first_line, info) < n or not any(_width(x, info) >= n for x in inner) or not lines[1].strip():
+        return
+    needle = b"\n" + lines[1].rstrip("\r").replace('"', '""').encode("utf-8")
+    first = (values[0] or "").split("\n")[0].replace('"', '""').encode("utf-8")
+    at = data.find(needle)
+    while at >= 0:
+        start = max(data.rfind(b"\n", 0, at), -1) + 1
+        if data[start:at].lstrip(b'"').startswith(first):
+            line = int(np.count_nonzero(np.frombuffer(data, dtype=np.uint8, count=start) == csvlines.NEWLINE)) + 1
+            found.append((index, line, start))
+            return
+        at = data.find(needle, at + 1)
+
+
+SURPLUS_CHECKS = 1_000_000  # lines ending with the delimiter parsed to look for a column too many (at most)
+TRAILING_STYLE = 0.9  # rows with one empty value too many, of all: beyond this share, the file's way of ending rows
+
+
+def _surplus_lines(con, infos: list[FileInfo]) -> list[tuple[int, int, int]]:
+    """Rows with a column too many that DuckDB would load one column over: it reads a row whose
+    surplus value is the last and empty as the file's width (the last delimiter taken for a
+    trailing one), so after a doubled delimiter the values load in the wrong columns. Such a row
+    ends with the delimiter; each line that does and holds enough delimiters is parsed, and one
+    that is a whole record of one value more than the header, the last empty, is set aside. When
+    nearly every row ends so, that is how the file ends its rows (some exporters write a delimiter
+    after the last value) and nothing is. Once per file. Returns (file index, physical line, its
+    first byte) as _swallowing_lines."""
+    counts = _file_counts(con)
+    found: list[tuple[int, int, int]] = []
+    for index, info in enumerate(infos):
+        if info.kind != "csv" or info.surplus_checked:
+            continue
+        info.surplus_checked = True
+        width = len(info.header)
+        candidates = csvlines.lines_ending_with(info.read_path, info.delimiter, width)
+        mine = []
+        with open(info.read_path, "rb") as handle:
+            for line, start, end in candidates[:SURPLUS_CHECKS]:
+                text = csvlines.text_at(handle, start, end - start).rstrip("\r")
+                if line == 1 or text.count('"') % 2:  # the header, or a line of a value with line breaks
+                    continue
+                values = next(csv.reader([text], delimiter=info.delimiter), [])
+                if len(values) == width + 1 and values[-1] == "":
+                    mine.append((index, line, start))
+        parsed = counts.get(index, (0, 0, 0))[0]
+        if mine and len(mine) < TRAILING_STYLE * parsed:
+            found += mine
+    return found
+
+
+def _width(line: str, info: FileInfo) -> int:
+    """The values a line holds when quotes are taken as characters."""
+    return len(next(csv.reader([line], delimiter=info.delimiter or ",", quoting=csv.QUOTE_NONE), []))
 
 
 SWALLOW_CHECKS = 100_000  # records of a file read back to look for swallowed ones (at most)
@@ -729,7 +826,8 @@ def _holds_records(text: str, info: FileInfo) -> bool:
     return fields[0] >= width and any(n >= width for n in fields[1:])
 
 
-def _set_aside_lines(con, infos: list[FileInfo], swallowing: list[tuple[int, int, int]], workdir: Path) -> None:
+def _set_aside_lines(con, infos: list[FileInfo], swallowing: list[tuple[int, int, int]], workdir: Path,
+                     error: str) -> None:
     """Blank the line each swallowing record starts on (its stray quote) in a copy of the file and
     read the file again from that copy: the records after it come back. The blanked line keeps its
     place (DuckDB counts a blank line as a record, so the line numbers hold) and is refused as a
@@ -753,7 +851,7 @@ def _set_aside_lines(con, infos: list[FileInfo], swallowing: list[tuple[int, int
             while end < len(data) and data[end] not in (10, 13):
                 end += 1
             pieces.append(data[at:position])
-            info.set_aside.append((line, data[position:end].decode("utf-8", errors="replace")))
+            info.set_aside.append((line, data[position:end].decode("utf-8", errors="replace"), error))
             at = end
         pieces.append(data[at:])
         out.write_bytes(b"".join(pieces))
@@ -1163,8 +1261,9 @@ def _scan_agrees(con, info: FileInfo, index: int, refused: np.ndarray, offsets: 
     raws = con.execute(
         "select v.record, c.raw from verified_in as v join file_starts as s on s.file_idx = $i "
         "join checked as c on c.file_idx = $i and c.rowid = s.start + v.record order by v.record", {"i": index}).fetchall()
-    lines = con.execute("select line, case when error_type = $set_aside then '' else csv_line end from structural "
-                        "where file_idx = $i order by line", {"i": index, "set_aside": SET_ASIDE}).fetchall()
+    lines = con.execute("select line, case when list_contains($set_aside, error_type) then '' else csv_line end "
+                        "from structural where file_idx = $i order by line",
+                        {"i": index, "set_aside": list(SET_ASIDE_ERRORS)}).fetchall()
     with open(info.read_path, "rb") as handle:
         for record, raw in raws:
             expected = ["" if v is None else v for _, v in json.loads(raw, object_pairs_hook=list)]

@@ -121,10 +121,7 @@ def test_the_corpus_is_seeded_covers_every_class_and_counts_independently(groups
 
 # Classes the importer still gets wrong (issue #18, open; see the closing note and README): each is
 # run and reported, expected to fail until fixed. Not strict: in CI's three files a class may pass.
-KNOWN_OPEN = {
-    "doubled_delimiter": "a row with a column too many and an empty last value loads with its values shifted",
-    "unbalanced_quotes": "an escaped quote at the end of an unquoted value can make DuckDB read across two rows",
-}
+KNOWN_OPEN: dict[str, str] = {}  # none now (doubled_delimiter and unbalanced_quotes were, until session 8)
 
 
 @pytest.mark.parametrize("cls", [pytest.param(c, marks=pytest.mark.xfail(reason=KNOWN_OPEN[c], strict=False))

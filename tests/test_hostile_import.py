@@ -251,6 +251,53 @@ def test_a_resident_text_with_line_breaks_is_one_row(tmp_path):
     assert report.loaded == 5
 
 
+def test_an_escaped_quote_closing_an_unquoted_value_does_not_swallow_rows(tmp_path):
+    """A value written `"УК` + two quotes opens a quoted value (the doubled quote is a quote in it),
+    and an unquoted value ending in three quotes further on closes it: DuckDB reads one row of the
+    right width over four lines (the quote scan, which counts every quote, is misled by the unquoted
+    value). Found from DuckDB's own values; the opening line is set aside."""
+    rows = [row(i) for i in range(1, 11)]
+    rows[1][6] = 'УК Тест"""'  # row 2: an odd number of quotes in an unquoted value (a character to DuckDB)
+    rows[3][6] = '"УК Тест""'  # row 4 opens
+    rows[6][6] = 'УК Тест"""'  # row 7 closes: rows 5 and 6 would vanish inside row 4's value
+    path = tmp_path / "f.csv"
+    path.write_text(";".join(HEADER) + "\n" + "\n".join(";".join(r) for r in rows) + "\n", encoding="utf-8")
+    db = tmp_path / "db.duckdb"
+    report = importer.import_files([path], db)
+    reconciles(report, 10)
+    assert report.reasons == {"malformed_line": 1}
+    assert report.rejects["line"].tolist() == [5] and report.rejects["detail"].tolist() == ["UNCLOSED QUOTE"]
+    assert {"2", "5", "6", "7"} <= numbers(db) and "4" not in numbers(db)
+
+
+def test_a_row_with_a_column_too_many_is_refused_not_shifted(tmp_path):
+    """DuckDB reads `1;;a;…;` (a delimiter doubled, the last value empty) as the file's width, every
+    value after the doubled delimiter one column over. The row is refused as a column too many."""
+    rows = [row(i) for i in range(1, 11)]
+    rows[4][-1] = ""  # row 5's last value empty …
+    rows[4].insert(2, "")  # … and a delimiter doubled after its creation date: the deadline moves to the closing date
+    path = tmp_path / "f.csv"
+    path.write_text(";".join(HEADER) + "\n" + "\n".join(";".join(r) for r in rows) + "\n", encoding="utf-8")
+    db = tmp_path / "db.duckdb"
+    report = importer.import_files([path], db)
+    reconciles(report, 10)
+    assert report.reasons == {"malformed_line": 1}
+    assert report.rejects["line"].tolist() == [6] and report.rejects["detail"].tolist() == ["TOO MANY COLUMNS"]
+    assert numbers(db) == {str(i) for i in range(1, 11)} - {"5"}
+
+
+def test_a_file_that_ends_every_row_with_the_delimiter_loads(tmp_path):
+    """Some exporters write a delimiter after the last value of every row but not after the header:
+    that is the file's way of ending rows, not a column too many."""
+    rows = [row(i) for i in range(1, 11)]
+    path = tmp_path / "f.csv"
+    path.write_text(";".join(HEADER) + "\n" + "\n".join(";".join(r) + ";" for r in rows) + "\n", encoding="utf-8")
+    db = tmp_path / "db.duckdb"
+    report = importer.import_files([path], db)
+    reconciles(report, 10)
+    assert report.loaded == 10
+
+
 # ---------------------------------------------------------------- 3. two writers at once
 
 
