@@ -19,6 +19,7 @@ from oversight.navigation import pages_for
 st.set_page_config(page_title="Госжилинспекция МО — ЕДС", page_icon="🏢", layout="wide")
 
 lang = ui.language_switch()
+ui.localise_streamlit(lang)
 principal = ui.authenticate(lang)
 if principal.reads_data:
     ui.setup(principal, lang)

@@ -1,4 +1,7 @@
-"""Overview (Обзор): the leadership KPIs, their trends, and ranked directions and municipalities."""
+"""Overview (Обзор): the leadership KPIs, their trends, and ranked directions and municipalities.
+
+Laid out for 1366×768: the four leadership cards, then the directions against the target beside the
+other four cards, all above the fold; the ranked tables below."""
 
 import streamlit as st
 
@@ -12,12 +15,16 @@ comparison = ui.cached("kpi_comparison", ctx)
 trend = ui.cached("kpi_trend", ctx)
 area = ui.cached("kpis_by_area", ctx)
 
-st.subheader(t("overview.kpis", ctx.lang))
-ui.kpi_cards(comparison, trend, ctx)
+ui.kpi_cards(comparison, trend, ctx, ui.LEAD_METRICS)
+chart, more = st.columns(2)
+with chart:
+    st.markdown(f"**{t('overview.by_territory_target', ctx.lang)}**")
+    if not area.empty:
+        ui.plotly(ui.figure(charts.on_time_by_territory, area, ctx.target, ctx.lang), key="territory_bars")
+with more:
+    ui.kpi_cards(comparison, trend, ctx, ui.MORE_METRICS, per_row=2, sparklines=False)
 
 st.subheader(t("overview.by_territory", ctx.lang))
-if not area.empty:
-    ui.plotly(ui.figure(charts.on_time_by_territory, area, ctx.target, ctx.lang), key="territory_bars")
 ui.ranked_table(area, "territory", ctx)
 
 if not ctx.scope.is_everything:  # a territorial head: his direction against the region and the others

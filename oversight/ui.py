@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 from oversight import (
     access,
@@ -234,8 +235,53 @@ def language_switch() -> str:
         on_change=_keep_a_language,
     )
     lang = st.session_state["lang"] or DEFAULT_LANGUAGE
+    if st.session_state.get("_last_lang", lang) != lang:
+        _relabel_choices()
     st.session_state["_last_lang"] = lang
     return lang
+
+
+def localise_streamlit(lang: str) -> None:
+    """Streamlit's own texts in Russian where it has no setting for them: the file uploader's button
+    and size note, and the «Stop» button of a long run. Streamlit has no localisation; the texts are
+    replaced by CSS (the elements' test ids are Streamlit's stable hooks, and the button keeps
+    working). The ⋮ menu is switched off in .streamlit/config.toml (client.toolbarMode); the date
+    picker's month names and first weekday follow the browser's language. README, "What stays
+    English"."""
+    # Every page: less empty space above the title (Streamlit keeps 6rem for a header that, with
+    # the ⋮ menu off, holds only the sidebar's arrow), so that the Overview's cards and chart fit above
+    # the fold at 1366×768.
+    st.html("<style>[data-testid=\"stMainBlockContainer\"] {padding-top: 2.5rem}</style>")
+    if lang == "en":
+        return
+    button, limit, stop = (t(k, lang).replace('"', "") for k in ("st.upload_button", "st.upload_limit", "st.stop"))
+    st.html(f"""<style>
+[data-testid="stFileUploaderDropzone"] [data-testid="stBaseButton-secondary"] [data-testid="stMarkdownContainer"] p {{font-size: 0}}
+[data-testid="stFileUploaderDropzone"] [data-testid="stBaseButton-secondary"] [data-testid="stMarkdownContainer"] p::after {{content: "{button}"; font-size: 0.875rem}}
+[data-testid="stFileUploaderDropzoneInstructions"] span {{font-size: 0}}
+[data-testid="stFileUploaderDropzoneInstructions"] span::after {{content: "{limit}"; font-size: 0.875rem}}
+[data-testid="stStatusWidget"] button {{font-size: 0}}
+[data-testid="stStatusWidget"] button::after {{content: "{stop}"; font-size: 0.875rem}}
+</style>""")
+
+
+# Keyed widgets that show their values through a format_func in the interface language (filters,
+# page controls, the Before/after and Access pickers). A keyed widget keeps its identity when its
+# labels change, and the browser then keeps showing the label it had: after RU → EN the direction
+# box still said «Север». Setting the value again from the session state makes Streamlit send it
+# anew, drawn with the new language's labels.
+RELABELLED = ("flt_", "pg_", "cmp_", "grant_", "revoke_choice", "data_profile", "audit_action")
+
+
+def _relabel_choices() -> None:
+    """After a language switch: every choice widget's value sent again (see RELABELLED). Runs before
+    any of them is drawn (the language switch is the first widget of a run)."""
+    for key in list(st.session_state.keys()):
+        if isinstance(key, str) and key.startswith(RELABELLED):
+            try:
+                st.session_state[key] = st.session_state[key]
+            except StreamlitAPIException:  # a button or an uploader: its value cannot be set, nor needs to be
+                pass
 
 
 def _keep_a_language() -> None:
@@ -632,8 +678,8 @@ def literal(text: str) -> str:
 def page_header(title_key: str, ctx: PageContext) -> None:
     """Title, the demo banner on every page, the data date, and any problem with the link."""
     st.title(t(title_key, ctx.lang))
-    if ctx.principal.mode == "local":
-        st.info(t("auth.single_user", ctx.lang), icon=":material/person:")
+    if ctx.principal.mode == "local":  # a note, not a box: it is said on every page
+        st.caption(":material/person: " + t("auth.single_user", ctx.lang))
     elif not ctx.scope.is_everything:
         st.caption(t("auth.scope_note", ctx.lang, scope=md_text(presentation.scope_label(connection(ctx), ctx.lang))))
     if ctx.is_demo:
@@ -659,16 +705,11 @@ def page_header(title_key: str, ctx: PageContext) -> None:
 
 # ---------------------------------------------------------------- KPI cards
 
-CARD_METRICS = (
-    "created",
-    "closed",
-    "backlog_end",
-    "overdue_backlog_end",
-    "missed",
-    "on_time_rate",
-    "median_resolution_hours",
-    "returned_share",
-)
+# The Overview's cards: the four leadership reads first, in one row above the fold (what came in,
+# what is open, what of it is overdue, and the on-time rate against the target), then the rest.
+LEAD_METRICS = ("created", "backlog_end", "overdue_backlog_end", "on_time_rate")
+MORE_METRICS = ("closed", "missed", "median_resolution_hours", "returned_share")
+CARD_METRICS = LEAD_METRICS + MORE_METRICS
 TREND_COLUMN = {
     "backlog_end": "backlog",
     "overdue_backlog_end": "overdue_backlog",
@@ -683,31 +724,43 @@ def format_kpi(metric: str, value, lang: str) -> str:
     return fmt_number(value, lang)
 
 
-def kpi_cards(comparison: pd.DataFrame, trend: pd.DataFrame, ctx: PageContext) -> None:
-    """Eight KPI cards in two rows: value, change against the previous period, a small trend."""
+def kpi_cards(comparison: pd.DataFrame, trend: pd.DataFrame, ctx: PageContext, shown: tuple[str, ...] = CARD_METRICS,
+              per_row: int = 4, sparklines: bool = True) -> None:
+    """KPI cards, `per_row` to a row: value, change against the previous period (the on-time rate:
+    against the target; its change against the previous period in the help), and a small trend
+    unless `sparklines` is off. What a change is against is said in the period line above the cards."""
     lang = ctx.lang
     by_metric = comparison.set_index("metric")
-    columns = st.columns(4) + st.columns(4)
-    for col, metric in zip(columns, CARD_METRICS):
+    columns = [c for _ in range(0, len(shown), per_row) for c in st.columns(per_row)]
+    for col, metric in zip(columns, shown):
         row = by_metric.loc[metric]
         change = row["change"]
+        note = None
         if metric == "on_time_rate":
             delta_vs_target = None if row["value"] is None else row["value"] - ctx.target
             delta = t("kpi.vs_target", lang, delta=fmt_points(delta_vs_target, lang), target=fmt_percent(ctx.target, lang, 0)) if delta_vs_target is not None else None
             colour = "normal"
+            if change is not None:  # in the help: the card's line holds the change against the target
+                note = f"{t('kpi.vs_prev', lang)}: {fmt_points(change, lang)}"
         elif metric == "returned_share":
             delta = fmt_points(change, lang) or None
             colour = "inverse"
         else:
             delta = fmt_signed_percent(change, lang) or None
             colour = "inverse" if metric in metrics.HIGHER_IS_WORSE else "off"
-        column = trend[TREND_COLUMN.get(metric, metric)].astype(float)
-        if metric in metrics.FLOW_KPIS:  # per day, so a bucket cut by the period's edge does not dip
-            column = column / trend["days"]
-        series = column.dropna().tolist()
+        series = None
+        if sparklines:
+            column = trend[TREND_COLUMN.get(metric, metric)].astype(float)
+            if metric in metrics.FLOW_KPIS:  # per day, so a bucket cut by the period's edge does not dip
+                column = column / trend["days"]
+            series = column.dropna().tolist()
         help_text = t(f"kpi.help.{metric}", lang, target=fmt_percent(ctx.target, lang, 0))
         if metric in metrics.FLOW_KPIS and row["per_day"] is not None:
             help_text += " " + t("kpi.per_day", lang, value=fmt_number(row["per_day"], lang, 1))
+        if note is not None:
+            help_text += " " + note + "."
+        elif change is not None:  # what the change is against: said once above the cards, and here
+            help_text += " " + t("kpi.change_help_per_day" if metric in metrics.FLOW_KPIS else "kpi.change_help", lang)
         with col:
             st.metric(
                 t(f"kpi.{metric}", lang),
@@ -716,16 +769,22 @@ def kpi_cards(comparison: pd.DataFrame, trend: pd.DataFrame, ctx: PageContext) -
                 delta_color=colour,
                 help=help_text,
                 border=True,
-                chart_data=series if len(series) > 1 else None,
+                chart_data=series if series is not None and len(series) > 1 else None,
                 chart_type="line",
             )
-            if metric == "on_time_rate" and change is not None:
-                st.caption(f"{t('kpi.vs_prev', lang)}: {fmt_points(change, lang)}")
-            elif change is not None:
-                st.caption(t("kpi.vs_prev_per_day" if metric in metrics.FLOW_KPIS else "kpi.vs_prev", lang))
 
 
 # ---------------------------------------------------------------- tables and downloads
+
+
+def _ranked_widths(table: pd.DataFrame, level: str, lang: str) -> dict:
+    """Column widths that fit a ranked table in the page at 1366×768 (the municipalities' table ran
+    past the right edge): the name takes what the numbers leave; a long name is cut with "…" and
+    shown whole on hover."""
+    widths = {t("col.rank", lang): 40, t("col.territory", lang): 90 if level == "municipality" else 110}
+    if level == "municipality":
+        widths[t("col.municipality", lang)] = 230
+    return {label: st.column_config.Column(width=px) for label, px in widths.items() if label in table.columns}
 
 
 def ranked_table(area: pd.DataFrame, level: str, ctx: PageContext, height: int | None = None) -> None:
@@ -733,7 +792,8 @@ def ranked_table(area: pd.DataFrame, level: str, ctx: PageContext, height: int |
     if table.empty:
         st.info(t("overview.empty", ctx.lang))
         return
-    st.dataframe(tables.styled(table, ctx.lang, ctx.target), hide_index=True, width="stretch", height=height or "auto")
+    st.dataframe(tables.styled(table, ctx.lang, ctx.target), hide_index=True, width="stretch", height=height or "auto",
+                 column_config=_ranked_widths(table, level, ctx.lang))
     st.download_button(
         t("download.xlsx", ctx.lang),
         data=functools.partial(export.to_xlsx_bytes, {t(f"overview.by_{level}", ctx.lang): table}),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -85,7 +86,10 @@ class Visit:
     """One page load with every request and console error recorded."""
 
     def __init__(self, browser, url: str, width: int = 1366, height: int = 768):
-        self.page = browser.new_page(viewport={"width": width, "height": height})
+        # The agency's browsers are Russian: a Russian page is opened in a Russian browser (the date
+        # picker's months and first weekday follow the browser's language; README, "What stays English").
+        locale = "en-US" if "lang=en" in url else "ru-RU"
+        self.page = browser.new_page(viewport={"width": width, "height": height}, locale=locale)
         self.outside: list[str] = []
         self.console_errors: list[str] = []
         self.page.on("request", self._on_request)
@@ -144,6 +148,28 @@ MAP_SHAPES = """el => {
 }"""
 
 
+# Streamlit's own English texts seen on Russian pages (issue #19): the uploader, the run status, the
+# ⋮ menu, the select boxes' placeholders, and what a chart's or a table's toolbar writes on the page.
+ENGLISH_UI = ("Upload", "Browse files", "per file", "Drag and drop", "Choose an option", "Choose options",
+              "No results", "Stop", "Running", "Print", "Record a screencast", "Record screen", "Made with Streamlit",
+              "Deploy", "Rerun", "Clear cache", "Settings", "About", "Download", "Search", "Fullscreen", "None", "NaN")
+# The text a person sees: text nodes of elements that are displayed with a non-zero font size (the
+# uploader's English words are drawn at size 0 and replaced by CSS; see ui.localise_streamlit).
+VISIBLE_TEXT = """() => {
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    const out = [];
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        const el = node.parentElement;
+        if (!el || !node.textContent.trim() || el.closest('script, style, noscript')) continue;
+        const style = getComputedStyle(el);
+        if (style.display === 'none' || style.visibility === 'hidden' || parseFloat(style.fontSize) === 0) continue;
+        if (!el.getClientRects().length) continue;
+        out.push(node.textContent);
+    }
+    return out.join(' | ');
+}"""
+
+
 @pytest.mark.parametrize("lang", ["ru", "en"])
 @pytest.mark.parametrize("page", PAGES, ids=[p.url_path for p in PAGES])
 def test_page_renders_offline_with_data_drawn(browser, server, lang, page):
@@ -156,6 +182,10 @@ def test_page_renders_offline_with_data_drawn(browser, server, lang, page):
         assert p.locator("h1").first.inner_text().strip() == t(page.heading_key, lang)
         assert visit.outside == [], f"requests left loopback: {visit.outside}"
         assert visit.real_console_errors() == []
+        if lang == "ru":  # nothing English on a Russian page (Streamlit's own texts included)
+            shown = p.evaluate(VISIBLE_TEXT)
+            found = sorted({w for w in ENGLISH_UI if re.search(rf"\b{re.escape(w)}\b", shown)})
+            assert found == [], f"English on the Russian {page.url_path} page: {found}"
         # Every KPI shows a number.
         values = p.locator('[data-testid="stMetricValue"]').all_inner_texts()
         assert all(any(ch.isdigit() for ch in v) for v in values), values
@@ -515,3 +545,46 @@ def test_hostile_links_in_the_browser_show_no_error_trace_or_path(server, browse
             assert not visit.outside, visit.outside  # a tag in a link never makes the browser fetch
         finally:
             visit.close()
+
+
+def test_language_switch_redraws_the_chosen_values_in_the_new_language(browser, server):
+    """After RU → EN the direction box said «Север» (a keyed widget keeps the label it had), after EN → RU
+    «North»: every choice is drawn again in the new language."""
+    visit = Visit(browser, f"{server}/?lang=ru&dir=1")
+    p = visit.page
+    sidebar = p.locator('[data-testid="stSidebar"]')
+    direction = sidebar.locator('[data-testid="stSelectbox"]', has_text=t("filters.territory", "ru")).first
+
+    def shown(box) -> str:
+        return box.evaluate("e => [...e.querySelectorAll('input')].map(x => x.value).join('') || e.innerText")
+
+    try:
+        before = shown(direction)
+        assert before and before.isascii() is False, before
+        sidebar.get_by_text("EN", exact=True).click()
+        p.wait_for_function("() => location.search.includes('lang=en')", timeout=30_000)
+        visit._settle()
+        direction = sidebar.locator('[data-testid="stSelectbox"]', has_text=t("filters.territory", "en")).first
+        after = shown(direction)
+        assert after.isascii() and after.strip(), f"after the switch to English the direction shows {after!r}"
+        sidebar.get_by_text("RU", exact=True).click()
+        p.wait_for_function("() => location.search.includes('lang=ru')", timeout=30_000)
+        visit._settle()
+        direction = sidebar.locator('[data-testid="stSelectbox"]', has_text=t("filters.territory", "ru")).first
+        assert shown(direction) == before
+    finally:
+        visit.close()
+
+
+def test_the_date_picker_is_russian_in_a_russian_browser(browser, server):
+    visit = Visit(browser, f"{server}/?lang=ru")
+    try:
+        visit.page.locator('[data-testid="stSidebar"] [data-testid="stDateInput"]').first.click()
+        visit.page.wait_for_timeout(800)
+        shown = visit.page.evaluate(VISIBLE_TEXT)
+        assert re.search(r"\b(январь|февраль|март|апрель|май|июнь|июль|август|сентябрь|октябрь|ноябрь|декабрь)\b", shown)
+        weekdays = visit.page.locator('[data-testid="stDateInputCalendar"] th').all_inner_texts()
+        assert weekdays and weekdays[0].strip().lower().startswith("п"), weekdays  # Monday first
+        visit.page.screenshot(path=str(SCREENSHOTS / "date-picker-ru.png"))
+    finally:
+        visit.close()
