@@ -777,14 +777,26 @@ def kpi_cards(comparison: pd.DataFrame, trend: pd.DataFrame, ctx: PageContext, s
 # ---------------------------------------------------------------- tables and downloads
 
 
+# Short headers for the ranked tables on the page, the full names on hover (the Excel file keeps the
+# full names): with the full ones the municipalities' table ran past the right edge at 1366×768.
+SHORT_HEADERS = ("missed", "missed_per_10k", "overdue_backlog_end", "returned_share")
+# Pixels per number column (Russian headers, numbers up to six digits); the total fits 1366×768.
+RANKED_WIDTHS = {"on_time_rate": 62, "missed": 78, "due": 82, "created": 82, "missed_per_10k": 108,
+                 "overdue_backlog_end": 90, "returned_share": 80}
+
+
 def _ranked_widths(table: pd.DataFrame, level: str, lang: str) -> dict:
-    """Column widths that fit a ranked table in the page at 1366×768 (the municipalities' table ran
-    past the right edge): the name takes what the numbers leave; a long name is cut with "…" and
-    shown whole on hover."""
-    widths = {t("col.rank", lang): 40, t("col.territory", lang): 90 if level == "municipality" else 110}
+    """Column settings that fit a ranked table in the page at 1366×768: the name takes what the
+    numbers leave (a long name is cut with "…" and shown whole on hover), long headers shortened."""
+    config = {t("col.rank", lang): st.column_config.Column(width=36),
+              t("col.territory", lang): st.column_config.Column(width=96 if level == "municipality" else 120)}
     if level == "municipality":
-        widths[t("col.municipality", lang)] = 230
-    return {label: st.column_config.Column(width=px) for label, px in widths.items() if label in table.columns}
+        config[t("col.municipality", lang)] = st.column_config.Column(width=180)
+    for c, width in RANKED_WIDTHS.items():
+        full = t(f"col.{c}", lang)
+        short = t(f"colshort.{c}", lang) if c in SHORT_HEADERS else None
+        config[full] = st.column_config.Column(label=short, help=full if short else None, width=width)
+    return {label: setting for label, setting in config.items() if label in table.columns}
 
 
 def ranked_table(area: pd.DataFrame, level: str, ctx: PageContext, height: int | None = None) -> None:
