@@ -72,3 +72,18 @@ def test_every_key_is_defined_once():
     with open(I18N_DIR / "strings.csv", encoding="utf-8", newline="") as handle:
         keys = collections.Counter(row[0] for row in csv.reader(handle))
     assert [k for k, n in keys.items() if n > 1] == []
+
+
+def test_missed_deadlines_and_open_overdue_requests_are_named_apart():
+    """«Просрочено» named two measures (#19): the open requests past their deadline, and the deadlines
+    missed in a period (closed late or not closed). In Russian the first is «просрочено/просрочены»,
+    the second «нарушено/нарушен срок»: a string about one never uses the other's word."""
+    import csv
+
+    from oversight.paths import I18N_DIR
+
+    with open(I18N_DIR / "strings.csv", encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))[1:]
+    mixed = [key for key, ru, _ in rows if "missed" in key and "просроч" in ru.lower()]
+    mixed += [key for key, ru, _ in rows if "overdue" in key and "missed" not in key and "наруш" in ru.lower()]
+    assert mixed == []
