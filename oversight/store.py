@@ -24,6 +24,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from oversight.i18n import t
 from oversight.paths import QUERIES_DIR
 
 SCHEMA_FILE = Path(__file__).with_name("schema.sql")
@@ -209,8 +210,16 @@ def check_data(con: duckdb.DuckDBPyConnection) -> None:
     """Raise DataProblem if the contract tables break an invariant (see queries/data_problems.sql)."""
     problems = data_problems(con)
     if problems:
-        listed = "; ".join(f"{problem}: {n}" for problem, n in problems)
+        listed = "; ".join(f"{problem_text(problem, 'ru')}: {n}" for problem, n in problems)
         raise DataProblem(f"Данные не прошли проверку ({listed})")
+
+
+def problem_text(code: str, lang: str) -> str:
+    """A data problem's code (queries/data_problems.sql) in words."""
+    return t(f"db.problem.{code}" if not code.startswith(DATE_PROBLEM_PREFIXES) else f"import.reason.{code}", lang)
+
+
+DATE_PROBLEM_PREFIXES = ("implausible:", "future:", "deadline_before", "closed_before")
 
 
 # Columns and tables added to the contract after databases were first written: added (empty) to an

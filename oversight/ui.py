@@ -593,7 +593,7 @@ def setup(principal: Principal, lang: str) -> PageContext:
     if problems:
         # Say what is wrong and where it is repaired; only the Data and Access pages open
         # (dashboard.py), on a moment clamped into range so that they can draw their filters.
-        listed = "; ".join(f"{md_text(problem)}: {n}" for problem, n in problems)
+        listed = "; ".join(f"{md_text(store.problem_text(problem, lang))}: {n}" for problem, n in problems)
         st.error(t("db.broken", lang, problems=listed))
         as_of = min(max(as_of, dt.datetime(2000, 1, 2)), store.moscow_now())
     first = pd.Timestamp(data_range["first_created"].iloc[0])

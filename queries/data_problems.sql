@@ -1,16 +1,17 @@
 -- data_problems: rows that break the invariants every metric relies on, counted by kind. A
 -- database with any is refused with this list (imports keep such rows aside instead of loading).
 -- Needs the macro ticket_date_problem (queries/_invariants.sql) and $latest_as_of (the latest moment
--- data may describe: now in Moscow plus a day).
+-- data may describe: now in Moscow plus a day). Each problem is a code, said in words by the strings
+-- db.problem.<code> (a date problem: import.reason.<code>, the import's own words for it).
 with as_of as (
     select max(as_of) as as_of, count(*) as dataset_rows from dataset
 ),
 
 checks as (
-    select 'dataset must have exactly one row' as problem, case when dataset_rows = 1 then 0 else 1 end as n
+    select 'dataset_rows' as problem, case when dataset_rows = 1 then 0 else 1 end as n
     from as_of
     union all
-    select 'as_of outside 2000-01-01 … the server''s clock plus a day', count(*)
+    select 'as_of_range', count(*)
     from as_of where as_of.as_of < timestamp '2000-01-01' or as_of.as_of > $latest_as_of::timestamp
     union all
     -- a request's dates: the rule the import's checks refuse rows by (queries/_invariants.sql)
@@ -20,18 +21,18 @@ checks as (
         group by all
     ) where problem is not null
     union all
-    select 'unknown municipality', count(*)
+    select 'unknown_municipality', count(*)
     from tickets
     where municipality_id not in (select municipality_id from municipalities)
     union all
-    select 'duplicate ticket_id', count(*) - count(distinct ticket_id) from tickets
+    select 'duplicate_ticket_id', count(*) - count(distinct ticket_id) from tickets
     union all
-    select 'return for rework outside the request''s life', count(*)
+    select 'return_outside_life', count(*)
     from ticket_returns as r
     join tickets as t using (ticket_id), as_of
     where r.returned_at < t.created_at or r.returned_at > t.closed_at or r.returned_at >= as_of.as_of
     union all
-    select 'return for rework of an unknown request', count(*)
+    select 'return_unknown_request', count(*)
     from ticket_returns
     where ticket_id not in (select ticket_id from tickets)
 )

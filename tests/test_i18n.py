@@ -87,3 +87,21 @@ def test_missed_deadlines_and_open_overdue_requests_are_named_apart():
     mixed = [key for key, ru, _ in rows if "missed" in key and "просроч" in ru.lower()]
     mixed += [key for key, ru, _ in rows if "overdue" in key and "missed" not in key and "наруш" in ru.lower()]
     assert mixed == []
+
+
+def test_every_data_problem_is_said_in_words():
+    """The Data page lists what a broken database breaks (#18): in the user's language, not as the
+    query's own codes."""
+    import re as regex
+
+    from oversight import store
+    from oversight.paths import QUERIES_DIR
+
+    codes = set(regex.findall(r"select '([a-z_]+)'", (QUERIES_DIR / "data_problems.sql").read_text(encoding="utf-8")))
+    codes |= set(regex.findall(r"'((?:implausible|future):[a-z_]+|[a-z_]+_before_created)'",
+                               (QUERIES_DIR / "_invariants.sql").read_text(encoding="utf-8")))
+    assert len(codes) >= 10, codes
+    for code in codes:
+        for lang in ("ru", "en"):
+            text = store.problem_text(code, lang)
+            assert text and "." not in text.split()[0] and code not in text, (code, lang, text)
