@@ -3,7 +3,7 @@
 import streamlit as st
 
 from oversight import backlog, charts, ui
-from oversight.i18n import t
+from oversight.i18n import fmt_date, t
 from oversight.presentation import md_text
 
 ctx = ui.context()
@@ -28,7 +28,10 @@ if not events.empty:
     st.caption(t("backlog.events_note", ctx.lang, events="; ".join(f"{r.event_date:%d.%m.%Y} — {md_text(r.title)}" for r in events.itertuples())))
 
 st.subheader(t("backlog.flows", ctx.lang))
-ui.plotly(ui.figure(charts.flows_bars, base, events, ctx.lang), key="backlog_flows")
+ui.plotly(ui.figure(charts.flows_bars, base, events, ctx.lang, freq), key="backlog_flows")
+partial = base.loc[charts.partial_buckets(base, freq), "date"]
+if not partial.empty:
+    st.caption(t("backlog.partial_note", ctx.lang, buckets=", ".join(fmt_date(d.date(), ctx.lang) for d in partial)))
 ui.download_frames("backlog_flows", {t("backlog.flows", ctx.lang): ui.localized(base, ctx.lang)}, ctx)
 
 ageing = ui.cached("backlog.ageing", ctx, freq)

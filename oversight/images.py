@@ -16,7 +16,11 @@ from pathlib import Path
 from oversight.paths import STATIC_DIR
 
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
-WIDTH, HEIGHT, SCALE = 1200, 620, 2
+# A picture is laid out for this size, not for the browser's: 960 px wide with 16 px type is a
+# slide's picture box (7.6 in) at about 9 pt, and a PNG readable at its own size.
+WIDTH, HEIGHT, SCALE = 960, 620, 2
+EXPORT_FONT = 16
+EXPORT_TEMPLATE = "plotly_white"  # never the process' default: inside Streamlit that is Streamlit's
 
 
 class ChromeMissing(RuntimeError):
@@ -36,8 +40,51 @@ def chrome_path() -> str | None:
     return None
 
 
-def to_png(figures: list, width: int = WIDTH, height: int = HEIGHT, scale: int = SCALE) -> list[bytes]:
-    """Each figure as PNG bytes, drawn by one browser started once for all of them."""
+def _scaled(value, factor: float):
+    return None if value is None else round(value * factor, 1)
+
+
+def for_export(figure, width: int = WIDTH, height: int | None = None):
+    """A copy of `figure` laid out for a picture `width` px wide: plotly's own template (Streamlit's,
+    the default inside the app, has no automargin and placeholder colours), every cartesian axis
+    growing the margins to hold its tick labels and title, type and explicit font sizes scaled to
+    EXPORT_FONT, the height grown with the type unless given (the deck fits a tall picture to its box)."""
+    import plotly.graph_objects as go
+    import plotly.io as pio
+
+    fig = go.Figure(figure)
+    base = fig.layout.font.size or 13
+    factor = EXPORT_FONT / base
+    if height is None:
+        height = round(fig.layout.height * factor) if fig.layout.height else HEIGHT
+    fig.layout.template = pio.templates[EXPORT_TEMPLATE]
+    fig.update_layout(width=width, height=height, font_size=EXPORT_FONT)
+    fig.update_xaxes(automargin=True)
+    fig.update_yaxes(automargin=True)
+    for annotation in fig.layout.annotations:
+        if annotation.font.size:
+            annotation.font.size = _scaled(annotation.font.size, factor)
+        for name in ("yshift", "xshift", "ax", "ay"):
+            value = getattr(annotation, name, None)
+            if isinstance(value, (int, float)) and (name in ("yshift", "xshift") or annotation.axref in (None, "pixel")):
+                setattr(annotation, name, _scaled(value, factor))
+    for trace in fig.data:
+        font = getattr(trace, "textfont", None)
+        if font is not None and isinstance(font.size, (int, float)):
+            font.size = _scaled(font.size, factor)
+    for axis in [k for k in fig.layout if k.startswith(("xaxis", "yaxis"))]:
+        tickfont = fig.layout[axis].tickfont
+        if tickfont.size:
+            tickfont.size = _scaled(tickfont.size, factor)
+    margin = fig.layout.margin
+    fig.update_layout(margin=dict(l=_scaled(margin.l, factor), r=_scaled(margin.r, factor),
+                                  t=_scaled(margin.t, factor), b=_scaled(margin.b, factor)))
+    return fig
+
+
+def to_png(figures: list, width: int = WIDTH, height: int | None = None, scale: int = SCALE) -> list[bytes]:
+    """Each figure as PNG bytes, laid out for its picture size (for_export), drawn by one browser
+    started once for all of them."""
     import kaleido
 
     browser = chrome_path()
@@ -50,8 +97,9 @@ def to_png(figures: list, width: int = WIDTH, height: int = HEIGHT, scale: int =
         async with kaleido.Kaleido(n=1, mathjax=False) as k:
             images = []
             for figure in figures:
-                size = dict(width=figure.layout.width or width, height=figure.layout.height or height)
-                images.append(await k.calc_fig(figure, opts=dict(format="png", scale=scale, **size), topojson=topojson))
+                picture = for_export(figure, figure.layout.width or width, height)
+                size = dict(width=picture.layout.width, height=picture.layout.height)
+                images.append(await k.calc_fig(picture, opts=dict(format="png", scale=scale, **size), topojson=topojson))
             return images
 
     return asyncio.run(draw())

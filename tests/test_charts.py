@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
+
 from oversight import backlog, charts, heatmap
 from oversight.filters import Filters
 
@@ -27,8 +29,10 @@ def test_backlog_figures_have_data_and_events(con, as_of):
     areas = backlog.by_area(con, f, as_of, "month", "territory")
     fig = charts.small_multiples(areas, events, "ru")
     assert len(fig.data) == 2 * 4 and len(fig.layout.shapes) == 4 * len(events)
-    flows = charts.flows_bars(base, events, "ru")
-    assert sum(flows.data[0].y) == base["created"].sum()
+    flows = charts.flows_bars(base, events, "ru", "week")
+    created = [tr for tr in flows.data if tr.legendgroup == "created"]  # whole and partial buckets
+    assert sum(v for tr in created for v in tr.y) == base["created"].sum()
+    assert {pd.Timestamp(x) for tr in created for x in tr.x} == set(base["date"])
 
 
 def test_map_by_url_carries_no_shapes_and_greys_the_areas_out_of_scope(con, as_of):
