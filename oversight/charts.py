@@ -289,9 +289,12 @@ def ageing_area(ageing: pd.DataFrame, bands: tuple[str, ...], colours: list[str]
         rows = ageing[ageing["band"] == band]
         fig.add_trace(go.Scatter(x=rows["date"], y=rows["count"], name=t(f"band.{band}", lang), stackgroup="one",
                                  mode="lines", line=dict(width=0.5, color=colour), fillcolor=colour))
-    _time_layout(fig, 320, lang)
-    fig.update_xaxes(**time_ticks(ageing["date"], lang, most=4))
-    _mark_events(fig, events, lang, span=_span(ageing), width_px=300)
+    _time_layout(fig, 380, lang)
+    # Drawn in half the page: a legend at the side left the plot a third of it and tilted the dates.
+    # Below the plot, in rows, it takes the height instead.
+    fig.update_layout(legend=dict(orientation="h", x=0, xanchor="left", y=-0.18, yanchor="top", traceorder="normal"))
+    fig.update_xaxes(**time_ticks(ageing["date"], lang, most=4), tickangle=0)
+    _mark_events(fig, events, lang, span=_span(ageing), width_px=420)
     return fig
 
 
