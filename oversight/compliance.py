@@ -127,13 +127,14 @@ def _runs_on_list(fails: pd.DataFrame, rule: Rule) -> pd.DataFrame:
 
 
 def watchlist(con, filters: Filters, as_of: dt.datetime, rule: Rule = Rule()) -> dict:
-    """The organisations on the list, most severe first, with their monthly record.
+    """The organisations on the list, those that need action first (by_priority), with their
+    monthly record.
 
     Returns {"months": the window's months, "list": one row per organisation (id, name, INN, kind,
     municipality and direction, months_failed, months_assessed, months_small, missed and due in the
     window, shortfall = deadlines missed beyond the target in the failed months, on_list_since,
-    months_on_list, open_overdue, the latest event that concerns it and whether the on-time rate
-    improved after it), "record": per organisation and month: due, missed, on_time_rate, status}."""
+    months_on_list, open_overdue, failing_now = below the target in the window's last month, the
+    latest event that concerns it and whether the on-time rate improved after it), "record": per organisation and month: due, missed, on_time_rate, status}."""
     problems = rule.problems()
     if problems:
         raise ValueError("; ".join(problems))
@@ -166,14 +167,29 @@ def watchlist(con, filters: Filters, as_of: dt.datetime, rule: Rule = Rule()) ->
     labels = fairness.organization_labels(con).set_index("child_id")
     summary = summary.join(labels[["name_ru", "inn", "kind", "municipality_id", "territory_id"]].rename(columns={"name_ru": "name"}))
     summary = summary.join(after_events(con, data, summary, as_of, rule))
-    summary = summary.reset_index().sort_values(
-        ["months_failed", "shortfall", "organization_id"], ascending=[False, False, True], kind="stable")
-    return {"months": months, "list": summary.reset_index(drop=True), "record": record}
+    last = record[(record["month"] == months[-1]) & (record["status"] == "fail")]["organization_id"]
+    summary["failing_now"] = summary.index.isin(last)
+    return {"months": months, "list": by_priority(summary.reset_index()), "record": record}
+
+
+PRIORITY = (("failing_now", False), ("months_failed", False), ("shortfall", False), ("open_overdue", False),
+            ("organization_id", True))
+
+
+def by_priority(listed: pd.DataFrame) -> pd.DataFrame:
+    """The list in the order an inspector acts on it (#19): first those still below the target in
+    the latest complete month (a breach going on now, not one already put right), then more months
+    below the target, then the larger shortfall (deadlines missed beyond what the target allows: how
+    many residents the breach touched), then more requests open past their deadline now. The order
+    only; who is on the list is the rule's (failed_months)."""
+    columns = [c for c, _ in PRIORITY]
+    ordered = listed.sort_values(columns, ascending=[a for _, a in PRIORITY], kind="stable")
+    return ordered.reset_index(drop=True)
 
 
 LIST_COLUMNS = ("organization_id", "name", "inn", "kind", "municipality_id", "territory_id", "months_failed",
                 "months_assessed", "months_small", "due", "missed", "shortfall", "months_on_list", "on_list_since",
-                "open_overdue", "event_date", "event_kind", "event_title", "rate_before", "rate_after", "improved")
+                "open_overdue", "failing_now", "event_date", "event_kind", "event_title", "rate_before", "rate_after", "improved")
 
 
 def _empty_list() -> pd.DataFrame:

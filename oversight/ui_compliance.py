@@ -10,12 +10,11 @@ municipality filters.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 
 import pandas as pd
 import streamlit as st
 
-from oversight import compliance, export, ui, ui_compare
+from oversight import compliance, ui, ui_compare, ui_export
 from oversight.filters import ascii_digits
 from oversight.i18n import fmt_date, fmt_number, fmt_percent, name_column, t
 from oversight.presentation import md_text
@@ -62,8 +61,10 @@ def _month_label(month: dt.date, lang: str) -> str:
 
 
 def watchlist_table(result: dict, ctx: PageContext) -> pd.DataFrame:
-    """The list as shown and exported: one row per organisation, one column per month (on-time rate,
-    or the count under the minimum volume)."""
+    """The list as shown and exported, in the order to act on it (compliance.by_priority): one row
+    per organisation; first the columns to act on (name, months below the target, requests open
+    past their deadline now), then one column per month (on-time rate, or the count under the
+    minimum volume), then the time on the list, the latest event, INN and municipality."""
     lang = ctx.lang
     listed, record = result["list"], result["record"]
     municipalities = ui.query("filter_municipalities", ctx)
@@ -73,11 +74,11 @@ def watchlist_table(result: dict, ctx: PageContext) -> pd.DataFrame:
         "№": range(1, len(listed) + 1),
         t("col.name", lang): listed["name"],
         t("compliance.col.failed", lang): [f"{int(f)} / {len(result['months'])}" for f in listed["months_failed"]],
+        t("compliance.col.open_overdue", lang): listed["open_overdue"].astype("int64").to_numpy(),
     })
     rates = record.pivot(index="organization_id", columns="month", values="on_time_rate").reindex(listed["organization_id"])
     for month in result["months"]:
         table[_month_label(month, lang)] = rates[month].to_numpy() if month in rates else None
-    table[t("compliance.col.open_overdue", lang)] = listed["open_overdue"].astype("int64").to_numpy()
     table[t("compliance.col.since", lang)] = [_month_label(m, lang) if m is not None and pd.notna(m) else "—"
                                               for m in listed["on_list_since"]]
     table[t("compliance.col.event", lang)] = [_event_text(row, lang) for row in listed.to_dict("records")]
@@ -96,10 +97,11 @@ def _event_text(row: dict, lang: str) -> str:
                     after=fmt_percent(row["rate_after"], lang))
 
 
-def _styled(table: pd.DataFrame, result: dict, ctx: PageContext):
-    """Month cells coloured by status: red failed, green passed, grey under the minimum volume."""
+def _styled(table: pd.DataFrame, organizations, result: dict, ctx: PageContext):
+    """Month cells coloured by status: red failed, green passed, grey under the minimum volume
+    (`organizations`: the ids of the table's rows, in order)."""
     lang = ctx.lang
-    status = result["record"].pivot(index="organization_id", columns="month", values="status").reindex(result["list"]["organization_id"])
+    status = result["record"].pivot(index="organization_id", columns="month", values="status").reindex(organizations)
     month_columns = [_month_label(m, lang) for m in result["months"]]
     colours = {"fail": BAD_BG, "pass": GOOD_BG, "small": SMALL_BG}
 
@@ -112,6 +114,44 @@ def _styled(table: pd.DataFrame, result: dict, ctx: PageContext):
             .format({c: (lambda v: fmt_percent(v, lang) if pd.notna(v) else "—") for c in month_columns}))
 
 
+# How many organisations the list shows before «show all»: a list an inspectorate can act on in a
+# month (the default rule puts about a fifth of all organisations on it). The rule is unchanged;
+# the rest are counted and one switch away, and the Excel case file holds them all.
+TOP = 20
+
+
+# The table's width at 1366×768 with the sidebar open, less the row-selection column (px), and the
+# widths of a month's cell («100,0 %») and of the rank; the name gets what is left (#19).
+TABLE_PX_1366 = 870
+MONTH_PX, RANK_PX, NAME_MIN_PX = 64, 36, 180
+
+
+def header_px(label: str) -> int:
+    """About how wide a header must be to show `label` whole (the grid's 14 px font, padding)."""
+    return int(20 + 6.6 * len(label))
+
+
+def column_config(table: pd.DataFrame, result: dict, lang: str) -> dict:
+    """Widths and short headers, so that at 1366×768 with the sidebar open the columns to act on
+    (№, name, months below the target, open overdue now) and the months (up to six) fit without
+    scrolling sideways; those four stay pinned when the table is scrolled."""
+    months = len(result["months"])
+    failed, overdue = t("compliance.col.failed", lang), t("compliance.col.open_overdue", lang)
+    failed_label, overdue_label = t("compliance.col.failed_short", lang), t("compliance.col.open_overdue_short", lang)
+    failed_px, overdue_px = header_px(failed_label), header_px(overdue_label)
+    name_px = max(NAME_MIN_PX, TABLE_PX_1366 - RANK_PX - failed_px - overdue_px - MONTH_PX * min(months, 6))
+    config = {
+        "№": st.column_config.NumberColumn("№", width=RANK_PX, pinned=True, help=t("compliance.col.rank_help", lang)),
+        t("col.name", lang): st.column_config.TextColumn(t("col.name", lang), width=name_px, pinned=True),
+        failed: st.column_config.TextColumn(failed_label, width=failed_px, pinned=True,
+                                            help=t("compliance.col.failed_help", lang, m=months)),
+        overdue: st.column_config.NumberColumn(overdue_label, width=overdue_px, pinned=True, help=overdue, format="%d"),
+    }
+    for month in result["months"]:
+        config[_month_label(month, lang)] = st.column_config.Column(width=MONTH_PX)
+    return config
+
+
 def watchlist(ctx: PageContext, chosen: compliance.Rule) -> dict:
     lang = ctx.lang
     result = ui.cached("compliance.watchlist", ctx, chosen)
@@ -120,22 +160,48 @@ def watchlist(ctx: PageContext, chosen: compliance.Rule) -> dict:
     if listed.empty:
         st.success(t("compliance.nobody", lang))
         return result
+    months = result["months"]
+    st.caption(t("compliance.summary", lang, n=fmt_number(len(listed), lang), now=fmt_number(int(listed["failing_now"].sum()), lang),
+                 month=_month_label(months[-1], lang), every=fmt_number(int((listed["months_failed"] == len(months)).sum()), lang),
+                 m=len(months)))
     table = watchlist_table(result, ctx)
-    picked = st.dataframe(_styled(table, result, ctx), hide_index=True, width="stretch", height=min(38 + 35 * len(table), 460),
+    show_all = True
+    if len(table) > TOP:
+        show_all = st.toggle(t("compliance.show_all", lang, n=fmt_number(len(table), lang)), key="watchlist_all")
+        if not show_all:
+            st.caption(t("compliance.top_note", lang, shown=TOP, n=fmt_number(len(table), lang),
+                         rest=fmt_number(len(table) - TOP, lang)))
+    shown = table if show_all else table.head(TOP)
+    organizations = listed["organization_id"].iloc[:len(shown)]
+    picked = st.dataframe(_styled(shown, organizations, result, ctx), hide_index=True, width="stretch",
+                          height=min(38 + 35 * len(shown), 460), column_config=column_config(shown, result, lang),
                           on_select="rerun", selection_mode="single-row", key="watchlist_table")
-    st.caption(t("compliance.legend", lang))
+    st.caption(t("compliance.legend", lang) + " " + t("compliance.priority_note", lang))
     st.download_button(
-        t("download.xlsx", lang), data=functools.partial(_excel, result, ctx), key="watchlist_xlsx",
-        file_name=f"watchlist_{ctx.as_of.date()}.xlsx",
-        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", on_click="ignore")
+        t("download.xlsx", lang), data=ui_export.xlsx({t("compliance.sheet", lang): excel_table(result, ctx)}, ctx,
+                                                      excel_title(result, lang), period=False, target=False,
+                                                      extra=[rule_line(result, chosen, ctx)]),
+        key="watchlist_xlsx", file_name=f"watchlist_{ctx.as_of.date()}.xlsx", mime=ui_export.XLSX_MIME, on_click="ignore")
     if picked.selection.rows:
         st.session_state["compliance_org"] = int(listed.iloc[picked.selection.rows[0]]["organization_id"])
     return result
 
 
+def excel_title(result: dict, lang: str) -> str:
+    return t("compliance.xlsx_title", lang, n=fmt_number(len(result["list"]), lang))
+
+
+def rule_line(result: dict, chosen: compliance.Rule, ctx: PageContext) -> str:
+    """The rule in one line for the case file: K of M, the months, the target, the minimum volume."""
+    lang, months = ctx.lang, result["months"]
+    return t("compliance.xlsx_rule", lang, k=chosen.k, m=chosen.m, target=fmt_percent(chosen.target, lang, 0),
+             first=_month_label(months[0], lang), last=_month_label(months[-1], lang), min_volume=chosen.min_volume)
+
+
 def excel_table(result: dict, ctx: PageContext) -> pd.DataFrame:
-    """The list in the form an inspector attaches to a case: organisation, INN, municipality, months
-    failed, due / missed / on-time per month, and the date of the data."""
+    """The list in the form an inspector attaches to a case, in the order to act on it: organisation,
+    INN, municipality, months failed, due / missed / on-time per month, open overdue now, and the
+    date of the data (numbers as numbers: the file formats them)."""
     lang = ctx.lang
     shown = watchlist_table(result, ctx)
     base = shown[[t("col.name", lang), t("col.inn", lang), t("col.municipality", lang), t("compliance.col.failed", lang)]].copy()
@@ -150,8 +216,12 @@ def excel_table(result: dict, ctx: PageContext) -> pd.DataFrame:
     return base
 
 
-def _excel(result: dict, ctx: PageContext) -> bytes:
-    return export.to_xlsx_bytes({t("compliance.sheet", ctx.lang): excel_table(result, ctx)})
+def _excel(result: dict, ctx: PageContext, chosen: compliance.Rule | None = None) -> bytes:
+    """The case file as the page's button builds it (title block, formats)."""
+    extra = [rule_line(result, chosen, ctx)] if chosen is not None else []
+    return ui_export.workbook({t("compliance.sheet", ctx.lang): excel_table(result, ctx)},
+                              ui_export.title_args(ctx, excel_title(result, ctx.lang), period=False,
+                                                   target=chosen is None, extra=extra))
 
 
 def record_event(ctx: PageContext, result: dict) -> None:
@@ -227,7 +297,9 @@ def weekends(ctx: PageContext, min_volume: int) -> None:
             # formatted on every run cost about a tenth of the server's CPU with 20 sessions).
             table = ui.shared(_kinds_wide_labelled, result[level], column, level, source, lang)
             st.dataframe(table, hide_index=True, width="stretch", height=min(38 + 35 * len(table), 420))
-            ui.download_table(f"weekends_{level}", table, ctx)
+            ui_export.download_table(f"weekends_{level}", _kinds_numeric(result[level], column, labels[level], lang), ctx,
+                                     f"{t('compliance.weekends', lang)}: {t(f'compliance.by.{level}', lang).lower()}",
+                                     sheet=t(f"compliance.by.{level}", lang), target=False)
     with tabs[3]:
         gap = result["gap"].head(20)
         st.caption(t("compliance.gap_note", lang, min_volume=min_volume))
@@ -243,7 +315,9 @@ def weekends(ctx: PageContext, min_volume: int) -> None:
                                                        for d, lo, hi in zip(gap["difference"], gap["low"], gap["high"])],
             })
             st.dataframe(table, hide_index=True, width="stretch")
-            ui.download_table("weekend_gap", table, ctx)
+            ui_export.download_table("weekend_gap", _gap_numeric(gap, labels["organization"], lang), ctx,
+                                     t("compliance.gap", lang), formats=_gap_formats(lang), target=False,
+                                     extra=[t("compliance.gap_note", lang, min_volume=min_volume)])
 
 
 def _labels(source: ui.Source, lang: str) -> dict[str, dict]:
@@ -279,3 +353,53 @@ def _kinds_wide(rows: pd.DataFrame, column: str, names: dict, lang: str) -> pd.D
     off_rate = 1 - off["missed"] / off["due"].where(off["due"] > 0)
     order = off_rate.fillna(1).to_numpy().argsort(kind="stable")
     return table.iloc[order].reset_index(drop=True)
+
+
+def _kinds_numeric(rows: pd.DataFrame, column: str, names: dict, lang: str) -> pd.DataFrame:
+    """The table of `_kinds_wide` for Excel, in its order, with numbers as numbers: per kind of day
+    the deadlines, missed and the on-time rate (a kind with no deadline: empty)."""
+    if rows.empty:
+        return pd.DataFrame()
+    ids = [i for i in _kinds_order(rows, column)]
+    out = pd.DataFrame({t("col.name", lang): [names.get(i, str(i)) for i in ids]})
+    indexed = rows.set_index([column, "day_kind"])
+    for kind in compliance.DAY_KINDS:
+        label = t(f"compliance.kind.{kind}", lang)
+        for field, key in (("due", "examples.col.due"), ("missed", "examples.col.missed"), ("on_time_rate", "col.on_time_rate")):
+            values = [indexed[field].get((i, kind)) for i in ids]
+            if field != "on_time_rate" and any(v is not None for v in values):
+                values = pd.array(values, dtype="Int64")
+            out[f"{label}: {t(key, lang)}"] = values
+    return out
+
+
+def _kinds_order(rows: pd.DataFrame, column: str) -> list:
+    """The ids in `_kinds_wide`'s order: worst on-time rate on days off first."""
+    ids = sorted(rows[column].unique())
+    off = rows[rows["day_kind"] != "working"].groupby(column)[["due", "missed"]].sum().reindex(ids)
+    off_rate = 1 - off["missed"] / off["due"].where(off["due"] > 0)
+    return [ids[i] for i in off_rate.fillna(1).to_numpy().argsort(kind="stable")]
+
+
+def _gap_numeric(gap: pd.DataFrame, names: dict, lang: str) -> pd.DataFrame:
+    """The «worst on days off» table for Excel with numbers as numbers (shares as rates, the
+    difference and its interval in percentage points)."""
+    return pd.DataFrame({
+        t("col.name", lang): gap["organization_id"].map(names).to_numpy(),
+        t("compliance.col.due_off", lang): gap["due_off"].astype("int64").to_numpy(),
+        t("compliance.col.missed_off", lang): gap["missed_off"].astype("int64").to_numpy(),
+        t("compliance.col.share_off", lang): gap["share_off"].to_numpy(),
+        t("compliance.col.due_working", lang): gap["due_working"].astype("int64").to_numpy(),
+        t("compliance.col.missed_working", lang): gap["missed_working"].astype("int64").to_numpy(),
+        t("compliance.col.share_working", lang): gap["share_working"].to_numpy(),
+        t("compliance.col.difference_pp", lang): (gap["difference"] * 100).to_numpy(),
+        t("compliance.col.low_pp", lang): (gap["low"] * 100).to_numpy(),
+        t("compliance.col.high_pp", lang): (gap["high"] * 100).to_numpy(),
+    })
+
+
+def _gap_formats(lang: str) -> dict[str, str]:
+    """Percentage points are numbers with one decimal, not shares; the shares missed are rates
+    (their English names do not say «share»)."""
+    return {**{t(f"compliance.col.{c}_pp", lang): "decimal" for c in ("difference", "low", "high")},
+            **{t(f"compliance.col.share_{c}", lang): "rate" for c in ("off", "working")}}

@@ -13,7 +13,7 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from oversight import charts, fairness, guarded, heatmap, images, presentation, slides, ui
+from oversight import charts, fairness, guarded, heatmap, images, presentation, slides, ui, ui_export
 from oversight.filters import ascii_digits
 from oversight.i18n import fmt_datetime, fmt_number, fmt_percent, t
 from oversight.presentation import md_text
@@ -155,7 +155,30 @@ def rankings(ctx: PageContext, made: presentation.Material) -> None:
     full[t("examples.col.verdict", lang)] = [t(f"examples.verdict.{'small' if pd.isna(v) else v}", lang) for v in made.assessed["verdict"]]
     with st.expander(t("examples.all", lang, n=len(full))):
         st.dataframe(full, hide_index=True, width="stretch", height=360)
-    ui.download_table("examples_organizations", full, ctx)
+    ui_export.download_table("examples_organizations", organizations_table(made.assessed, lang), ctx,
+                             t("examples.all", lang, n=len(full)), formats=_eb_formats(lang), target=False,
+                             extra=[f"{t('examples.min_volume', lang)}: {made.funnel['min_volume']}"])
+
+
+def _eb_formats(lang: str) -> dict[str, str]:
+    """The interval's ends are shares, though their names do not say so."""
+    return {t(f"examples.col.eb_{end}", lang): "rate" for end in ("share", "low", "high")}
+
+
+def organizations_table(assessed: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """Every organisation assessed, for Excel: numbers as numbers (the share missed and the
+    volume-adjusted share with its 95 % interval as rates), and the verdict."""
+    return pd.DataFrame({
+        t("col.name", lang): assessed["name"].to_numpy(),
+        t("col.inn", lang): assessed["inn"].to_numpy(),
+        t("examples.col.due", lang): assessed["due"].astype("int64").to_numpy(),
+        t("examples.col.missed", lang): assessed["missed"].astype("int64").to_numpy(),
+        t("examples.col.share", lang): assessed["share"].to_numpy(),
+        t("examples.col.eb_share", lang): assessed["eb_share"].to_numpy(),
+        t("examples.col.eb_low", lang): assessed["eb_low"].to_numpy(),
+        t("examples.col.eb_high", lang): assessed["eb_high"].to_numpy(),
+        t("examples.col.verdict", lang): [t(f"examples.verdict.{'small' if pd.isna(v) else v}", lang) for v in assessed["verdict"]],
+    })
 
 
 # ---------------------------------------------------------------- example cards
@@ -256,15 +279,25 @@ def _deck(ctx: PageContext, made: presentation.Material) -> bytes:
 
 # ---------------------------------------------------------------- presenter mode
 
-PRESENTER_CSS = """
+# The slide's chart fills the screen below the controls and the title, whatever the screen (#19):
+# its box is sized to the viewport in CSS and the chart stretches to the box (plotly_chart's height
+# "stretch"). SLIDE_CHROME_PX is the height of the controls' row and a one-line title.
+SLIDE_CHROME_PX = 200
+PRESENTER_CSS = f"""
 <style>
 section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], header[data-testid="stHeader"],
-[data-testid="stToolbar"] { display: none !important; }
-.block-container { padding-top: 1.2rem !important; max-width: 100% !important; }
-.block-container p, .block-container li { font-size: 1.3rem !important; line-height: 1.4 !important; }
-.block-container h1 { font-size: 2.6rem !important; }
+[data-testid="stToolbar"] {{ display: none !important; }}
+.block-container {{ padding-top: 1.2rem !important; padding-bottom: 0.5rem !important; max-width: 100% !important; }}
+.block-container p, .block-container li {{ font-size: 1.3rem !important; line-height: 1.4 !important; }}
+.block-container h1 {{ font-size: 2.6rem !important; padding-top: 0.4rem !important; padding-bottom: 0.6rem !important; }}
+.st-key-slide_figure {{ height: calc(100vh - {SLIDE_CHROME_PX}px) !important; min-height: 360px !important;
+  max-height: none !important; flex: 0 0 auto !important; overflow: hidden !important; }}
+[data-testid="stLayoutWrapper"]:has(> .st-key-slide_figure) {{ height: auto !important; flex: 0 0 auto !important; }}
 </style>
 """
+# No toolbar on a slide: it covered the legend and the colour bar (#19); the map still reads the
+# local topojson stub.
+SLIDE_CONFIG = {"topojsonURL": "/app/static/", "displaylogo": False, "displayModeBar": False, "scrollZoom": False}
 
 
 def presenter_link(ctx: PageContext) -> None:
@@ -293,15 +326,20 @@ def presenter(ctx: PageContext, made: presentation.Material, volume: int) -> Non
     raw = st.query_params.get("slide", "1")
     index = min(max(int(raw) if ascii_digits(raw) else 1, 1), len(sequence))
     slide = sequence[index - 1]
-    back, counter, forward, leave = st.columns([1, 7, 1, 2])
+    first, last = index == 1, index == len(sequence)
+    back, counter, forward, leave = st.columns([1, 7, 1, 2], vertical_alignment="center")
     with back:
-        if st.button("←", key="slide_back", shortcut="Left", disabled=index == 1, help=t("examples.back", lang)):
+        # At either end the arrow is disabled and says why, and the counter says so in words: a
+        # presenter who presses → on the last slide sees that there is no next one (#19).
+        if st.button("←", key="slide_back", shortcut="Left", disabled=first,
+                     help=t("examples.first_slide" if first else "examples.back", lang)):
             st.query_params["slide"] = str(index - 1)
             st.rerun()
     with counter:
-        st.caption(f"{index} / {len(sequence)}")
+        st.caption(slide_counter(index, len(sequence), lang))
     with forward:
-        if st.button("→", key="slide_next", shortcut="Right", disabled=index == len(sequence), help=t("examples.next", lang)):
+        if st.button("→", key="slide_next", shortcut="Right", disabled=last,
+                     help=t("examples.last_slide" if last else "examples.next", lang)):
             st.query_params["slide"] = str(index + 1)
             st.rerun()
     with leave:
@@ -311,15 +349,32 @@ def presenter(ctx: PageContext, made: presentation.Material, volume: int) -> Non
             st.rerun()
     st.title(slide.title)  # its name from data written with md_text (_sequence)
     if slide.figure is not None:
-        figure = slide.figure
-        figure.update_layout(height=560, font=dict(size=16), legend_font_size=16)
-        figure.update_xaxes(tickfont_size=15, title_font_size=16)
-        figure.update_yaxes(tickfont_size=15, title_font_size=16)
         text, picture = st.columns([2, 3]) if slide.points else (None, st.container())
-        with picture:
-            ui.plotly(figure, key=f"slide_{slide.key}")
+        # A container of fixed height (so that the chart's "stretch" fills it), its height then set
+        # to the viewport's in CSS.
+        with picture, st.container(key="slide_figure", height=560, border=False):
+            st.plotly_chart(slide_figure(slide.figure), key=f"slide_{slide.key}", config=SLIDE_CONFIG,
+                            width="stretch", height="stretch")
         if text is not None:
             with text:
                 st.markdown(_bullets(slide.points))
     else:
         st.markdown(_bullets(slide.points))
+
+
+def slide_counter(index: int, total: int, lang: str) -> str:
+    """«3 / 5», and at either end that it is the first or the last slide."""
+    if total > 1 and index == total:
+        return f"{index} / {total} · {t('examples.last_slide', lang)}"
+    if total > 1 and index == 1:
+        return f"{index} / {total} · {t('examples.first_slide', lang)}"
+    return f"{index} / {total}"
+
+
+def slide_figure(figure):
+    """A slide's chart for the screen: no fixed height (it fills its box, which fills the viewport),
+    large type."""
+    figure.update_layout(height=None, autosize=True, font=dict(size=16), legend_font_size=16)
+    figure.update_xaxes(tickfont_size=15, title_font_size=16)
+    figure.update_yaxes(tickfont_size=15, title_font_size=16)
+    return figure

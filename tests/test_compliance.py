@@ -63,8 +63,21 @@ def test_watchlist_rule_against_pandas(con, frames, as_of):
     months = _pandas_months(frames, as_of).set_index(["organization_id", "month"])
     for row in result["record"].sample(20, random_state=1).itertuples():
         assert (row.due, row.missed) == tuple(months.loc[(row.organization_id, row.month), ["due", "missed"]])
-    # Most severe first: more failed months first.
-    assert result["list"]["months_failed"].is_monotonic_decreasing
+    # In the order to act on (#19): still failing in the last month first, then more failed months,
+    # then the larger shortfall, then more open overdue requests; written out in pandas.
+    listed = result["list"]
+    window = compliance.window(as_of, RULE.m)
+    last = months[months.index.get_level_values("month") == window[-1]].reset_index()
+    failing = set(last.loc[(last["due"] >= RULE.min_volume) & (1 - last["missed"] / last["due"] < RULE.target),
+                           "organization_id"].astype(int))
+    assert set(listed.loc[listed["failing_now"], "organization_id"].astype(int)) == failing & set(got)
+    expected_order = (listed.assign(now=listed["organization_id"].astype(int).isin(failing))
+                      .sort_values(["now", "months_failed", "shortfall", "open_overdue", "organization_id"],
+                                   ascending=[False, False, False, False, True])["organization_id"].tolist())
+    assert listed["organization_id"].tolist() == expected_order
+    assert 0 < listed["failing_now"].sum() < len(listed)  # the order is not decided by one key alone
+    # The order only: the same organisations as the rule, whatever the order.
+    assert set(listed["organization_id"].astype(int)) == set(expected)
 
 
 def test_watchlist_in_a_direction_counts_only_its_requests(con, frames, as_of):

@@ -17,7 +17,7 @@ from PIL import Image
 from pptx import Presentation
 from streamlit.testing.v1 import AppTest
 
-from oversight import examples, fairness, images, metrics, presentation, privacy
+from oversight import examples, fairness, images, metrics, presentation, privacy, ui_examples
 from oversight.filters import Filters
 from oversight.i18n import fmt_number, t
 from tests.reference_metrics import kpis as reference_kpis
@@ -216,3 +216,77 @@ def test_without_chrome_the_page_says_how_to_install_it_and_works(small_db, monk
     png = [b for b in at.button if b.label == t("examples.png", "ru")]
     assert png and all(b.disabled for b in png)
     assert at.tabs  # the rest of the page is there
+
+
+# ---------------------------------------------------------------- presenter mode as seen (#19)
+
+
+def _slide(small_db, monkeypatch, slide: str, lang: str = "ru") -> AppTest:
+    at = _app(small_db, monkeypatch, present="1", slide=slide, minv="20", lang=lang).run()
+    at.switch_page("app_pages/examples.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.mark.parametrize("slide", ["1", "2", "3"])
+def test_slides_have_no_chart_toolbar_and_fill_the_screen(small_db, monkeypatch, slide):
+    """The toolbar (modebar) covered the legend and the colour bar; at 1920×1080 a slide filled the
+    top half (a fixed 560 px chart)."""
+    import json
+
+    at = _slide(small_db, monkeypatch, slide)
+    charts = at.get("plotly_chart")
+    assert len(charts) == 1
+    config = json.loads(charts[0].proto.config)
+    assert config["displayModeBar"] is False and config["topojsonURL"] == "/app/static/"
+    assert json.loads(charts[0].proto.spec)["layout"].get("height") is None  # no fixed height: it fills its box
+    css = " ".join(h.proto.body for h in at.get("html"))
+    assert ".st-key-slide_figure" in css and "calc(100vh" in css  # ... which is as tall as the screen
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+def test_the_arrows_say_when_there_is_no_next_or_previous_slide(small_db, monkeypatch, lang):
+    last = str(len(presentation.SEQUENCE))
+    at = _slide(small_db, monkeypatch, last, lang)
+    forward = at.button(key="slide_next")
+    assert forward.disabled and forward.help == t("examples.last_slide", lang)
+    assert any(t("examples.last_slide", lang) in c.value for c in at.caption)
+    assert not at.button(key="slide_back").disabled
+    at = _slide(small_db, monkeypatch, "1", lang)
+    back = at.button(key="slide_back")
+    assert back.disabled and back.help == t("examples.first_slide", lang)
+    assert any(t("examples.first_slide", lang) in c.value for c in at.caption)
+    assert not any(t("examples.last_slide", lang) in c.value for c in at.caption)
+    assert ui_examples.slide_counter(3, 5, lang) == "3 / 5"
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("size", [(1920, 1080), (1366, 768)])
+def test_presenter_slides_fill_the_viewport_without_a_toolbar(browser, small_db, tmp_path_factory, size):
+    from tests.test_browser import Visit, _serve
+
+    width, height = size
+    served = _serve(small_db, tmp_path_factory)
+    base = next(served)
+    checked = 0
+    try:
+        for slide in range(1, len(presentation.SEQUENCE) + 1):
+            visit = Visit(browser, f"{base}/examples?lang=ru&present=1&slide={slide}&minv=20", width, height)
+            try:
+                p = visit.page
+                assert p.locator('[data-testid="stException"]').count() == 0, p.inner_text("body")[:2000]
+                if p.locator(".js-plotly-plot").count() == 0:  # an example slide without an example: text only
+                    continue
+                checked += 1
+                plot = p.locator(".js-plotly-plot").first
+                plot.hover()
+                p.wait_for_timeout(300)
+                box = plot.bounding_box()
+                assert box["y"] + box["height"] <= height + 2, (slide, box)  # the slide fits the screen ...
+                assert box["y"] + box["height"] >= 0.85 * height, (slide, box)  # ... and fills it
+                assert p.locator(".modebar").count() == 0, slide  # no toolbar, even on hover
+            finally:
+                visit.close()
+        assert checked >= 3  # the region's KPIs, the map and the funnel at least
+    finally:
+        next(served, None)
