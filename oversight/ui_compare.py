@@ -34,10 +34,18 @@ def choose(ctx: PageContext) -> tuple[compare.Periods, list[int], list[int], dt.
     if mode == "event" and not events.empty:
         labels = {int(r.event_id): f"{fmt_date(r.event_date.date(), lang)} · {t(f'event.{r.kind}', lang)} · {r.title}"
                   for r in events.itertuples()}
-        event_id = ui.url_choice("event", [str(i) for i in labels], str(next(iter(labels))),
+        # Not the newest event (often an inspection with a dozen missed deadlines, nothing to conclude
+        # from) but the most informative one: compare.default_event says how it is chosen.
+        power = _event_power(ctx.db_path, ctx.version, ctx.scope, ctx.as_of)
+        chosen = compare.default_event(power)
+        default = str(chosen if chosen in labels else next(iter(labels)))
+        event_id = ui.url_choice("event", [str(i) for i in labels], default,
                                  lambda i: labels[int(i)], t("compare.event", lang))
+        reliable = power[compare.enough_data(power) & power["has_group"].astype(bool)]["event_id"]
+        if event_id == default and int(default) in set(reliable):  # say why this one, when the rule found one
+            st.caption(t("compare.default_note", lang))
         row = events[events["event_id"] == int(event_id)].iloc[0]
-        days = st.slider(t("compare.days", lang), 14, 180, 90, step=7, key="cmp_days")
+        days = st.slider(t("compare.days", lang), 14, 180, compare.DEFAULT_DAYS, step=7, key="cmp_days")
         event_date = row["event_date"].date()
         periods = compare.Periods.around(event_date, days)
         if periods.after_end > last_day:  # the data end earlier: compare what there is
@@ -75,6 +83,17 @@ def choose(ctx: PageContext) -> tuple[compare.Periods, list[int], list[int], dt.
     return periods, [int(m) for m in treated], [int(o) for o in orgs], event_date
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def _event_power(db_path: str, version: str, scope, as_of: dt.datetime) -> pd.DataFrame:
+    """Every event's data either side (compare.event_power) under the session's scope: one query per
+    data version and scope, shared by every session with that scope."""
+    return compare.event_power(ui.connection(ui.Source(db_path, version, scope)), as_of, compare.DEFAULT_DAYS)
+
+
+# The conclusion's box says what the conclusion says: green only for a sure improvement.
+_BOX = {"better": st.success, "worse": st.error, "unclear": st.info, "none": st.info}
+
+
 def _scope(ctx: PageContext, periods: compare.Periods):
     """The sidebar's scope (direction, category, source, organisation) over the compared days."""
     return replace(ctx.filters, start=periods.before_start, end=periods.after_end, municipality_id=None)
@@ -85,7 +104,7 @@ def results(ctx: PageContext, periods: compare.Periods, treated: list[int], orgs
     lang = ctx.lang
     scope = _scope(ctx, periods)
     result = ui.cached("compare.compare", ctx, periods, tuple(treated), tuple(orgs), filters=scope)
-    st.success(compare.conclusion(result, lang))
+    _BOX[compare.verdict(result)](compare.conclusion(result, lang))
     for key, values in result["warnings"]:
         shown = {k: fmt_signed_percent(v, lang) if k == "change" else v for k, v in values.items()}
         st.warning(t(key, lang, **shown))

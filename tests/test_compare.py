@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import re
 import subprocess
 import sys
 from dataclasses import replace
@@ -17,6 +18,8 @@ import pytest
 from oversight import compare, demo, metrics, store
 from oversight.access import EVERYTHING
 from oversight.filters import Filters
+from oversight.i18n import t
+from tests.conftest import read_table
 
 D = dt.date
 
@@ -207,3 +210,150 @@ def test_an_organisation_as_the_treated_group(story):
     its = compare.interrupted_series(con, Filters(D(2018, 1, 1), D(2019, 12, 31)), as_of, D(2019, 6, 5), [],
                                      organizations=[org])
     assert not its["weekly"].empty and its["step"]["low"] <= 1.0 <= its["step"]["high"]
+
+
+def _statsmodels(y, design, term):
+    """The quasi-Poisson GLM fitted by statsmodels (the reference the closed forms must equal)."""
+    import statsmodels.api as sm
+
+    fit = sm.GLM(np.asarray(y, dtype=float), design, family=sm.families.Poisson()).fit(scale="X2")
+    beta, se = float(fit.params[term]), float(fit.bse[term])
+    return math.exp(beta), math.exp(beta - compare.Z95 * se), math.exp(beta + compare.Z95 * se)
+
+
+def test_rate_ratio_equals_the_statsmodels_fit():
+    rng = np.random.default_rng(5)
+    before = rng.negative_binomial(3, 3 / (3 + 9), 60)
+    after = rng.negative_binomial(3, 3 / (3 + 6), 45)
+    y = np.r_[before, after]
+    design = np.column_stack([np.ones(len(y)), np.r_[np.zeros(len(before)), np.ones(len(after))]])
+    got = compare.rate_ratio(before, after)
+    for mine, reference in zip((got["ratio"], got["low"], got["high"]), _statsmodels(y, design, 1)):
+        assert math.isclose(mine, reference, rel_tol=1e-6)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_difference_in_differences_equals_statsmodels_with_a_dummy_per_day(seed):
+    """The closed form of the DiD is the GLM with a fixed effect per day (the model the page always
+    had), to the fit's precision: over-dispersed counts, a season, days where one group has none."""
+    rng = np.random.default_rng(seed)
+    days = pd.date_range("2019-01-01", periods=100)
+    season = 1 + 0.6 * np.sin(np.arange(100) / 7)
+    after = np.arange(100) >= 55
+    treated = rng.negative_binomial(4, 4 / (4 + 1.5 * season * np.where(after, 0.7, 1.0)))
+    control = rng.negative_binomial(4, 4 / (4 + 12 * season))
+    group = pd.DataFrame({"day": np.r_[days, days], "treated": np.r_[np.ones(100, bool), np.zeros(100, bool)],
+                          "missed": np.r_[treated, control], "after": np.r_[after, after]})
+    assert (treated == 0).any()  # days where the treated group has none are part of the check
+    got = compare._did(group)
+    dummies = pd.get_dummies(group["day"], dtype=float).to_numpy()
+    treated_col = group["treated"].to_numpy(dtype=float)
+    design = np.column_stack([dummies, treated_col, treated_col * group["after"].to_numpy(dtype=float)])
+    reference = _statsmodels(group["missed"], design, design.shape[1] - 1)
+    for mine, ref in zip((got["ratio"], got["low"], got["high"]), reference):
+        assert math.isclose(mine, ref, rel_tol=1e-6), (got, reference)
+
+
+def test_difference_in_differences_needs_every_group_in_every_period():
+    days = pd.date_range("2019-01-01", periods=20)
+    after = np.arange(20) >= 10
+    group = pd.DataFrame({"day": np.r_[days, days], "treated": np.r_[np.ones(20, bool), np.zeros(20, bool)],
+                          "missed": np.r_[np.where(after, 0, 3), np.full(20, 5)], "after": np.r_[after, after]})
+    assert compare._did(group)["ratio"] is None  # the treated group has nothing after: no ratio to speak of
+
+
+def _result(raw, did=None):
+    """A comparison's result with the given (ratio, low, high) for the treated group and the DiD."""
+    main = {"ratio": raw[0], "low": raw[1], "high": raw[2]}
+    out = {"region": main, "treated": main}
+    if did is not None:
+        out["did"] = {"ratio": did[0], "low": did[1], "high": did[2]}
+    return out
+
+
+@pytest.mark.parametrize(("raw", "did", "kind"), [
+    ((0.48, 0.35, 0.66), None, "better"),                       # a sure fall, no comparison group
+    ((1.40, 1.10, 1.80), None, "worse"),
+    ((1.13, 0.48, 2.68), None, "unclear"),
+    ((0.48, 0.35, 0.66), (0.77, 0.61, 0.97), "better"),         # the planted seminar
+    ((0.72, 0.57, 0.92), (0.84, 0.69, 1.03), "unclear"),        # raw fall, but the DiD says chance
+    ((1.13, 0.48, 2.68), (0.999, 0.44, 2.27), "unclear"),       # the default of old: a fine
+    ((1.10, 0.90, 1.30), (1.40, 1.05, 1.90), "worse"),          # the DiD decides
+    ((None, None, None), None, "none"),
+])
+def test_verdict_is_green_only_for_a_sure_improvement(raw, did, kind):
+    assert compare.verdict(_result(raw, did)) == kind
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+def test_conclusion_never_says_zero_change_and_says_what_the_verdict_rests_on(lang):
+    # The old text: «на 13 % больше, но это в пределах случайности … — на 0 % меньше, но это в пределах…»
+    text = compare.conclusion(_result((1.13, 0.48, 2.68), (0.999, 0.44, 2.27)), lang)
+    assert not re.search(r"(?:на|were|trend:|области —) 0[\s\u00a0]?%", text), text
+    assert t("compare.phrase.about_same", lang, low="-56", high="127") in text
+    assert text.startswith(t("compare.lead.did_unclear", lang)), text
+    # Raw fall for sure, the DiD not: the first sentence says the event's effect is not shown.
+    text = compare.conclusion(_result((0.72, 0.57, 0.92), (0.84, 0.69, 1.03)), lang)
+    assert text.startswith(t("compare.lead.did_unclear", lang)), text
+    # Both sure and the same way: the two figures, no hedge (the planted seminar's text as before).
+    text = compare.conclusion(_result((0.48, 0.35, 0.66), (0.77, 0.61, 0.97)), lang)
+    assert not any(text.startswith(t(f"compare.lead.did_{k}", lang)) for k in ("better", "worse", "unclear")), text
+    # Opposite sure directions: the first sentence says which one counts.
+    text = compare.conclusion(_result((1.10, 1.02, 1.20), (0.80, 0.70, 0.92)), lang)
+    assert text.startswith(t("compare.lead.did_better", lang)), text
+
+
+def _power(rows):
+    columns = ["event_id", "event_date", "has_group", "days_before", "days_after", "missed_before", "missed_after"]
+    frame = pd.DataFrame(rows, columns=columns)
+    frame["event_date"] = pd.to_datetime(frame["event_date"])
+    return frame
+
+
+def test_default_event_is_the_most_informative_not_the_newest():
+    fine = (7, "2019-10-24", True, 90, 68, 14, 12)           # newest, a dozen missed deadlines
+    krasnoarmeysk = (4, "2019-04-18", True, 90, 90, 271, 196)
+    serpukhov = (3, "2019-03-14", True, 90, 90, 222, 107)
+    order = (2, "2018-12-20", False, 90, 90, 17395, 10441)   # region-wide: no comparison group
+    assert compare.default_event(_power([fine, krasnoarmeysk, serpukhov, order])) == 4
+    assert compare.default_event(_power([fine, serpukhov, order])) == 3
+    assert compare.default_event(_power([fine, order])) == 2  # no local event with enough data
+    short = (8, "2019-12-20", True, 90, 11, 900, 120)         # plenty, but 11 days after: the page would warn
+    assert compare.default_event(_power([short, serpukhov])) == 3
+    # Nothing has enough: the most information; all equal (none at all): the newest.
+    assert compare.default_event(_power([fine, (5, "2019-06-05", True, 90, 90, 20, 18)])) == 5
+    assert compare.default_event(_power([(1, "2019-01-01", True, 90, 90, 0, 0), (6, "2019-05-01", True, 90, 90, 0, 0)])) == 6
+    twin = (9, "2019-05-01", True, 90, 90, 222, 107)         # as informative as Serpukhov, more recent
+    assert compare.default_event(_power([serpukhov, twin])) == 9
+    assert compare.default_event(_power([])) is None
+
+
+def test_event_power_equals_a_count_from_the_tickets(small_db, con, as_of):
+    """Each event's group and windows, counted from the raw tickets with pandas."""
+    tickets = read_table(small_db, "tickets")
+    municipalities = read_table(small_db, "municipalities")
+    events = read_table(small_db, "events")
+    successor = municipalities.set_index("municipality_id")["successor_id"]
+    current = {m: int(s) if pd.notna(s) else int(m) for m, s in successor.items()}
+    due = tickets[tickets["due_at"].notna() & (tickets["due_at"] < pd.Timestamp(as_of))].copy()
+    due["day"] = due["due_at"].dt.date
+    due["missed"] = due["closed_at"].isna() | (due["closed_at"] > due["due_at"])
+    due["current"] = due["municipality_id"].map(current)
+    last_day = (as_of - dt.timedelta(days=1)).date()
+    got = compare.event_power(con, as_of, 90).set_index("event_id")
+    assert set(got.index) == set(events["event_id"])
+    for event in events.itertuples():
+        day = event.event_date.date() if hasattr(event.event_date, "date") else event.event_date
+        if pd.notna(event.organization_id):
+            rows = due[due["organization_id"] == event.organization_id]
+        elif pd.notna(event.municipality_id):
+            rows = due[due["current"] == current[int(event.municipality_id)]]
+        else:
+            rows = due
+        before = rows[(rows["day"] >= day - dt.timedelta(days=90)) & (rows["day"] < day)]
+        after = rows[(rows["day"] > day) & (rows["day"] <= min(day + dt.timedelta(days=90), last_day))]
+        row = got.loc[event.event_id]
+        assert (row["missed_before"], row["missed_after"]) == (before["missed"].sum(), after["missed"].sum()), event
+        assert (row["due_before"], row["due_after"]) == (len(before), len(after)), event
+        assert row["days_after"] == (min(day + dt.timedelta(days=90), last_day) - day).days
+        assert row["has_group"] == (pd.notna(event.organization_id) or pd.notna(event.municipality_id))
