@@ -1,5 +1,10 @@
 """Drill-down (Детализация): direction → municipality → organisation → building → request, for a
-territorial department head looking for what is behind a bad number."""
+territorial department head looking for what is behind a bad number.
+
+The way down is kept short: the breadcrumbs and search share one row, the table of the level below
+comes first (a row click goes down), the place's KPIs follow in one row of small cards. On an
+organisation its open overdue requests come first, a row opening the request: from a direction to
+an organisation's overdue request is three clicks, each on a table at the top of the page."""
 
 import streamlit as st
 
@@ -10,14 +15,15 @@ ctx = ui.context()
 ui.page_header("drill.title", ctx)
 
 path = ui_drill.current_path(ctx)
-ui_drill.search_box(ctx)
-ui_drill.breadcrumbs(path, ctx)
+ui_drill.header(path, ctx)
 
 if path.level == "request":
     ui_drill.request_card(path, ctx)
 else:
-    ui_drill.scope_kpis(path, ctx)
     if path.level == "organization":
         ui_drill.organization_card(path, ctx)
     ui_drill.children_table(path, ctx)
+    ui_drill.scope_kpis(path, ctx)
+    if path.level == "organization":
+        ui_drill.organization_details(path, ctx)
     st.caption(t("overview.rollup_note", ctx.lang))

@@ -23,6 +23,7 @@ LEVELS = ("territory", "municipality", "organization", "building", "request")
 TABLE_LEVELS = ("territory", "municipality", "organization", "building", "category")
 COUNT_COLUMNS = ("created", "closed", "due", "missed", "backlog_end", "overdue_backlog_end")
 REQUEST_LIMIT = 500
+OVERDUE_LIMIT = 50  # an organisation's open overdue requests on its card, oldest first
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ def children(con, filters: Filters, as_of: dt.datetime, level: str, building_id:
     Directions and municipalities are listed even with no requests (zeros); organisations,
     buildings and categories only when they had any. Columns: child_id, name_ru, name_en, inn, kind,
     territory_id, municipality_id, the counts of COUNT_COLUMNS, on_time_rate, median_resolution_hours,
-    returned_share, rank (1 = most missed deadlines)."""
+    returned_share, rank (see `ranked`)."""
     _check_level(level)
     params = filters.params(as_of)
     counts = store.run(con, "drill_children", **{**params, "level": level, "building_id": building_id})
@@ -87,13 +88,41 @@ def children(con, filters: Filters, as_of: dt.datetime, level: str, building_id:
     table["on_time_rate"] = 1.0 - table["missed"] / table["due"].where(table["due"] > 0)
     table["returned_share"] = table["closed_returned"] / table["closed"].where(table["closed"] > 0)
     table["child_id"] = table["child_id"].astype("Int64")
-    # The id breaks ties last: DuckDB returns groups in no fixed order, and a table must not reshuffle.
-    table = table.sort_values(["missed", "overdue_backlog_end", "created", "child_id"],
-                              ascending=[False, False, False, True], kind="stable", na_position="last")
-    table["rank"] = table["missed"].rank(ascending=False, method="min").astype("int64")
+    table = ranked(table)
     columns = ["child_id", "name_ru", "name_en", "inn", "kind", "territory_id", "municipality_id", "apartments",
                *COUNT_COLUMNS, "on_time_rate", "median_resolution_hours", "returned_share", "rank"]
     return table[columns].reset_index(drop=True)
+
+
+# What makes a row worse, in order: more missed deadlines; with as many, a lower on-time rate (1 missed
+# of 2 due is worse than 1 of 20; nothing due counts last); then more requests open past their deadline.
+RANK_KEYS = (("missed", False), ("on_time_rate", True), ("overdue_backlog_end", False))
+
+
+def ranked(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows worst first by RANK_KEYS, with `rank`: 1 + the number of rows strictly worse, so rows
+    equal on every key share a rank and the next rank skips (1, 2, 2, 4). Volume and then the id
+    only fix the order of equal rows (DuckDB returns groups in no fixed order; a table must not
+    reshuffle)."""
+    names = [key for key, _ in RANK_KEYS]
+    order = table.sort_values(
+        [*names, "created", "child_id"], ascending=[*(asc for _, asc in RANK_KEYS), False, True],
+        kind="stable", na_position="last",
+    ).copy()
+    # A rate that is missing (nothing due) sorts last and equals another missing one.
+    keys = order[names].astype(float).fillna(float("inf")).to_numpy()
+    changed = [True] + [bool((keys[i] != keys[i - 1]).any()) for i in range(1, len(keys))]
+    rank, current = [], 0
+    for position, new_group in enumerate(changed, start=1):
+        current = position if new_group else current
+        rank.append(current)
+    order["rank"] = pd.Series(rank, index=order.index, dtype="int64")
+    return order
+
+
+def days_late(hours) -> float | None:
+    """Hours past a deadline as days (what users mean by «просрочка»); None stays None."""
+    return None if hours is None or pd.isna(hours) else float(hours) / 24.0
 
 
 def requests(con, filters: Filters, as_of: dt.datetime, building_id: int | None = None,
@@ -136,7 +165,8 @@ def organization_card(con, filters: Filters, as_of: dt.datetime, organization_id
         con, replace(filters, territory_id=None, municipality_id=None, organization_id=None), as_of)
     categories = children(con, own, as_of, "category")
     worst = categories[categories["missed"] > 0].head(5)
-    overdue = store.run(con, "open_overdue", **{**own.params(as_of), "limit": 50})
+    overdue = store.run(con, "open_overdue", **{**own.params(as_of), "limit": OVERDUE_LIMIT})
+    overdue["days_late"] = overdue["hours_late"] / 24.0
     return {"info": info, "kpis": comparison, "worst_categories": worst, "open_overdue": overdue}
 
 
@@ -168,6 +198,30 @@ def reconcile(con, path: Path) -> tuple[Path, list[str]]:
     if not wrong:
         return path, []
     return Path(**actual, ticket_id=path.ticket_id), wrong
+
+
+def place(con, path: Path) -> Path:
+    """The full place of a request or a building: the steps above it that the path leaves out filled in
+    from the data (a request's building, organisation, municipality and direction; a building's
+    municipality and direction), so the breadcrumbs show the whole way to it and
+    each step can be gone back to. Steps the path names are kept (`reconcile` corrects wrong ones).
+    Read through the caller's connection: a place the scope cannot see is not filled."""
+    if path.ticket_id is not None:
+        rows = store.run(con, "ticket_card", ticket_id=path.ticket_id)
+        if rows.empty:
+            return path
+        found = {k: _id(rows.iloc[0][k]) for k in ("territory_id", "municipality_id", "organization_id", "building_id")}
+    elif path.building_id is not None:
+        rows = store.run(con, "building_place", building_id=path.building_id, organization_id=path.organization_id)
+        if rows.empty:
+            return path
+        # Not its organisation: a building's requests may be other organisations' (a resource supplier's),
+        # and naming one would hide the others.
+        found = {k: _id(rows.iloc[0][k]) for k in ("territory_id", "municipality_id")}
+    else:
+        return path
+    filled = {k: v for k, v in found.items() if getattr(path, k) is None and v is not None}
+    return replace(path, **filled) if filled else path
 
 
 def _id(value) -> int | None:
