@@ -164,11 +164,19 @@ def request_line(card: dict, kind: str, lang: str, show: Show = str) -> str:
         how = t("examples.good_how", lang, hours=fmt_number(hours, lang, 1),
                 rating="—" if pd.isna(card["rating"]) else int(card["rating"]))
     else:
-        how = t("examples.poor_how", lang, hours=fmt_number(card["hours_late"], lang, 0), returns=int(card["returned_count"]),
+        how = t("examples.poor_how", lang, late=late_text(card["hours_late"], lang), returns=int(card["returned_count"]),
                 rating="—" if pd.isna(card["rating"]) else int(card["rating"]),
                 state=t("drill.status.open" if pd.isna(card["closed_at"]) else "drill.status.closed", lang).lower())
     return t("examples.request_line", lang, id=card["ticket_id"], category=show(category),
              address=show(card["address"] or "—"), how=how)
+
+
+def late_text(hours: float, lang: str) -> str:
+    """How late, as a person says it: hours under a day, else days («161,6 дн.»; «3 877 ч» read as
+    hours where days were meant, #19)."""
+    if hours < 24:
+        return t("examples.late_hours", lang, n=fmt_number(hours, lang, 0))
+    return t("examples.late_days", lang, n=fmt_number(hours / 24, lang, 1))
 
 
 def example_points(card: dict, lang: str, show: Show = str) -> list[str]:

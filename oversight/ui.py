@@ -7,7 +7,6 @@ they need (language, connection, data facts, filters) and the render helpers bel
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
 import math
 import pickle
@@ -25,7 +24,6 @@ from oversight import (
     compare,
     compliance,
     drill,
-    export,
     heatmap,
     leftovers,
     metrics,
@@ -808,11 +806,18 @@ def ranked_table(area: pd.DataFrame, level: str, ctx: PageContext, height: int |
                  column_config=_ranked_widths(table, level, ctx.lang))
     st.download_button(
         t("download.xlsx", ctx.lang),
-        data=functools.partial(export.to_xlsx_bytes, {t(f"overview.by_{level}", ctx.lang): table}),
+        data=_ranked_download(table, level, ctx),
         file_name=f"{level}_{ctx.filters.start}_{ctx.filters.end}.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key=f"download_{level}",
     )
+
+
+def _ranked_download(table: pd.DataFrame, level: str, ctx: PageContext):
+    from oversight import ui_export  # it imports this module
+
+    name = t(f"overview.by_{level}", ctx.lang)
+    return ui_export.xlsx({name: table}, ctx, name)
 
 
 def benchmarks(frame: pd.DataFrame, ctx: PageContext) -> None:
@@ -911,23 +916,29 @@ def localized(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
     return out.rename(columns={c: t(k, lang) for c, k in _COLUMN_KEYS.items() if c in out})
 
 
-def download_table(key: str, table: pd.DataFrame, ctx: PageContext) -> None:
-    """An Excel download of a table as shown (built when clicked)."""
+def download_table(key: str, table: pd.DataFrame, ctx: PageContext, what: str | None = None,
+                   formats: dict[str, str] | None = None) -> None:
+    """An Excel download of a table as shown (built when clicked), with a title block saying what,
+    for which filters and period, and the date of the data (oversight.ui_export)."""
+    from oversight import ui_export  # it imports this module
+
     st.download_button(
         t("download.xlsx", ctx.lang),
-        data=functools.partial(export.to_xlsx_bytes, {key[:31]: table}),
+        data=ui_export.xlsx({key[:31]: table}, ctx, what or key, formats=formats),
         file_name=f"{key}_{ctx.filters.start}_{ctx.filters.end}.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key=f"download_{key}",
     )
 
 
-def download_frames(key: str, sheets: dict[str, pd.DataFrame], ctx: PageContext) -> None:
-    """An Excel download of the numbers behind a chart."""
+def download_frames(key: str, sheets: dict[str, pd.DataFrame], ctx: PageContext, what: str | None = None) -> None:
+    """An Excel download of the numbers behind a chart, with a title block."""
+    from oversight import ui_export  # it imports this module
+
     st.download_button(
         t("download.chart_data", ctx.lang),
         # Built when clicked, not on every run of the page (it costs tens of milliseconds).
-        data=functools.partial(export.to_xlsx_bytes, sheets),
+        data=ui_export.xlsx(sheets, ctx, what or next(iter(sheets))),
         file_name=f"{key}_{ctx.filters.start}_{ctx.filters.end}.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key=f"download_{key}",

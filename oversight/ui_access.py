@@ -120,7 +120,9 @@ def audit_log(ctx: AccessContext) -> None:
     st.dataframe(shown, hide_index=True, width="stretch", height=420)
     st.download_button(
         t("download.xlsx", lang),
-        data=functools.partial(export.to_xlsx_bytes, {t("access.audit", lang): shown}),
+        data=functools.partial(export.to_xlsx_bytes, {t("access.audit", lang): shown},
+                               title_lines=export.title_lines(t("access.audit", lang), lang, access.now_msk(),
+                                                              period=(start, end)), lang=lang),
         file_name=f"audit_{start}_{end}.xlsx", key="audit_xlsx", on_click="ignore",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )

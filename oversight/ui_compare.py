@@ -134,7 +134,7 @@ def results(ctx: PageContext, periods: compare.Periods, treated: list[int], orgs
     st.subheader(t("compare.table", lang))
     table = _table(result, ctx)
     st.dataframe(table, hide_index=True, width="stretch", height=min(36 + 35 * len(table), 520))
-    ui.download_table("before_after", table, ctx)
+    ui.download_table("before_after", table, ctx, what=f"{t('compare.title', lang)}. {t('compare.table', lang)}")
 
     st.subheader(t("compare.map", lang))
     values = compare.change_map_values(result, ui.query("filter_municipalities", ctx),

@@ -201,7 +201,8 @@ def _rejects_xlsx(ctx: PageContext) -> bytes:
     lang = ctx.lang
     rows = store.run(ui.connection(ctx), "import_rejects_all", limit=1_000_000)
     rows["reason_code"] = [_reason_text(r, lang, d) for r, d in zip(rows["reason_code"], rows["detail"])]
-    return export.to_xlsx_bytes({t("data.rejects_sheet", lang): rows.drop(columns="detail")})
+    title = export.title_lines(t("data.rejects_sheet", lang), lang, ctx.as_of, demo=ctx.is_demo)
+    return export.to_xlsx_bytes({t("data.rejects_sheet", lang): rows.drop(columns="detail")}, title_lines=title, lang=lang)
 
 
 def _file_names(stored: str) -> str:

@@ -273,7 +273,7 @@ def children_table(path: drill.Path, ctx: PageContext) -> None:
         key=f"drill_table_{level}_{path.territory_id}_{path.municipality_id}_{path.organization_id}",
     )
     st.caption(md_text(t("drill.click_hint", ctx.lang) + " " + t("drill.rank_note", ctx.lang)))
-    ui.download_table(f"drill_{level}", export, ctx)
+    ui.download_table(f"drill_{level}", export, ctx, what=t(f"drill.children.{level}", ctx.lang))
     picked = event.selection.rows if event and event.selection else []
     if picked:
         child = rows.iloc[picked[0]]
@@ -336,7 +336,7 @@ def _requests_table(path: drill.Path, ctx: PageContext) -> None:
     if len(rows) >= drill.REQUEST_LIMIT:
         st.caption(t("drill.requests_cap", lang, n=drill.REQUEST_LIMIT))
     st.caption(t("drill.open_hint", lang))
-    ui.download_table(f"requests_{path.building_id}", shown, ctx)
+    ui.download_table(f"requests_{path.building_id}", shown, ctx, what=t("drill.children.request", lang))
     picked = event.selection.rows if event and event.selection else []
     if picked:
         go(path.territory_id, path.municipality_id, path.organization_id, path.building_id, int(rows.iloc[picked[0]]["ticket_id"]))

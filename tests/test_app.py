@@ -37,7 +37,8 @@ def test_every_page_runs_without_exception(small_db, monkeypatch, lang, page):
         banner = [w.value for w in at.warning]
         assert any(t("demo.banner", lang, as_of="")[:20] in w for w in banner), banner
     # With no sign-in configured every page says it is the single-user mode.
-    assert any(t("auth.single_user", lang) in i.value for i in at.info), [i.value for i in at.info]
+    said = [e.value for e in (*at.info, *at.caption)]
+    assert any(t("auth.single_user", lang) in v for v in said), said
 
 
 @pytest.mark.parametrize("lang", ["ru", "en"])

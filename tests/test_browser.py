@@ -440,7 +440,8 @@ def test_presenter_mode_hides_the_sidebar_and_steps_with_the_arrow_keys(browser,
 def test_compliance_watchlist_downloads_as_a_case_file(browser, server, con, as_of):
     import openpyxl
 
-    from oversight import compliance
+    from oversight import compliance, export
+    from oversight.i18n import fmt_number
 
     rule = compliance.Rule(k=2, m=4, target=0.95, min_volume=5)
     listed = compliance.watchlist(con, default_filters(as_of), as_of, rule)["list"]
@@ -455,12 +456,15 @@ def test_compliance_watchlist_downloads_as_a_case_file(browser, server, con, as_
             p.get_by_role("button", name=t("download.xlsx", "ru")).first.click()
         assert download.value.suggested_filename.endswith(".xlsx")
         sheet = openpyxl.load_workbook(io.BytesIO(Path(download.value.path()).read_bytes())).active
-        header = [c.value for c in sheet[1]]
+        top = export.header_row(sheet)  # under the title block: what, filters, rule, date of the data
+        assert sheet.cell(1, 1).value == t("compliance.xlsx_title", "ru", n=fmt_number(len(listed), "ru"))
+        assert sheet.freeze_panes == f"A{top + 1}"
+        header = [c.value for c in sheet[top]]
         assert header[:2] == [t("col.name", "ru"), t("col.inn", "ru")]
         assert header[-1] == t("compliance.col.data_date", "ru")
-        assert sheet.max_row == len(listed) + 1
-        assert sheet.cell(2, 1).value == listed["name"].iloc[0]
-        assert sheet.cell(2, len(header)).value == as_of.strftime("%d.%m.%Y %H:%M")
+        assert sheet.max_row == top + len(listed)
+        assert sheet.cell(top + 1, 1).value == listed["name"].iloc[0]
+        assert sheet.cell(top + 1, len(header)).value == as_of.strftime("%d.%m.%Y %H:%M")
     finally:
         visit.close()
 

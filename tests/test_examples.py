@@ -290,3 +290,12 @@ def test_presenter_slides_fill_the_viewport_without_a_toolbar(browser, small_db,
         assert checked >= 3  # the region's KPIs, the map and the funnel at least
     finally:
         next(served, None)
+
+
+def test_lateness_is_said_in_days_from_a_day_on():
+    """«просрочка 3 877 ч» was read as hours where days were meant (#19)."""
+    from oversight.presentation import late_text
+
+    assert late_text(3877.4, "ru") == "161,6 дн."
+    assert late_text(3877.4, "en") == "161.6 days"
+    assert late_text(5.2, "ru") == "5 ч"
