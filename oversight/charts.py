@@ -100,7 +100,11 @@ def on_time_by_territory(area: pd.DataFrame, target: float, lang: str) -> go.Fig
         text=t("chart.target", lang, target=fmt_percent(target, lang, 0)),
     )
     fig.update_xaxes(range=[0, 100], dtick=10, gridcolor="#eeeeee", **_pct_ticks(lang))
-    return _layout(fig, 60 + 45 * len(rows), lang)
+    _layout(fig, 60 + 45 * len(rows), lang)
+    # Room on the right for the «100 %» label, centred on the plot's edge (plotly drops a tick label
+    # that would stick out of the picture, and automargin does not count it).
+    fig.update_layout(margin=dict(r=max(fig.layout.margin.r or 0, 30)))
+    return fig
 
 
 # ---------------------------------------------------------------- backlog page
