@@ -21,7 +21,7 @@ import csv
 import io
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 import numpy as np
 
@@ -29,16 +29,40 @@ CHUNK = 16 << 20  # measured here: faster than 64 MB pieces, and less memory
 NEWLINE, QUOTE, RETURN = 10, 34, 13
 
 
-def line_breaks(path: Path | str) -> tuple[int, bool]:
-    """How many line breaks the file has, and whether it ends with one."""
-    count, last = 0, 0
+class LineBreaks(NamedTuple):
+    count: int  # line breaks in the file
+    ends_with_break: bool  # whether its last byte is one
+    after_delimiter: int  # lines that end with the delimiter (0 unless one was given)
+
+
+def line_breaks(path: Path | str, delimiter: str | None = None) -> LineBreaks:
+    """How many line breaks the file has, whether it ends with one, and (given the delimiter) how
+    many lines end with it: the one pass over the file the import's record checks start from."""
+    count, after, last, previous = 0, 0, 0, b"\0\0"
+    mark = ord(delimiter) if delimiter else -1
     buffer = bytearray(CHUNK)  # read into one buffer: a new object per piece costs more than the count
     view = np.frombuffer(buffer, dtype=np.uint8)
     with open(path, "rb") as handle:
         while size := handle.readinto(buffer):
-            count += int(np.count_nonzero(view[:size] == NEWLINE))
+            if mark < 0:
+                count += int(np.count_nonzero(view[:size] == NEWLINE))
+            else:
+                breaks = np.flatnonzero(view[:size] == NEWLINE)
+                count += len(breaks)
+                # The byte before each break, or before its \r (the piece's first bytes look back
+                # into the previous piece's last two).
+                padded = np.concatenate((np.frombuffer(previous, dtype=np.uint8), view[:min(size, 2)]))
+                before, second = view[np.maximum(breaks - 1, 0)], view[np.maximum(breaks - 2, 0)]
+                early = breaks < 2
+                if early.any():
+                    before, second = before.copy(), second.copy()
+                    before[early], second[early] = padded[breaks[early] + 1], padded[breaks[early]]
+                after += int(np.count_nonzero(np.where(before == RETURN, second, before) == mark))
+                previous = (previous + bytes(view[max(0, size - 2):size]))[-2:]
             last = int(view[size - 1])
-    return count, last == NEWLINE
+    if mark >= 0 and last == mark:  # the last line, with no line break after it
+        after += 1
+    return LineBreaks(count, last == NEWLINE, after)
 
 
 @dataclass

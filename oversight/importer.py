@@ -81,6 +81,7 @@ class FileInfo:
     undecodable: int = 0  # bytes the file's encoding has no character for (their rows are refused)
     set_aside: list = field(default_factory=list)  # (line, text, error) of lines blanked (see _set_aside_lines)
     surplus_checked: bool = False  # the rows with a column too many looked for (see _surplus_lines)
+    line_ends: csvlines.LineBreaks | None = None  # of read_path, counted by _swallowing_lines
 
     @property
     def missing_optional(self) -> list[str]:
@@ -703,8 +704,8 @@ def _swallowing_lines(con, infos: list[FileInfo]) -> list[tuple[int, int, int]]:
         if info.kind != "csv" or any(f[0] == index for f in found):
             continue
         parsed, _, malformed = counts.get(index, (0, 0, 0))
-        breaks, ends_with_break = csvlines.line_breaks(info.read_path)
-        lines = breaks + (0 if ends_with_break else 1)
+        info.line_ends = csvlines.line_breaks(info.read_path, info.delimiter)  # _surplus_lines reads it too
+        lines = info.line_ends.count + (0 if info.line_ends.ends_with_break else 1)
         if lines <= 1 + parsed + malformed:  # (malformed includes the lines set aside)
             continue  # every record one line: nothing can hide inside a value
         records = csvlines.records(info.read_path)
@@ -789,6 +790,8 @@ def _surplus_lines(con, infos: list[FileInfo]) -> list[tuple[int, int, int]]:
         if info.kind != "csv" or info.surplus_checked:
             continue
         info.surplus_checked = True
+        if info.line_ends is None or info.line_ends.after_delimiter == 0:
+            continue  # no line ends with the delimiter (counted with the line breaks): no pass over the file
         width = len(info.header)
         candidates = csvlines.lines_ending_with(info.read_path, info.delimiter, width)
         mine = []
@@ -1146,8 +1149,8 @@ def _scan_lines(path: str, parsed: int, malformed: int) -> csvlines.Records | No
     """Where the records of a file start, or None when every record is one line (DuckDB's count is
     then the file's): the line breaks are counted first, and only a file with more lines than
     records is scanned."""
-    breaks, ends_with_break = csvlines.line_breaks(path)
-    if breaks + (0 if ends_with_break else 1) == 1 + parsed + malformed:
+    breaks = csvlines.line_breaks(path)
+    if breaks.count + (0 if breaks.ends_with_break else 1) == 1 + parsed + malformed:
         return None
     return csvlines.records(path)
 

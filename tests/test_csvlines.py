@@ -49,7 +49,7 @@ def test_record_starts_match_pythons_csv_reader(tmp_path_factory, rows, terminat
     line_offsets = [0] + [i + 1 for i, b in enumerate(data) if b == 10]
     assert found.offset.tolist() == [line_offsets[line - 1] for line in expected_starts]
     assert found.blank.tolist() == expected_blanks
-    breaks, ends = csvlines.line_breaks(path)
+    breaks, ends, _ = csvlines.line_breaks(path)
     assert breaks == path.read_bytes().count(b"\n") and ends == path.read_bytes().endswith(b"\n")
 
 
@@ -61,3 +61,26 @@ def test_a_lone_carriage_return_at_the_end_is_no_record(tmp_path):
     assert found.offset.tolist()[:3] == [0, 7, 17]
     with open(path, "rb") as handle:
         assert csvlines.record_at(handle, 7, ";") == ["a", "b\r\nc"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.binary(min_size=0, max_size=80).map(lambda b: bytes(b"ab;\n\r"[x % 5] for x in b)),
+       chunk=st.sampled_from([1, 2, 3, 7, 1 << 20]))
+def test_lines_ending_with_the_delimiter_are_counted_across_pieces(data, chunk, tmp_path_factory):
+    """The count the import's column-too-many check starts from (importer._surplus_lines): a line
+    break whose byte before it (or before its \\r) is the delimiter, and a last line ending with it."""
+    path = tmp_path_factory.mktemp("ends") / "f.csv"
+    path.write_bytes(data)
+    expected = 0
+    for i, byte in enumerate(data):
+        if byte == 10:
+            j = i - 1 - (i >= 1 and data[i - 1] == 13)
+            expected += j >= 0 and data[j] == 59
+    expected += data.endswith(b";")
+    saved = csvlines.CHUNK
+    csvlines.CHUNK = chunk
+    try:
+        found = csvlines.line_breaks(path, ";")
+    finally:
+        csvlines.CHUNK = saved
+    assert found == (data.count(b"\n"), data.endswith(b"\n"), expected)
