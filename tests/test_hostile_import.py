@@ -42,6 +42,12 @@ def write(path: Path, rows: list[list[str]], encoding="utf-8", line_end="\n") ->
     return path
 
 
+def write_plain(path: Path, rows: list[list[str]], row_end: str = "") -> Path:
+    """The rows joined by hand, no quoting: stray quotes and delimiters stay as the test put them."""
+    path.write_text(";".join(HEADER) + "\n" + "\n".join(";".join(r) + row_end for r in rows) + "\n", encoding="utf-8")
+    return path
+
+
 def reconciles(report: importer.Report, written: int) -> None:
     """read = loaded + refused, and read = the rows the test wrote (an independent count)."""
     assert report.rows_read == written
@@ -216,7 +222,7 @@ def test_a_stray_quote_does_not_swallow_the_rows_after_it(tmp_path):
     rows = [row(i) for i in range(1, 11)]
     rows[2][6] = '"УК Тест'  # row 3: an opening quote never closed
     path = tmp_path / "f.csv"
-    path.write_text(";".join(HEADER) + "\n" + "\n".join(";".join(r) for r in rows) + "\n", encoding="utf-8")
+    write_plain(path, rows)
     db = tmp_path / "db.duckdb"
     report = importer.import_files([path], db)
     reconciles(report, 10)
@@ -236,7 +242,7 @@ def test_stray_quotes_anywhere_lose_no_row(tmp_path, seed):
         at = rnd.randrange(0, len(rows[k][field]) + 1)
         rows[k][field] = rows[k][field][:at] + '"' + rows[k][field][at:]
     path = tmp_path / "f.csv"
-    path.write_text(";".join(HEADER) + "\n" + "\n".join(";".join(r) for r in rows) + "\n", encoding="utf-8")
+    write_plain(path, rows)
     report = importer.import_files([path], tmp_path / "db.duckdb")
     reconciles(report, 60)
 
@@ -261,7 +267,7 @@ def test_an_escaped_quote_closing_an_unquoted_value_does_not_swallow_rows(tmp_pa
     rows[3][6] = '"УК Тест""'  # row 4 opens
     rows[6][6] = 'УК Тест"""'  # row 7 closes: rows 5 and 6 would vanish inside row 4's value
     path = tmp_path / "f.csv"
-    path.write_text(";".join(HEADER) + "\n" + "\n".join(";".join(r) for r in rows) + "\n", encoding="utf-8")
+    write_plain(path, rows)
     db = tmp_path / "db.duckdb"
     report = importer.import_files([path], db)
     reconciles(report, 10)
@@ -277,7 +283,7 @@ def test_a_row_with_a_column_too_many_is_refused_not_shifted(tmp_path):
     rows[4][-1] = ""  # row 5's last value empty …
     rows[4].insert(2, "")  # … and a delimiter doubled after its creation date: the deadline moves to the closing date
     path = tmp_path / "f.csv"
-    path.write_text(";".join(HEADER) + "\n" + "\n".join(";".join(r) for r in rows) + "\n", encoding="utf-8")
+    write_plain(path, rows)
     db = tmp_path / "db.duckdb"
     report = importer.import_files([path], db)
     reconciles(report, 10)
@@ -291,7 +297,7 @@ def test_a_file_that_ends_every_row_with_the_delimiter_loads(tmp_path):
     that is the file's way of ending rows, not a column too many."""
     rows = [row(i) for i in range(1, 11)]
     path = tmp_path / "f.csv"
-    path.write_text(";".join(HEADER) + "\n" + "\n".join(";".join(r) + ";" for r in rows) + "\n", encoding="utf-8")
+    write_plain(path, rows, row_end=";")
     db = tmp_path / "db.duckdb"
     report = importer.import_files([path], db)
     reconciles(report, 10)
@@ -402,7 +408,7 @@ def test_an_excel_export_is_read_with_calamine(tmp_path):
 
 
 def _raw(path: Path, rows: list[list[str]]) -> Path:
-    path.write_text(";".join(HEADER) + "\n" + "\n".join(";".join(r) for r in rows) + "\n", encoding="utf-8")
+    write_plain(path, rows)
     return path
 
 
