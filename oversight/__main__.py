@@ -507,6 +507,56 @@ def cmd_geo(args) -> None:
     print(f"boundaries written to {out} ({out.stat().st_size // 1024} KB)")
 
 
+def cmd_report(args) -> None:
+    """The справка (DOCX and/or PDF) for the last complete week, month or quarter; optionally e-mailed."""
+    global _principal
+    from oversight import access, images, report
+    from oversight.filters import Filters
+
+    if args.report_as_user is not None:  # `report --as-user EMAIL` is the same as `--as-user EMAIL report`
+        if not args.report_as_user.strip():
+            _principal = access.Principal(user="(empty --as-user)", mode="as_user")
+            _refuse("--as-user", "''", "--as-user needs an e-mail or subject")
+        who = access.resolve(args.report_as_user)
+        _principal = who.__class__(user=who.user, name=who.name, roles=who.roles, scope=who.scope, mode="as_user")
+        if not _principal.roles:
+            _refuse("--as-user", args.report_as_user, f"{args.report_as_user} has no grant")
+    outs = list(args.out)
+    for out in outs:
+        if out.suffix.lower() not in (".docx", ".pdf"):
+            raise SystemExit(f"--out {out}: the справка is written as .docx or .pdf")
+    if args.mail_to and len({o.suffix.lower() for o in outs}) != len(outs):
+        raise SystemExit("--out: give at most one .docx and one .pdf")
+    con, info = _open(args.db)
+    as_of = info["as_of"].to_pydatetime()
+    last_day = report.last_complete_day(as_of)
+    end = min(args.end or last_day, last_day)
+    start, end = report.period_bounds(args.period, end)
+    f = Filters(start=start, end=end, territory_id=args.territory)
+    _check_filters(con, f)
+    started = time.perf_counter()
+    made = report.build(con, f, as_of, args.lang, args.target / 100, args.period, draw=True)
+    if not images.chrome_path():
+        print("no Chrome or Chromium: the справка is written without pictures (Debian: sudo apt install chromium)", file=sys.stderr)
+    files = []
+    for out in outs:
+        data = report.render(made, out.suffix)
+        out.write_bytes(data)
+        files.append(out)
+        print(f"справка written to {out} ({len(data) // 1024} KB)", file=sys.stderr)
+    print(f"{args.period} {start.isoformat()}..{end.isoformat()} in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    if args.mail_to:
+        from oversight import mail
+
+        subject = f"{made.title.capitalize()} {made.subtitle}"
+        body = "\n".join([subject, *made.head, "", *[f"{out.name}" for out in files]])
+        try:
+            mail.send(args.mail_to, subject, body, files)
+        except mail.MailError as error:
+            raise SystemExit(f"not sent: {error}") from None
+        print(f"sent to {', '.join(args.mail_to)}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m oversight", description=__doc__.splitlines()[0])
     parser.add_argument("--as-user", metavar="EMAIL", help="run the command under this user's grants (exit 3 when refused)")
@@ -588,6 +638,20 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--as-of", type=_timestamp, default=None, help="the moment the data describe (default: from the file)")
     p.add_argument("--json", action="store_true", help="print JSON (the default output)")
     p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("report", help="the справка (DOCX and/or PDF) for the last complete week, month or quarter")
+    p.add_argument("--db", type=Path, default=None)
+    p.add_argument("--period", choices=["week", "month", "quarter"], required=True)
+    p.add_argument("--end", type=_date, default=None,
+                   help="the period is the last complete one ending on or before this day (default: the day before the data's as_of)")
+    p.add_argument("--as-user", dest="report_as_user", metavar="EMAIL", help="the справка of this user's scope (exit 3 when refused)")
+    p.add_argument("--territory", type=int, help="limit to one direction")
+    p.add_argument("--lang", choices=["ru", "en"], default="ru")
+    p.add_argument("--target", type=float, default=95, help="on-time target, percent (default 95)")
+    p.add_argument("--out", type=Path, action="append", required=True,
+                   help="file to write, .docx or .pdf (give it twice for both)")
+    p.add_argument("--mail-to", metavar="ADDR", action="append", help="send the file(s) to this address (repeatable); relay: [mail] in the settings file")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("geo", help="rebuild data/geo/municipalities.geojson from shared/geo")
     p.add_argument("--build", action="store_true", required=True)

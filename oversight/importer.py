@@ -105,6 +105,7 @@ class Report:
     replaced_demo: bool = False
     import_id: int | None = None
     seconds: float = 0.0
+    incremental: bool = False  # the derived tables were brought up to date, not built again (oversight.derived)
     rejects: pd.DataFrame | None = None  # a sample for the page (all of them are in import_rejects)
 
     def to_dict(self) -> dict:
@@ -590,7 +591,7 @@ def _import_locked(infos: list[FileInfo], db_path: Path, chosen: Profile, as_of,
         try:
             report = _run(con, infos, chosen, as_of, say, workdir)
             say(0.42, "derived")  # the fractions follow the time each step takes at 10M rows
-            store.build_derived(con)
+            report.incremental = store.refresh_derived(con, _has_changed_ids(con))
             con.execute("checkpoint")
         except store.DataProblem as problem:
             raise ImportError_(str(problem)) from None
@@ -605,6 +606,11 @@ def _import_locked(infos: list[FileInfo], db_path: Path, chosen: Profile, as_of,
         return report
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _has_changed_ids(con) -> bool:
+    """Whether this import wrote into a database that had requests (_write_over made changed_ids)."""
+    return bool(con.execute("select count(*) from duckdb_tables() where temporary and table_name = 'changed_ids'").fetchone()[0])
 
 
 def _unforeseen(error: Exception, infos: list[FileInfo]) -> ImportError_:
@@ -1135,6 +1141,9 @@ def _write_over(con, report: Report, previous: dt.datetime | None) -> None:
         "select count(*) filter (where not existing), count(*) filter (where existing and not same), "
         "count(*) filter (where same) from incoming_compared").fetchone()
     report.inserted, changed, report.unchanged = (int(c or 0) for c in counts)
+    # The requests this import writes: oversight.derived recomputes only what they (and the move of as_of) touch.
+    written = "not same" if newer_export else "not existing"  # one of two fixed conditions
+    con.execute(f"create or replace temp table changed_ids as select ticket_id from incoming_compared where {written}")
     if newer_export:
         report.updated = changed
         con.execute("delete from tickets where ticket_id in (select ticket_id from incoming_compared where existing and not same)")

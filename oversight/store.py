@@ -30,8 +30,6 @@ from oversight.paths import QUERIES_DIR
 SCHEMA_FILE = Path(__file__).with_name("schema.sql")
 MACROS_FILE = QUERIES_DIR / "_macros.sql"
 INVARIANTS_FILE = QUERIES_DIR / "_invariants.sql"
-DERIVED_FILE = QUERIES_DIR / "_build_facts.sql"
-DERIVED_VERSION = 12  # bump together with derived_info in _build_facts.sql
 
 
 class DataProblem(ValueError):
@@ -190,9 +188,24 @@ def latest_as_of() -> dt.datetime:
     return moscow_now() + dt.timedelta(days=1)
 
 
-def data_problems(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int]]:
-    """The invariants the data break, with how many rows (queries/data_problems.sql); [] when none."""
+# The rows data_problems checks: every request, or (after an import into valid data) the requests in
+# the temporary table changed_ids, with every stored row of their numbers.
+_CHECK_ALL = ("create or replace temp view checked_tickets as select * from tickets",
+              "create or replace temp view checked_returns as select * from ticket_returns")
+_CHECK_CHANGED = (
+    "create or replace temp view checked_tickets as select * from tickets where ticket_id in (select ticket_id from changed_ids)",
+    "create or replace temp view checked_returns as select * from ticket_returns "
+    "where ticket_id in (select ticket_id from changed_ids)")
+
+
+def data_problems(con: duckdb.DuckDBPyConnection, changed_only: bool = False) -> list[tuple[str, int]]:
+    """The invariants the data break, with how many rows (queries/data_problems.sql); [] when none.
+    changed_only: check only the requests in the temporary table changed_ids (an import into data
+    that passed before: rows it did not write cannot have begun to break a rule, as as_of only moves
+    forward and no request is ever removed)."""
     install_invariants(con)
+    for statement in _CHECK_CHANGED if changed_only else _CHECK_ALL:
+        con.execute(statement)
     return [(str(p), int(n)) for p, n in con.execute(query_text("data_problems"), {"latest_as_of": latest_as_of()}).fetchall()]
 
 
@@ -206,9 +219,9 @@ def file_problems(path: Path | str) -> list[tuple[str, int]]:
         cursor.close()
 
 
-def check_data(con: duckdb.DuckDBPyConnection) -> None:
+def check_data(con: duckdb.DuckDBPyConnection, changed_only: bool = False) -> None:
     """Raise DataProblem if the contract tables break an invariant (see queries/data_problems.sql)."""
-    problems = data_problems(con)
+    problems = data_problems(con, changed_only)
     if problems:
         listed = "; ".join(f"{problem_text(problem, 'ru')}: {n}" for problem, n in problems)
         raise DataProblem(f"Данные не прошли проверку ({listed})")
@@ -275,17 +288,34 @@ def replace_file(path: Path | str, new: Path | str) -> None:
 
 def build_derived(con: duckdb.DuckDBPyConnection) -> None:
     """Bring an older database up to the contract, check it, then (re)build the derived tables."""
+    from oversight import derived
+
     upgrade_contract(con)
     check_data(con)
-    con.execute(DERIVED_FILE.read_text(encoding="utf-8"))
+    derived.build(con)
+
+
+def refresh_derived(con: duckdb.DuckDBPyConnection, changed: bool) -> bool:
+    """After an import: check and bring up to date only what the requests in the temporary table
+    changed_ids touched (changed=True, when oversight.derived can), else check everything and build
+    the derived tables whole. Returns whether it was incremental."""
+    from oversight import derived
+
+    upgrade_contract(con)
+    if changed and derived.can_update(con):
+        check_data(con, changed_only=True)
+        derived.update(con)
+        return True
+    check_data(con)
+    derived.build(con)
+    return False
 
 
 def _derived_current(path: Path | str) -> bool:
+    from oversight import derived
+
     with duckdb.connect(str(path), read_only=True) as con:
-        try:
-            return con.execute("select max(version) from derived_info").fetchone()[0] == DERIVED_VERSION
-        except duckdb.CatalogException:
-            return False
+        return derived.built_as_of(con) is not None
 
 
 def ensure_derived(path: Path | str) -> None:

@@ -680,10 +680,17 @@ def page_header(title_key: str, ctx: PageContext) -> None:
         st.caption(":material/person: " + t("auth.single_user", ctx.lang))
     elif not ctx.scope.is_everything:
         st.caption(t("auth.scope_note", ctx.lang, scope=md_text(presentation.scope_label(connection(ctx), ctx.lang))))
-    if ctx.is_demo:
+    if ctx.is_demo:  # a demo is built, never imported into: no import's age to speak of (oversight/freshness.py)
         st.warning(t("demo.banner", ctx.lang, as_of=fmt_datetime(ctx.as_of, ctx.lang)), icon="⚠️")
-    else:
-        st.caption(t("data.as_of", ctx.lang, as_of=fmt_datetime(ctx.as_of, ctx.lang), source=md_text(ctx.source)))
+    else:  # the export's moment and the last import's, one line; a warning when the import is too old
+        from oversight import freshness
+
+        loaded_at = query("dataset_info", ctx)["loaded_at"].iloc[0]
+        said = freshness.note(freshness.assess(ctx.as_of, loaded_at, ctx.is_demo), ctx.lang, md_text(ctx.source))
+        if said.warn:
+            st.warning(said.text, icon=":material/schedule:")
+        else:
+            st.caption(said.text)
     # Problems with the opened link are shown once, on the first page the link opens.
     for kind, key, value in st.session_state.pop("_filter_problems", []):
         st.warning(t(f"filters.{kind}", ctx.lang, key=literal(key), value=literal(value)))

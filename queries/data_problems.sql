@@ -3,6 +3,9 @@
 -- Needs the macro ticket_date_problem (queries/_invariants.sql) and $latest_as_of (the latest moment
 -- data may describe: now in Moscow plus a day). Each problem is a code, said in words by the strings
 -- db.problem.<code> (a date problem: import.reason.<code>, the import's own words for it).
+-- The rows checked are the temporary views checked_tickets and checked_returns (oversight.store.data_problems):
+-- every row, or after an import that added to valid data, the requests it wrote (every stored row with
+-- their numbers, so a duplicate of an older request is found).
 with as_of as (
     select max(as_of) as as_of, count(*) as dataset_rows from dataset
 ),
@@ -17,23 +20,23 @@ checks as (
     -- a request's dates: the rule the import's checks refuse rows by (queries/_invariants.sql)
     select * from (
         select ticket_date_problem(t.created_at, t.due_at, t.closed_at, as_of.as_of) as problem, count(*)
-        from tickets as t, as_of
+        from checked_tickets as t, as_of
         group by all
     ) where problem is not null
     union all
     select 'unknown_municipality', count(*)
-    from tickets
+    from checked_tickets
     where municipality_id not in (select municipality_id from municipalities)
     union all
-    select 'duplicate_ticket_id', count(*) - count(distinct ticket_id) from tickets
+    select 'duplicate_ticket_id', count(*) - count(distinct ticket_id) from checked_tickets
     union all
     select 'return_outside_life', count(*)
-    from ticket_returns as r
-    join tickets as t using (ticket_id), as_of
+    from checked_returns as r
+    join checked_tickets as t using (ticket_id), as_of
     where r.returned_at < t.created_at or r.returned_at > t.closed_at or r.returned_at >= as_of.as_of
     union all
     select 'return_unknown_request', count(*)
-    from ticket_returns
+    from checked_returns
     where ticket_id not in (select ticket_id from tickets)
 )
 

@@ -1,0 +1,130 @@
+"""Issue #20: an import into a database with requests brings the derived tables up to date
+incrementally (oversight.derived), and the result equals a full build of the same requests: over
+random daily exports (new requests, closings and ratings of old ones, refused rows), chained, with
+as_of moving by less than a day, by a day, by more than the longest ageing threshold, or not at all,
+and with an older export that may only add requests."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from oversight import demo_daily, derived, importer, store
+from oversight.demo import DemoSpec, build_demo_database
+
+BASE = DemoSpec(tickets=30_000, seed=5, organizations=200)
+TABLES = ("ticket_facts", "ticket_facts_by_org", "municipality_rollup", *derived.AGGREGATES)
+
+
+@pytest.fixture(scope="module")
+def base_db(tmp_path_factory) -> Path:
+    """A database of real (not demo) data: an import goes into it, not in place of it."""
+    path = tmp_path_factory.mktemp("derived") / "base.duckdb"
+    build_demo_database(path, BASE)
+    with duckdb.connect(str(path)) as con:
+        con.execute("update dataset set is_demo = false")
+    return path
+
+
+def _copy(base: Path, folder: Path) -> Path:
+    target = folder / "db.duckdb"
+    shutil.copy(base, target)
+    return target
+
+
+def _table(con, table: str) -> pd.DataFrame:
+    frame = con.execute(f"select * from {table}").df()  # table names: this module's own constants
+    return frame.sort_values(list(frame.columns)).reset_index(drop=True)
+
+
+def _tables(path: Path) -> dict[str, pd.DataFrame]:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return {table: _table(con, table) for table in TABLES}
+
+
+def _rebuilt(path: Path, folder: Path) -> dict[str, pd.DataFrame]:
+    """The same requests, derived tables built whole on a copy."""
+    copy = folder / "rebuilt.duckdb"
+    shutil.copy(path, copy)
+    with duckdb.connect(str(copy)) as con:
+        store.build_derived(con)
+    return _tables(copy)
+
+
+def _assert_same(incremental: dict[str, pd.DataFrame], full: dict[str, pd.DataFrame]) -> None:
+    for table in TABLES:
+        assert len(incremental[table]) == len(full[table]), table
+        pd.testing.assert_frame_equal(incremental[table], full[table], check_dtype=True, obj=table)
+
+
+# (new, changed, refused, hours after as_of): less than a day, a day, past the 30-day threshold, no move
+EXPORTS = [
+    [(400, 120, 6, 24.0), (300, 80, 3, 7.5)],
+    [(0, 200, 0, 24 * 31.0), (50, 0, 9, 0.0)],
+    [(250, 60, 3, 3.0), (250, 60, 3, 3.0), (100, 300, 0, 48.0)],
+]
+
+
+@pytest.mark.parametrize("plan", EXPORTS, ids=["day-then-hours", "month-then-still", "three-small"])
+def test_incremental_derived_tables_equal_a_full_build(base_db, tmp_path, plan):
+    db = _copy(base_db, tmp_path)
+    for step, (new, changed, refused, hours) in enumerate(plan):
+        export = tmp_path / f"day{step}.csv"
+        facts = demo_daily.daily_export(db, export, new=new, changed=changed, refused=refused, hours=hours,
+                                        seed=100 * len(plan) + step)
+        report = importer.import_files([export], db, "eds")
+        assert report.incremental, "the import should have updated the derived tables, not rebuilt them"
+        assert report.rejected == facts["refused"]
+        assert report.inserted == facts["new"]
+        _assert_same(_tables(db), _rebuilt(db, tmp_path))
+
+
+def test_an_older_export_only_adds_requests_and_stays_equal(base_db, tmp_path):
+    db = _copy(base_db, tmp_path)
+    newer = tmp_path / "newer.csv"
+    demo_daily.daily_export(db, newer, new=200, changed=100, refused=0, hours=24, seed=1)
+    older = tmp_path / "older.csv"
+    demo_daily.daily_export(db, older, new=150, changed=100, refused=0, hours=12, seed=2)
+    importer.import_files([newer], db, "eds")
+    report = importer.import_files([older], db, "eds")  # describes an earlier moment than the database
+    assert report.incremental and report.kept_newer > 0
+    _assert_same(_tables(db), _rebuilt(db, tmp_path))
+
+
+def test_a_large_share_of_requests_falls_back_to_a_full_build(base_db, tmp_path, monkeypatch):
+    db = _copy(base_db, tmp_path)
+    export = tmp_path / "day.csv"
+    demo_daily.daily_export(db, export, new=300, changed=50, refused=0, hours=24, seed=3)
+    monkeypatch.setattr(derived, "FULL_BUILD_SHARE", 0.001)
+    report = importer.import_files([export], db, "eds")
+    assert not report.incremental
+    _assert_same(_tables(db), _rebuilt(db, tmp_path))
+
+
+def test_an_incremental_check_still_refuses_a_duplicate_of_an_old_request(base_db, tmp_path):
+    """The incremental check looks at the written requests with every stored row of their numbers."""
+    db = _copy(base_db, tmp_path)
+    with duckdb.connect(str(db)) as con:
+        con.execute("create temp table changed_ids as select ticket_id from tickets limit 1")
+        con.execute("insert into tickets select * from tickets where ticket_id in (select ticket_id from changed_ids)")
+        assert ("duplicate_ticket_id", 1) in store.data_problems(con, changed_only=True)
+        assert ("duplicate_ticket_id", 1) in store.data_problems(con)
+
+
+def test_the_affected_window_follows_the_thresholds(base_db, tmp_path):
+    """A request untouched by the import but crossing a threshold between the two moments is affected."""
+    db = _copy(base_db, tmp_path)
+    with duckdb.connect(str(db)) as con:
+        as_of = con.execute("select max(as_of) from dataset").fetchone()[0]
+        con.execute("create temp table changed_ids (ticket_id bigint)")
+        derived._affected(con, as_of, as_of + dt.timedelta(days=1))
+        affected = {r[0] for r in con.execute("select ticket_id from affected_ids").fetchall()}
+        crossing = {r[0] for r in con.execute(
+            "select ticket_id from ticket_facts where created_at + interval 30 day >= $a and created_at + interval 30 day < $b",
+            {"a": as_of, "b": as_of + dt.timedelta(days=1)}).fetchall()}
+    assert crossing and crossing <= affected
