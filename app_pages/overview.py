@@ -5,7 +5,7 @@ other four cards, all above the fold; the ranked tables below."""
 
 import streamlit as st
 
-from oversight import charts, ui
+from oversight import charts, ui, ui_report
 from oversight.i18n import t
 
 ctx = ui.context()
@@ -35,3 +35,6 @@ st.subheader(t("overview.by_municipality", ctx.lang))
 ui.ranked_table(area, "municipality", ctx, height=460)
 st.caption(t("overview.rank_note", ctx.lang))
 st.caption(t("overview.rollup_note", ctx.lang))
+
+# The справка for the page's filters (issue #20): at the end, so the cards stay above the fold.
+ui_report.report_buttons(ctx)

@@ -116,6 +116,7 @@ def update(con: duckdb.DuckDBPyConnection) -> None:
     Call only when can_update(con) said so."""
     old_as_of = built_as_of(con)
     new_as_of = con.execute("select max(as_of) from dataset").fetchone()[0]
+    con.execute(_script(ROLLUP_FILE))  # the view ticket_facts_rows (the roll-up itself is unchanged: can_update)
     _affected(con, old_as_of, new_as_of)
     con.execute("create or replace temp table delta_old_rows as select * from ticket_facts "
                 "where ticket_id in (select ticket_id from affected_ids)")

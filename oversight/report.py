@@ -318,8 +318,8 @@ def _watchlist_section(con, filters: Filters, as_of: dt.datetime, target: float,
     before_ids = set(before["list"]["organization_id"].astype(int))
     added = now["list"][now["list"]["organization_id"].astype(int).isin(now_ids - before_ids)]
     left = before["list"][before["list"]["organization_id"].astype(int).isin(before_ids - now_ids)]
-    line = t("report.watchlist_counts", lang, now=fmt_date(now_moment.date(), lang), n_now=fmt_number(len(now_ids), lang),
-             before=fmt_date(before_moment.date(), lang), n_before=fmt_number(len(before_ids), lang),
+    line = t("report.watchlist_counts", lang, now=fmt_date(filters.end, lang), n_now=fmt_number(len(now_ids), lang),
+             before=fmt_date(filters.previous().end, lang), n_before=fmt_number(len(before_ids), lang),
              added=fmt_number(len(added), lang), left=fmt_number(len(left), lang))
     section.text(line)
     conclusions.append(line)
@@ -393,7 +393,9 @@ def build(con, filters: Filters, as_of: dt.datetime, lang: str = "ru", target: f
     out (tests of the numbers; a machine with no browser says so in the справка instead)."""
     conclusions: list[str] = []
     prev_start, prev_end = previous_bounds(filters)
-    scope_text = presentation.scope_name(con, filters, lang)
+    # The region, the chosen direction, or what a restricted user reads («Север»), as the pages name it.
+    restricted = filters.territory_id is None and not con.scope.is_everything
+    scope_text = presentation.scope_label(con, lang) if restricted else presentation.scope_name(con, filters, lang)
     head = [t("report.scope", lang, scope=scope_text),
             t("report.as_of", lang, as_of=fmt_datetime(as_of, lang)),
             t("report.previous", lang, start=fmt_date(prev_start, lang), end=fmt_date(prev_end, lang))]

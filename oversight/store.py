@@ -192,9 +192,9 @@ def latest_as_of() -> dt.datetime:
 # the temporary table changed_ids, with every stored row of their numbers.
 _CHECK_ALL = ("create or replace temp view checked_tickets as select * from tickets",
               "create or replace temp view checked_returns as select * from ticket_returns")
-_CHECK_CHANGED = (
-    "create or replace temp view checked_tickets as select * from tickets where ticket_id in (select ticket_id from changed_ids)",
-    "create or replace temp view checked_returns as select * from ticket_returns "
+_CHECK_CHANGED = (  # tables, not views: the checks read them several times
+    "create or replace temp table checked_tickets as select * from tickets where ticket_id in (select ticket_id from changed_ids)",
+    "create or replace temp table checked_returns as select * from ticket_returns "
     "where ticket_id in (select ticket_id from changed_ids)")
 
 
@@ -204,6 +204,12 @@ def data_problems(con: duckdb.DuckDBPyConnection, changed_only: bool = False) ->
     that passed before: rows it did not write cannot have begun to break a rule, as as_of only moves
     forward and no request is ever removed)."""
     install_invariants(con)
+    for name in ("checked_tickets", "checked_returns"):  # a view and a table of one name cannot both exist
+        for kind in ("view", "table"):
+            try:
+                con.execute(f"drop {kind} if exists {name}")
+            except duckdb.CatalogException:  # it is the other kind
+                pass
     for statement in _CHECK_CHANGED if changed_only else _CHECK_ALL:
         con.execute(statement)
     return [(str(p), int(n)) for p, n in con.execute(query_text("data_problems"), {"latest_as_of": latest_as_of()}).fetchall()]

@@ -37,7 +37,7 @@ checks as (
     union all
     select 'return_unknown_request', count(*)
     from checked_returns
-    where ticket_id not in (select ticket_id from tickets)
+    where ticket_id not in (select ticket_id from checked_tickets)
 )
 
 select problem, n
