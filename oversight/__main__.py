@@ -410,12 +410,39 @@ def cmd_import(args) -> None:
     from oversight import access, guarded, importer
 
     path = args.db or database_path()
+    usage = None
+    if bool(args.files) == (args.inbox is not None):
+        usage = "give the files to import or --inbox DIR (exactly one of them)"
+    elif args.inbox is not None and args.as_of is not None:
+        usage = "--as-of cannot go with --inbox: each file's moment is read from the file"
+    if usage:
+        print(f"python -m oversight import: error: {usage}", file=sys.stderr)
+        raise SystemExit(2)  # as argparse's own usage errors
     for file in args.files:
         if not file.exists():
             raise SystemExit(f"file not found: {file}")
+    if args.inbox is not None and not args.inbox.is_dir():
+        raise SystemExit(f"inbox not found (not a folder): {args.inbox}")
     from oversight import leftovers
 
     leftovers.clean(path.parent)  # what a killed import left (never a running one's)
+    if args.inbox is not None:  # oversight/inbox.py; the exit codes are listed in docs/daily.md
+        from oversight import inbox
+
+        try:
+            run = inbox.process(args.inbox, path, principal(), args.profile, args.settle,
+                                told=lambda outcome: print(inbox.describe(outcome, args.inbox), flush=True))
+        except inbox.InboxBusy as busy:  # the other run takes the files: not a failure
+            print(str(busy), file=sys.stderr)
+            return
+        except inbox.DatabaseBusy as busy:
+            raise SystemExit(f"database busy: {busy}") from None
+        except access.AccessDenied as error:
+            print(str(error), file=sys.stderr)
+            raise SystemExit(EXIT_REFUSED) from None
+        if run.refused:
+            raise SystemExit(inbox.EXIT_REFUSED)
+        return
 
     def progress(fraction: float, message: str) -> None:
         print(f"[{fraction:4.0%}] {message}", file=sys.stderr, flush=True)
@@ -632,7 +659,12 @@ def main(argv: list[str] | None = None) -> None:
     p.set_defaults(func=cmd_weekends)
 
     p = sub.add_parser("import", help="import ЕДС or 311 exports (CSV, Excel) with validation; prints the report as JSON")
-    p.add_argument("files", nargs="+", type=Path)
+    p.add_argument("files", nargs="*", type=Path, help="the files to import together (or --inbox DIR)")
+    p.add_argument("--inbox", type=Path, metavar="DIR",
+                   help="import every new file in DIR one by one, moving each to DIR/done/ or DIR/refused/ with its "
+                        "report (for a timer: see docs/daily.md; exit 5 when a file was refused)")
+    p.add_argument("--settle", type=float, default=10.0, metavar="SECONDS",
+                   help="with --inbox: leave files modified less than this long ago for the next run (default 10)")
     p.add_argument("--db", type=Path, default=None)
     p.add_argument("--profile", choices=["auto", "eds", "open311", "boston311", "nyc311"], default="auto")
     p.add_argument("--as-of", type=_timestamp, default=None, help="the moment the data describe (default: from the file)")

@@ -44,7 +44,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from oversight import csvlines, privacy, profiles, reference, store
+from oversight import csvlines, privacy, profiles, reference, standby, store
 from oversight.profiles import FIELDS, Profile, normalise
 
 LOG = logging.getLogger(__name__)
@@ -106,6 +106,7 @@ class Report:
     import_id: int | None = None
     seconds: float = 0.0
     incremental: bool = False  # the derived tables were brought up to date, not built again (oversight.derived)
+    copied: bool = False  # the whole database file was copied (no standby in step with it: oversight.standby)
     rejects: pd.DataFrame | None = None  # a sample for the page (all of them are in import_rejects)
 
     def to_dict(self) -> dict:
@@ -529,10 +530,11 @@ def _as_of(option: dt.datetime | None, exported: dt.datetime | None, latest: dt.
     return latest + dt.timedelta(seconds=1), "latest"
 
 
-def _target(db_path: Path, workdir: Path, profile: Profile) -> tuple[Path, bool]:
-    """The working copy to import into: a copy of a real database, or a new one (with the Moscow
-    Oblast reference for ЕДС data) in place of demo data or of no database. Returns (path, whether
-    demo data are replaced)."""
+def _target(db_path: Path, workdir: Path, profile: Profile) -> tuple[Path, bool, bool | None]:
+    """The file to import into: the standby copy of a real database (oversight.standby), or a new one
+    (with the Moscow Oblast reference for ЕДС data) in place of demo data or of no database.
+    Returns (path, whether demo data are replaced, whether the standby was a copy of the whole
+    file; None for a new file)."""
     work = workdir / "import.duckdb"
     if db_path.exists():
         with duckdb.connect(str(db_path), read_only=True) as con:
@@ -541,8 +543,8 @@ def _target(db_path: Path, workdir: Path, profile: Profile) -> tuple[Path, bool]
             except duckdb.Error:
                 is_demo = True
         if not is_demo:
-            shutil.copy2(db_path, work)
-            return work, False
+            target, synchronised = standby.prepare(db_path)
+            return target, False, not synchronised
     else:
         is_demo = False
     con = duckdb.connect(str(work))
@@ -554,7 +556,7 @@ def _target(db_path: Path, workdir: Path, profile: Profile) -> tuple[Path, bool]
             store.insert_frame(con, "categories", reference.categories())
     finally:
         con.close()
-    return work, is_demo
+    return work, is_demo, None
 
 
 def import_files(paths: list[Path | str], db_path: Path | str, profile: str = "auto", as_of: dt.datetime | None = None,
@@ -584,7 +586,8 @@ def _import_locked(infos: list[FileInfo], db_path: Path, chosen: Profile, as_of,
     workdir.mkdir(parents=True, exist_ok=True)
     try:
         try:
-            target, replaced_demo = _target(db_path, workdir, chosen)
+            target, replaced_demo, copied = _target(db_path, workdir, chosen)
+            into_standby = copied is not None
         except (duckdb.Error, OSError) as error:  # the copy of the database: a full disk, a damaged file
             raise _unforeseen(error, infos) from None
         con = duckdb.connect(str(target), config={"temp_directory": str(workdir / "spill")})
@@ -592,6 +595,8 @@ def _import_locked(infos: list[FileInfo], db_path: Path, chosen: Profile, as_of,
             report = _run(con, infos, chosen, as_of, say, workdir)
             say(0.42, "derived")  # the fractions follow the time each step takes at 10M rows
             report.incremental = store.refresh_derived(con, _has_changed_ids(con))
+            if into_standby:
+                standby.finish(con)
             con.execute("checkpoint")
         except store.DataProblem as problem:
             raise ImportError_(str(problem)) from None
@@ -599,8 +604,12 @@ def _import_locked(infos: list[FileInfo], db_path: Path, chosen: Profile, as_of,
             raise _unforeseen(error, infos) from None
         finally:
             con.close()
-        store.replace_file(db_path, target)
+        if into_standby:
+            store.publish_standby(db_path, target)
+        else:
+            store.replace_file(db_path, target)
         report.replaced_demo = replaced_demo
+        report.copied = bool(copied)
         report.seconds = time.perf_counter() - started
         say(1.0, "done")
         return report
@@ -1143,7 +1152,7 @@ def _write_over(con, report: Report, previous: dt.datetime | None) -> None:
     report.inserted, changed, report.unchanged = (int(c or 0) for c in counts)
     # The requests this import writes: oversight.derived recomputes only what they (and the move of as_of) touch.
     written = "not same" if newer_export else "not existing"  # one of two fixed conditions
-    con.execute(f"create or replace temp table changed_ids as select ticket_id from incoming_compared where {written}")
+    con.execute(f"create or replace temp table changed_ids as select ticket_id from incoming_compared where {written}")  # noqa: S608
     if newer_export:
         report.updated = changed
         con.execute("delete from tickets where ticket_id in (select ticket_id from incoming_compared where existing and not same)")

@@ -39,6 +39,8 @@ SHORT_HEADERS = ("missed", "missed_per_10k", "overdue_backlog_end", "returned_sh
 WATCH_ROWS = 25  # newcomers or leavers listed by name (in the watchlist's order of priority); the rest counted
 MUNICIPALITY_ROWS = 10  # the municipalities' table: the worst on-time rates
 EFFECT_DAYS = compare.DEFAULT_DAYS  # an event's effect: this many days before and after it (the page's default)
+TABLE_SIZES_PDF = (8, 7.5, 7, 6.5, 6)  # type sizes (pt) a table may take to fit its words
+TABLE_SIZES_DOCX = (9, 8.5, 8, 7.5, 7)
 PICTURE_WIDTH_PX = 960  # images.WIDTH: 16 px type, about 8 pt on a 17 cm wide picture
 
 
@@ -362,9 +364,11 @@ def _events_section(con, filters: Filters, as_of: dt.datetime, lang: str, conclu
         event_id = int(event.event_id)
         if event_id not in power.index or not bool(enough.get(event_id, False)):
             p = power.loc[event_id] if event_id in power.index else None
-            section.text(t("report.event_unmeasured", lang, days=fmt_number(0 if p is None else p["days_after"], lang),
-                           missed=fmt_number(0 if p is None else p["missed_after"], lang), min_days=compare.MIN_DAYS,
-                           min_missed=compare.MIN_COUNT))
+            days, missed = (0, 0) if p is None else (int(p["days_after"]), int(p["missed_after"]))
+            # Too soon after the event (the data end), or too few missed deadlines in its group at all.
+            key = "report.event_unmeasured" if days < compare.MIN_DAYS else "report.event_too_few"
+            section.text(t(key, lang, days=fmt_number(days, lang), missed=fmt_number(missed, lang),
+                           min_days=compare.MIN_DAYS, min_missed=compare.MIN_COUNT))
             continue
         periods = compare.Periods.around(pd.Timestamp(event.event_date).date(), EFFECT_DAYS)
         organizations = [int(event.organization_id)] if pd.notna(event.organization_id) else []
@@ -498,6 +502,23 @@ def _draw(sections: list[Section], draw: bool, lang: str) -> None:
         block.kind, block.figure = "picture", None
 
 
+def fit_widths(minimum: list[float], weights: list[float], total: float) -> list[float]:
+    """Column widths adding up to `total`: each at least its `minimum` (its longest word, so no word
+    is broken inside a cell), what is left shared by `weights`; if the minimums alone do not fit, they
+    are scaled down together."""
+    need = sum(minimum)
+    if need >= total:
+        return [m * total / need for m in minimum]
+    spare = total - need
+    return [m + spare * w / sum(weights) for m, w in zip(minimum, weights)]
+
+
+def _longest_words(table: Table) -> list[str]:
+    """Per column, the longest piece a line may not break (a no-break space holds «86,6 %» together)."""
+    return [max((word for row in [table.columns, *table.rows] for word in row[i].split(" ")), key=len, default="")
+            for i in range(len(table.columns))]
+
+
 # ---------------------------------------------------------------- DOCX (python-docx)
 
 
@@ -555,9 +576,11 @@ def to_docx(report: Report) -> bytes:
     for part in report.sections:
         heading = doc.add_heading(part.title, level=2)
         heading.paragraph_format.keep_with_next = True
-        for block in part.blocks:
+        for i, block in enumerate(part.blocks):
             if block.kind == "text":
-                doc.add_paragraph(block.text)
+                p = doc.add_paragraph(block.text)
+                # a line that leads into a table or a picture stays on its page
+                p.paragraph_format.keep_with_next = i + 1 < len(part.blocks) and part.blocks[i + 1].kind in ("table", "picture")
             elif block.kind == "note":
                 p = doc.add_paragraph(block.text)
                 p.runs[0].font.size = Pt(9)
@@ -569,13 +592,18 @@ def to_docx(report: Report) -> bytes:
                 grid = doc.add_table(rows=1 + len(tab.rows), cols=len(tab.columns))
                 grid.style = "Table Grid"
                 grid.alignment = WD_TABLE_ALIGNMENT.CENTER
-                total = sum(tab.widths)
-                widths = [int(usable * w / total) for w in tab.widths]
+                # Times New Roman: about 0.6 em a letter (bold headers a little more), plus the cell's margins;
+                # a table too wide for its words gets smaller type.
+                for size in TABLE_SIZES_DOCX:
+                    minimum = [Pt(size * 0.6 * len(word) + 12) for word in _longest_words(tab)]
+                    if sum(minimum) <= usable:
+                        break
+                widths = [int(w) for w in fit_widths(minimum, tab.widths, usable)]
                 for i, name in enumerate(tab.columns):
-                    _docx_cell(grid.rows[0].cells[i], name, bold=True, right=tab.numeric[i])
+                    _docx_cell(grid.rows[0].cells[i], name, bold=True, right=tab.numeric[i], size=size)
                 for r, values in enumerate(tab.rows, start=1):
                     for i, value in enumerate(values):
-                        _docx_cell(grid.rows[r].cells[i], value, right=tab.numeric[i])
+                        _docx_cell(grid.rows[r].cells[i], value, right=tab.numeric[i], size=size)
                 for row in grid.rows:
                     for i, cell in enumerate(row.cells):
                         cell.width = widths[i]
@@ -643,7 +671,10 @@ def to_pdf(report: Report) -> bytes:
         pdf.set_font("DejaVu", "B", 12)
         pdf.multi_cell(0, 7, part.title, **line)
         pdf.ln(1)
-        for block in part.blocks:
+        for i, block in enumerate(part.blocks):
+            following = part.blocks[i + 1].kind if i + 1 < len(part.blocks) else None
+            if block.kind == "text" and following == "table" and pdf.get_y() > pdf.page_break_trigger - 30:
+                pdf.add_page()  # a line that leads into a table stays with it
             if block.kind == "text":
                 pdf.set_font("DejaVu", size=10)
                 pdf.multi_cell(0, 5, block.text, **line)
@@ -661,8 +692,13 @@ def to_pdf(report: Report) -> bytes:
             elif block.kind == "table":
                 tab = block.table
                 pdf.set_font("DejaVu", size=8)
-                total = sum(tab.widths)
-                widths = tuple(pdf.epw * w / total for w in tab.widths)
+                for size in TABLE_SIZES_PDF:  # a table too wide for its words gets smaller type
+                    pdf.set_font("DejaVu", "B", size)  # the headers are bold: measure in bold, the widest
+                    minimum = [pdf.get_string_width(word) + 2.5 for word in _longest_words(tab)]
+                    if sum(minimum) <= pdf.epw:
+                        break
+                pdf.set_font("DejaVu", size=size)
+                widths = tuple(fit_widths(minimum, tab.widths, pdf.epw))
                 align = tuple("RIGHT" if n else "LEFT" for n in tab.numeric)
                 with pdf.table(col_widths=widths, text_align=align, line_height=4.4, padding=1,
                                headings_style=_heading_style(), repeat_headings=1) as grid:

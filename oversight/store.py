@@ -281,15 +281,29 @@ def replace_file(path: Path | str, new: Path | str) -> None:
     """Put a fully written database file in place of `path` (atomic rename). This process's
     connections to the old file are closed first; other processes keep reading the old file until
     they notice the new modification time."""
-    path = Path(path)
+    def rename() -> None:
+        Path(str(new) + ".wal").unlink(missing_ok=True)
+        os.replace(new, path)
+
+    _publish(Path(path), rename)
+
+
+def publish_standby(path: Path | str, written: Path | str) -> None:
+    """Publish an import written into the standby (oversight.standby.swap), closing this process's
+    connections to the old file first, as replace_file does."""
+    from oversight import standby
+
+    _publish(Path(path), lambda: standby.swap(Path(path), Path(written)))
+
+
+def _publish(path: Path, move) -> None:
     resolved = str(path.resolve())
     with _lock:
         for key in [k for k in _connections if k[0] == resolved]:
             con = _connections.pop(key)
             _attachments.pop(id(con), None)
             _close_when_idle(con)
-        Path(str(new) + ".wal").unlink(missing_ok=True)
-        os.replace(new, path)
+        move()
 
 
 def build_derived(con: duckdb.DuckDBPyConnection) -> None:

@@ -36,10 +36,12 @@ def report_buttons(ctx: ui.PageContext) -> None:
     st.caption(t("report.make_help", lang))
     made = st.session_state.get("_report_files")
     if made is None or made[0] != _key(ctx):
-        if not st.button(t("report.build_button", lang), key="report_build", icon=":material/description:"):
+        slot = st.empty()  # the button gives way to the downloads once the files are built
+        if not slot.button(t("report.build_button", lang), key="report_build", icon=":material/description:"):
             return
         with st.spinner(t("report.building", lang)):
             files = _files(*_key(ctx), ui.connection(ctx))
+        slot.empty()
         made = (_key(ctx), files)
         st.session_state["_report_files"] = made
     docx, pdf, stem = made[1]
