@@ -441,7 +441,7 @@ def cmd_import(args) -> None:
             print(str(error), file=sys.stderr)
             raise SystemExit(EXIT_REFUSED) from None
         if run.refused:
-            raise SystemExit(inbox.EXIT_REFUSED)
+            raise SystemExit(inbox.EXIT_FILES_REFUSED)
         return
 
     def progress(fraction: float, message: str) -> None:

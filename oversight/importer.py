@@ -107,6 +107,7 @@ class Report:
     seconds: float = 0.0
     incremental: bool = False  # the derived tables were brought up to date, not built again (oversight.derived)
     copied: bool = False  # the whole database file was copied (no standby in step with it: oversight.standby)
+    phases: dict[str, float] = field(default_factory=dict)  # seconds per step of the import proper
     rejects: pd.DataFrame | None = None  # a sample for the page (all of them are in import_rejects)
 
     def to_dict(self) -> dict:
@@ -530,11 +531,12 @@ def _as_of(option: dt.datetime | None, exported: dt.datetime | None, latest: dt.
     return latest + dt.timedelta(seconds=1), "latest"
 
 
-def _target(db_path: Path, workdir: Path, profile: Profile) -> tuple[Path, bool, bool | None]:
-    """The file to import into: the standby copy of a real database (oversight.standby), or a new one
-    (with the Moscow Oblast reference for ЕДС data) in place of demo data or of no database.
-    Returns (path, whether demo data are replaced, whether the standby was a copy of the whole
-    file; None for a new file)."""
+def _target(db_path: Path, workdir: Path, profile: Profile) -> tuple[duckdb.DuckDBPyConnection, Path, bool, bool | None]:
+    """The file to import into, opened: the standby copy of a real database (oversight.standby), or a
+    new one (with the Moscow Oblast reference for ЕДС data) in place of demo data or of no database.
+    Returns (the connection, its path, whether demo data are replaced, whether the standby was a
+    copy of the whole file; None for a new file)."""
+    config = {"temp_directory": str(workdir / "spill")}
     work = workdir / "import.duckdb"
     if db_path.exists():
         with duckdb.connect(str(db_path), read_only=True) as con:
@@ -543,20 +545,21 @@ def _target(db_path: Path, workdir: Path, profile: Profile) -> tuple[Path, bool,
             except duckdb.Error:
                 is_demo = True
         if not is_demo:
-            target, synchronised = standby.prepare(db_path)
-            return target, False, not synchronised
+            con, target, synchronised = standby.prepare(db_path, config)
+            return con, target, False, not synchronised
     else:
         is_demo = False
-    con = duckdb.connect(str(work))
+    con = duckdb.connect(str(work), config=config)
     try:
         store.create_schema(con)
         if not profile.create_municipalities:
             store.insert_frame(con, "territories", reference.territories())
             store.insert_frame(con, "municipalities", reference.municipalities())
             store.insert_frame(con, "categories", reference.categories())
-    finally:
+    except BaseException:
         con.close()
-    return work, is_demo, None
+        raise
+    return con, work, is_demo, None
 
 
 def import_files(paths: list[Path | str], db_path: Path | str, profile: str = "auto", as_of: dt.datetime | None = None,
@@ -584,32 +587,46 @@ def _import_locked(infos: list[FileInfo], db_path: Path, chosen: Profile, as_of,
     """The import proper, under the database's writer lock: from the copy of the file to the rename."""
     workdir = db_path.parent / f".import-{os.getpid()}-{time.time_ns()}"
     workdir.mkdir(parents=True, exist_ok=True)
+    phases: dict[str, float] = {}
+    clock = [time.perf_counter()]
+
+    def lap(name: str) -> None:  # how long each step took, for the report (and the benchmark)
+        now = time.perf_counter()
+        phases[name] = round(now - clock[0], 3)
+        clock[0] = now
+
     try:
         try:
-            target, replaced_demo, copied = _target(db_path, workdir, chosen)
+            con, target, replaced_demo, copied = _target(db_path, workdir, chosen)
             into_standby = copied is not None
         except (duckdb.Error, OSError) as error:  # the copy of the database: a full disk, a damaged file
             raise _unforeseen(error, infos) from None
-        con = duckdb.connect(str(target), config={"temp_directory": str(workdir / "spill")})
+        lap("prepare")
         try:
             report = _run(con, infos, chosen, as_of, say, workdir)
+            lap("read_check_write")
             say(0.42, "derived")  # the fractions follow the time each step takes at 10M rows
             report.incremental = store.refresh_derived(con, _has_changed_ids(con))
+            lap("derived")
             if into_standby:
                 standby.finish(con)
             con.execute("checkpoint")
+            lap("checkpoint")
         except store.DataProblem as problem:
             raise ImportError_(str(problem)) from None
         except (duckdb.Error, OSError, ValueError, OverflowError) as error:  # a failure nobody foresaw
             raise _unforeseen(error, infos) from None
         finally:
             con.close()
+        lap("close")
         if into_standby:
             store.publish_standby(db_path, target)
         else:
             store.replace_file(db_path, target)
+        lap("publish")
         report.replaced_demo = replaced_demo
         report.copied = bool(copied)
+        report.phases = phases
         report.seconds = time.perf_counter() - started
         say(1.0, "done")
         return report

@@ -6,14 +6,14 @@ same import as `python -m oversight import FILE` (guarded.import_files: the role
 row written, the database changed as a whole or not at all) — and then moved:
 
 - to DIR/done/ when it was imported, with `<name>.report.json` beside it (the import's report as
-  `import` prints it, and the times);
+  `import` prints it, and the times, Moscow time);
 - to DIR/refused/ when the import refused it (the database unchanged) or every one of its rows was
   refused (recorded in the database, nothing loaded), with the report or the refusal's message.
 
 What a timer needs:
 - a file still being written is not taken: names starting with "." or ending with ".part" or ".tmp"
   (deliver as `name.csv.part`, then rename: a rename is atomic), and files modified in the last
-  `settle_s` seconds (and a file that changes between the listing and its import) wait for the next run;
+  `settle_s` seconds, and a file that changes while it is imported, wait for the next run;
 - two runs at once never take the same file: a run holds an flock on DIR/.inbox.lock, and a second
   run gives up at once (InboxBusy);
 - a name already in done/ or refused/ gets a suffix (`export-2.csv`), never overwrites;
@@ -47,7 +47,7 @@ DONE, REFUSED = "done", "refused"
 PARTIAL_SUFFIXES = (".part", ".tmp")
 SETTLE_S = 10.0  # a file modified less than this long ago may still be being written
 REPORT_SUFFIX = ".report.json"
-EXIT_REFUSED = 5  # the CLI's exit code when at least one file was refused (moved to refused/)
+EXIT_FILES_REFUSED = 5  # the CLI's exit code when at least one file was refused (moved to refused/)
 
 
 class InboxBusy(RuntimeError):

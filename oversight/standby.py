@@ -36,6 +36,8 @@ from oversight import derived
 _NOT_COPIED = {"tickets", "ticket_returns", "file_state", "import_changes", *derived.ROW_TABLES, *derived.AGGREGATES,
                *(derived.DIFFERENCE_PREFIX + table for table in derived.AGGREGATES), "derived_info"}
 
+LIVE = "oversight_live_file"  # the live file's catalogue name while the standby reads it
+
 # Tables other tables' keys refer to (oversight/schema.sql), before those: inserted in this order, emptied in reverse.
 _PARENTS_FIRST = ("territories", "municipalities", "categories", "organizations", "buildings")
 
@@ -76,28 +78,35 @@ def _live_state(db: Path) -> tuple[str, int, bool] | None:
         return state(con)
 
 
-def prepare(db: Path, say=None) -> tuple[Path, bool]:
+def prepare(db: Path, config: dict | None = None) -> tuple[duckdb.DuckDBPyConnection, Path, bool]:
     """The standby, at the live file's state and marked as being written, ready to import into.
-    Returns (its path, whether it was synchronised rather than copied)."""
+    Returns (a connection to it, opened with DuckDB `config`; its path; whether it was synchronised
+    rather than copied)."""
     recover(db)
     standby = standby_path(db)
     live = _live_state(db)
     if standby.exists() and live is not None and live[2]:
         try:
-            con = duckdb.connect(str(standby))
+            con = duckdb.connect(str(standby), config=config or {})
         except duckdb.Error:  # a reader still holds it (the app has not let go of the old file yet)
             con = None
         if con is not None:
             try:
                 if _synchronise(con, db, live):
                     _mark_writing(con)
-                    return standby, True
-            finally:
+                    return con, standby, True
+            except BaseException:
                 con.close()
+                raise
+            con.close()
     _copy(db, standby)
-    with duckdb.connect(str(standby)) as con:
+    con = duckdb.connect(str(standby), config=config or {})
+    try:
         _mark_writing(con)
-    return standby, False
+    except BaseException:
+        con.close()
+        raise
+    return con, standby, False
 
 
 def _copy(db: Path, standby: Path) -> None:
@@ -126,40 +135,40 @@ def _synchronise(con: duckdb.DuckDBPyConnection, db: Path, live: tuple[str, int,
     from oversight import store
 
     store.upgrade_contract(con)
-    con.execute("attach $path as live (read_only)", {"path": str(db)})
+    con.execute(f"attach $path as {LIVE} (read_only)", {"path": str(db)})
     try:
         behind = mine[1] == live[1] - 1
-        if behind and not derived.has_differences(con, "live"):
+        if behind and not derived.has_differences(con, LIVE):
             return False
         # Marked first, so that a kill from here on leaves a standby the next import copies afresh
         # (committed to DuckDB's log, which survives a kill: no checkpoint needed).
         con.execute("update file_state set complete = false")
-        con.execute("create or replace temp table changed_ids as select distinct ticket_id from live.import_changes "
+        con.execute(f"create or replace temp table changed_ids as select distinct ticket_id from {LIVE}.import_changes "
                     "where generation = $g", {"g": live[1] if behind else -1})
         for table in ("tickets", "ticket_returns"):
             con.execute(f"delete from {table} where ticket_id in (select ticket_id from changed_ids)")
-            con.execute(f"insert into {table} by name select * from live.{table} "
+            con.execute(f"insert into {table} by name select * from {LIVE}.{table} "
                         "where ticket_id in (select ticket_id from changed_ids)")
         tables = _small_tables(con)
         for table in reversed(tables):  # children before the tables their keys refer to
             con.execute(f"delete from main.{table}")
         for table in tables:
-            con.execute(f"insert into main.{table} by name select * from live.{table}")
+            con.execute(f"insert into main.{table} by name select * from {LIVE}.{table}")
         if behind:
-            derived.replay(con, "live")
+            derived.replay(con, LIVE)
         con.execute("delete from import_changes")
-        con.execute("insert into import_changes select * from live.import_changes")
+        con.execute(f"insert into import_changes select * from {LIVE}.import_changes")
         con.execute("delete from file_state")
-        con.execute("insert into file_state select * from live.file_state")
+        con.execute(f"insert into file_state select * from {LIVE}.file_state")
     finally:
-        con.execute("detach live")
+        con.execute(f"detach {LIVE}")
     return True
 
 
 def _small_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
     """The live file's tables copied whole (reference data, events, the dataset row, imports and their
     refused rows): every table of both files but the ones synchronised otherwise."""
-    live = {r[0] for r in con.execute("select table_name from duckdb_tables() where database_name = 'live'").fetchall()}
+    live = {r[0] for r in con.execute("select table_name from duckdb_tables() where database_name = $c", {"c": LIVE}).fetchall()}
     mine = {r[0] for r in con.execute("select table_name from duckdb_tables() where database_name = current_database() "
                                       "and not temporary").fetchall()}
     missing = live - mine - _NOT_COPIED

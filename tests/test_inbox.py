@@ -267,11 +267,11 @@ def test_cli_exit_codes(box, tmp_path):
     good = _cli("--inbox", str(box), "--db", db, "--profile", "boston311")
     assert good.returncode == 0, good.stderr
     assert good.stdout.startswith("imported good.csv -> done/good.csv: read 10, loaded 10, refused 0")
-    # A file refused: exit 5 (inbox.EXIT_REFUSED), the others imported all the same.
+    # A file refused: exit 5 (inbox.EXIT_FILES_REFUSED), the others imported all the same.
     _deliver(box, "bad.csv", text="nothing,to,see\n", mtime=OLD)
     _deliver(box, "good2.csv", slice(10, 20), mtime=OLD + 1)
     mixed = _cli("--inbox", str(box), "--db", db)
-    assert mixed.returncode == inbox.EXIT_REFUSED == 5, mixed.stderr
+    assert mixed.returncode == inbox.EXIT_FILES_REFUSED == 5, mixed.stderr
     assert "REFUSED bad.csv -> refused/bad.csv" in mixed.stdout and "imported good2.csv" in mixed.stdout
     assert _tickets(Path(db)) == 20
     # A file settling: left, exit 0.
