@@ -66,7 +66,7 @@ def main() -> None:
         fresh = []
         for _ in range(args.runs):
             started = time.perf_counter()
-            cursor = con.raw.cursor()
+            cursor = store.new_cursor(con.raw)
             store.install_macros(cursor)
             if not scope.is_everything:
                 store.install_scope(cursor, store.scope_ids(con))

@@ -384,9 +384,15 @@ def _events_section(con, filters: Filters, as_of: dt.datetime, lang: str, conclu
     return section
 
 
-def _mark_period(fig, filters: Filters) -> None:
-    """Shade the справка's period on a time chart."""
-    fig.add_vrect(x0=pd.Timestamp(filters.start), x1=pd.Timestamp(filters.end + dt.timedelta(days=1)),
+def _mark_period(fig, filters: Filters, dates: pd.Series) -> None:
+    """Shade the справка's period on a time chart: the band holds the points of its buckets (a
+    bucket's point sits on its first day, as on the Backlog page), half a step either side."""
+    dates = pd.to_datetime(pd.Series(dates)).sort_values()
+    inside = dates[(dates >= pd.Timestamp(filters.start)) & (dates <= pd.Timestamp(filters.end))]
+    if inside.empty:
+        return
+    step = dates.diff().median() if len(dates) > 1 else pd.Timedelta(days=1)
+    fig.add_vrect(x0=inside.iloc[0] - step / 2, x1=inside.iloc[-1] + step / 2,
                   fillcolor="#1F4E79", opacity=0.08, line_width=0, layer="below")
 
 
@@ -420,7 +426,7 @@ def build(con, filters: Filters, as_of: dt.datetime, lang: str = "ru", target: f
         region = region[region["level"] == "region"].iloc[0]
         directions.text(t("report.benchmark", lang, rate=fmt_percent(region["on_time_rate"], lang),
                           missed=fmt_number(region["missed"], lang), due=fmt_number(region["due"], lang)))
-    if (area["level"] == "territory").any():
+    if area.loc[area["level"] == "territory", "on_time_rate"].notna().any():  # no bars to draw in an empty period
         directions.add_figure(t("report.directions_caption", lang), charts.on_time_by_territory(area, target, lang), "directions")
     municipalities = area[area["level"] == "municipality"]
     if len(municipalities) > 1:
@@ -454,11 +460,11 @@ def build(con, filters: Filters, as_of: dt.datetime, lang: str = "ru", target: f
     trends.note(t("report.trend_window", lang, start=fmt_date(window.start, lang), end=fmt_date(window.end, lang),
                   freq=t(f"report.freq.{freq}", lang)))
     lines = charts.backlog_lines(base, None, "", window_events, lang)
-    _mark_period(lines, filters)
+    _mark_period(lines, filters, base["date"])
     trends.add_figure(t("report.backlog_caption", lang), lines, "backlog")
     ageing = backlog.ageing(con, window, as_of, freq)
     overdue = charts.ageing_area(ageing, backlog.OVERDUE_BANDS, charts.OVERDUE_COLOURS, window_events, lang)
-    _mark_period(overdue, filters)
+    _mark_period(overdue, filters, base["date"])
     trends.add_figure(t("report.overdue_caption", lang), overdue, "overdue")
 
     watch = _watchlist_section(con, filters, as_of, target, lang, rule, conclusions)
@@ -554,8 +560,13 @@ def to_docx(report: Report) -> bytes:
     normal.element.rPr.rFonts.set(qn("w:eastAsia"), "Times New Roman")
     normal.paragraph_format.space_after = Pt(4)
     for style in ("Heading 1", "Heading 2", "Title"):
-        doc.styles[style].font.name = "Times New Roman"
-        doc.styles[style].font.color.rgb = None
+        heading = doc.styles[style]
+        heading.font.name = "Times New Roman"
+        heading.font.color.rgb = None
+        fonts = heading.element.rPr.rFonts
+        for theme in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):  # the theme's font wins otherwise
+            fonts.attrib.pop(qn(theme), None)
+        fonts.set(qn("w:cs"), "Times New Roman")
     props = doc.core_properties
     props.title = f"{report.title} {report.subtitle}"
     props.language = report.lang
@@ -604,6 +615,9 @@ def to_docx(report: Report) -> bytes:
                 for r, values in enumerate(tab.rows, start=1):
                     for i, value in enumerate(values):
                         _docx_cell(grid.rows[r].cells[i], value, right=tab.numeric[i], size=size)
+                grid.autofit = False  # the widths below, in the grid (LibreOffice reads it) and in every cell (Word)
+                for i, column in enumerate(grid.columns):
+                    column.width = widths[i]
                 for row in grid.rows:
                     for i, cell in enumerate(row.cells):
                         cell.width = widths[i]
@@ -700,7 +714,7 @@ def to_pdf(report: Report) -> bytes:
                 pdf.set_font("DejaVu", size=size)
                 widths = tuple(fit_widths(minimum, tab.widths, pdf.epw))
                 align = tuple("RIGHT" if n else "LEFT" for n in tab.numeric)
-                with pdf.table(col_widths=widths, text_align=align, line_height=4.4, padding=1,
+                with pdf.table(col_widths=widths, text_align=align, line_height=4.4, padding=1, align="LEFT", width=pdf.epw,
                                headings_style=_heading_style(), repeat_headings=1) as grid:
                     for values in [tab.columns, *tab.rows]:
                         row = grid.row()

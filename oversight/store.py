@@ -14,8 +14,10 @@ import atexit
 import contextlib
 import datetime as dt
 import fcntl
+import logging
 import os
 import re
+import tempfile
 import threading
 import time
 from functools import cache
@@ -218,7 +220,7 @@ def data_problems(con: duckdb.DuckDBPyConnection, changed_only: bool = False) ->
 def file_problems(path: Path | str) -> list[tuple[str, int]]:
     """data_problems of a database file, read-only (the app's check before it shows any number: a
     file written by an older version or another tool may break an invariant the pages rely on)."""
-    cursor = connect_raw(path).cursor()
+    cursor = new_cursor(connect_raw(path))
     try:
         return data_problems(cursor)
     finally:
@@ -365,12 +367,13 @@ _lock = threading.Lock()
 def _close_all() -> None:
     """Close shared connections at exit (DuckDB's bindings complain about ones left open)."""
     _attachments.clear()
-    for con in _connections.values():
+    for con in [*_connections.values(), *(c for _, c in _retired)]:
         try:
             con.close()
         except duckdb.Error:  # still busy (a server stopped mid-query): the process is ending anyway
             pass
     _connections.clear()
+    _retired.clear()
 
 
 def _close_when_idle(con: duckdb.DuckDBPyConnection, wait_s: float = 60.0) -> None:
@@ -446,20 +449,118 @@ def connect_raw(path: Path | str) -> duckdb.DuckDBPyConnection:
     with _lock:
         con = _connections.get((resolved, path.stat().st_mtime_ns))
         if con is None:
-            # Close connections to an earlier version of this file first: DuckDB keeps one
-            # instance per path, and a replaced file must be read afresh. (The app's cached
-            # connection notices it is closed and asks again: see ui._connection.)
+            # Connections to an earlier version of this file are retired, not closed at once: a page
+            # run that began on the old file finishes on it (never a mix, never a closed cursor);
+            # they close once idle after RETIRE_GRACE_S (see _sweep). The app's cached connection
+            # then notices it is closed and asks again (ui._connection).
             for old in [k for k in _connections if k[0] == resolved]:
-                stale = _connections.pop(old)
-                _attachments.pop(id(stale), None)
-                for cursor in _drop_cursors(stale):
-                    cursor.close()
-                stale.close()
+                _retire(_connections.pop(old))
             ensure_derived(path)
-            con = duckdb.connect(resolved, read_only=True)
-            install_macros(con)
+            con = _open_read_only(resolved)
             _connections[(resolved, path.stat().st_mtime_ns)] = con
+            _start_sweeper()
         return con
+
+
+DATA_CATALOG = "oversight_data"  # the name the database file is attached under in the app's connections
+
+
+def _open_read_only(resolved: str) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the file now at `resolved`: attached to an in-memory DuckDB of its
+    own. duckdb.connect(path) would hand back the instance already open for that path (DuckDB keeps
+    one per path), which still reads the replaced file while a retired connection holds it."""
+    spill = Path(tempfile.gettempdir()) / f"oversight-spill-{os.getpid()}"
+    con = duckdb.connect(":memory:", config={"temp_directory": str(spill)})
+    try:
+        con.execute(f"attach $path as {DATA_CATALOG} (read_only)", {"path": resolved})
+        con.execute(f"use {DATA_CATALOG}")
+        install_macros(con)
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def new_cursor(raw: duckdb.DuckDBPyConnection):
+    """A cursor of a connection from connect_raw, reading the database file (a cursor does not
+    inherit its connection's USE)."""
+    cursor = raw.cursor()
+    cursor.execute(f"use {DATA_CATALOG}")
+    return cursor
+
+
+# ---------------------------------------------------------------- letting go of replaced files
+
+# An import publishes a new file under the database's name (oversight.standby); the old file becomes
+# the standby the next import writes into, which it cannot while a reader still has it open. So a
+# process lets go of a replaced file by itself: a daemon thread looks every SWEEP_S seconds, retires
+# connections whose file changed, and closes each once no query uses it, RETIRE_GRACE_S after.
+SWEEP_S = 5.0
+RETIRE_GRACE_S = 20.0
+_retired: list[tuple[float, duckdb.DuckDBPyConnection]] = []
+_sweeper: list[threading.Thread] = []
+
+
+def _retire(con: duckdb.DuckDBPyConnection) -> None:
+    """(Under _lock.) Stop handing a connection out; _sweep closes it later."""
+    _attachments.pop(id(con), None)
+    _retired.append((time.monotonic(), con))
+
+
+def _in_use(con: duckdb.DuckDBPyConnection) -> bool:
+    """(Under _lock.) Whether a query holds one of the connection's cursors now."""
+    idle = sum(len(v) for k, v in _idle.items() if k[0] == id(con))
+    return len(_query_cursors.get(id(con), [])) > idle
+
+
+def _sweep(now: float | None = None) -> int:
+    """Retire connections to files that were replaced; close retired ones that are idle and past
+    their grace. Returns how many were closed."""
+    now = time.monotonic() if now is None else now
+    closing = []
+    with _lock:
+        for key in list(_connections):
+            try:
+                current = os.stat(key[0]).st_mtime_ns
+            except OSError:
+                current = None
+            if current != key[1]:
+                _retire(_connections.pop(key))
+        keep = []
+        for since, con in _retired:
+            if now - since >= RETIRE_GRACE_S and not _in_use(con):
+                closing.append((con, _drop_cursors(con)))
+            else:
+                keep.append((since, con))
+        _retired[:] = keep
+    for con, cursors in closing:
+        for cursor in cursors:
+            with contextlib.suppress(duckdb.Error):
+                cursor.close()
+        try:
+            con.close()
+        except duckdb.Error:  # still busy in a thread of its own (the median index): later
+            with _lock:
+                _retired.append((now, con))
+    return len(closing)
+
+
+def _start_sweeper() -> None:
+    """(Under _lock.) One daemon thread per process."""
+    if _sweeper and _sweeper[0].is_alive():
+        return
+
+    def loop() -> None:
+        while True:
+            time.sleep(SWEEP_S)
+            try:
+                _sweep()
+            except Exception:  # never let the thread die: the next round tries again
+                logging.getLogger(__name__).exception("closing replaced database files failed")
+
+    thread = threading.Thread(target=loop, name="oversight-release-replaced", daemon=True)
+    _sweeper[:] = [thread]
+    thread.start()
 
 
 _attachments: dict[int, dict[str, object]] = {}
@@ -490,7 +591,7 @@ class ScopedConnection:
         a restricted scope goes through run(), whose cursor holds the scope's views."""
         if not self.scope.is_everything:
             raise PermissionError("ad-hoc SQL needs the whole-region scope; use store.run")
-        return self.raw.cursor().execute(sql, params)
+        return new_cursor(self.raw).execute(sql, params)
 
 
 def scoped(raw: duckdb.DuckDBPyConnection, scope) -> ScopedConnection:
@@ -567,7 +668,7 @@ def _checkout(db: ScopedConnection):
         idle = _idle.get(db.key)
         if idle:
             return idle.pop()
-    cursor = con.cursor()
+    cursor = new_cursor(con)
     install_macros(cursor)
     if not db.scope.is_everything:
         install_scope(cursor, scope_ids(db))
@@ -643,6 +744,13 @@ _SCOPE_FILTERS = {
     "demo_story": "false",
     "imports": "false",
     "import_rejects": "false",
+    # The standby's bookkeeping (oversight.standby, oversight.derived): nobody's business on a page.
+    "file_state": "false",
+    "import_changes": "false",
+    "derived_difference_daily_counts": "false",
+    "derived_difference_ageing_counts": "false",
+    "derived_difference_ageing_counts_category": "false",
+    "derived_difference_org_due_daily": "false",
 }
 
 # Columns a scope blanks: an organisation that works in the scope but is based elsewhere is shown
@@ -674,7 +782,7 @@ def scope_ids(db: ScopedConnection) -> dict[str, list[int]]:
 
     def compute(d: ScopedConnection) -> dict[str, list[int]]:
         scope = d.scope
-        cursor = d.raw.cursor()
+        cursor = new_cursor(d.raw)
         try:
             params = {"t": sorted(scope.territory_ids or ()), "m": sorted(scope.municipality_ids or ())}
             current = [r[0] for r in cursor.execute(

@@ -56,9 +56,10 @@ def test_the_last_complete_period_ending_on_or_before_end(kind, end, expected):
 def test_every_day_of_a_year_gets_a_complete_period_at_most_one_period_back():
     for offset in range(366):
         end = D(2019, 1, 1) + dt.timedelta(days=offset)
-        for kind, longest in (("week", 13), ("month", 61), ("quarter", 183)):
+        for kind, most in (("week", 7), ("month", 31), ("quarter", 92)):  # never a whole period further back
             start, last = report.period_bounds(kind, end)
-            assert last <= end and (end - last).days < longest // 2 + 1 + (0 if kind == "week" else 31)
+            assert last <= end and (end - last).days < most
+            assert (last + dt.timedelta(days=1)).weekday() == 0 if kind == "week" else (last + dt.timedelta(days=1)).day == 1
             assert report.period_bounds(kind, last) == (start, last)  # a period ending on `end` is itself
 
 
@@ -395,3 +396,46 @@ def test_english_report(con, as_of):
     made = report.build(con, Filters(D(2019, 12, 23), D(2019, 12, 29)), as_of, "en", 0.95, "week", draw=False)
     text = made.plain_text()
     assert "REPORT" in text and "Key figures" in text and "for the week 2019-12-23 – 2019-12-29" in text
+
+
+def test_report_formats_kpis_as_the_overview_cards():
+    from oversight.ui import format_kpi
+
+    for metric, value in (("created", 134376), ("on_time_rate", 0.93951), ("median_resolution_hours", 27.349),
+                          ("returned_share", 0.0531), ("overdue_backlog_end", 0), ("missed", None)):
+        assert report.format_kpi(metric, value, "ru") == format_kpi(metric, value, "ru")
+        assert report.format_kpi(metric, value, "en") == format_kpi(metric, value, "en")
+
+
+# ---------------------------------------------------------------- the Overview's button
+
+
+def test_overview_button_builds_the_report_for_the_pages_filters(small_db, con, as_of, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from oversight import metrics
+    from oversight.paths import ROOT
+
+    monkeypatch.setenv("OVERSIGHT_DB", small_db)
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=180)
+    for key, value in {"lang": "ru", "from": "2019-11-01", "to": "2019-11-30", "dir": "3"}.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception
+    assert "Скачать справку PDF" not in [b.proto.label for b in at.get("download_button")]  # built only on click
+    at.button(key="report_build").click().run()
+    assert not at.exception, at.exception
+    key, (docx, pdf, stem) = at.session_state["_report_files"]
+    assert stem == "spravka_period_2019-11-01_2019-11-30"
+    assert pdf.startswith(b"%PDF-")
+    f = Filters(D(2019, 11, 1), D(2019, 11, 30), territory_id=3)
+    current, previous = metrics.kpis(con, f, as_of), metrics.kpis(con, f.previous(), as_of)
+    path = ROOT / "test-artifacts"
+    path.mkdir(exist_ok=True)
+    (path / "overview_report.docx").write_bytes(docx)
+    tables = _docx_tables(path / "overview_report.docx")
+    _check_kpi_table(tables[0], current, previous)
+    assert "Территория: Юг." in _docx_text(path / "overview_report.docx")
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert "Скачать справку DOCX" in labels and "Скачать справку PDF" in labels
+    assert not [b for b in at.button if b.key == "report_build"]  # the button gave way to the downloads

@@ -254,3 +254,31 @@ def test_kill_9_at_random_moments_leaves_before_or_after(base_db, tmp_path):
     _assert_equals_full_build(db, tmp_path)
     with duckdb.connect(str(db), read_only=True) as con:
         assert store.data_problems(con) == []
+
+
+def test_the_app_lets_go_of_a_replaced_file_so_the_next_import_synchronises(base_db, tmp_path):
+    """The app (here: this process) reads the live file while another process imports. The connection
+    to the old file keeps answering for a grace period (a page run begun on it finishes on it), then
+    is closed once idle, and the next import finds the standby free."""
+    db = _copy(base_db, tmp_path)
+    for seed in range(3):
+        _import_day(db, tmp_path, seed)
+    env = os.environ | {"PYTHONPATH": str(ROOT)}
+    old = store.connect_raw(db)
+    before = old.execute("select count(*) from tickets").fetchone()[0]
+    export = tmp_path / "other.csv"
+    demo_daily.daily_export(db, export, new=500, changed=50, refused=0, hours=24, seed=70)
+    subprocess.run([sys.executable, "-c", IMPORT, str(db), str(export)], env=env, cwd=ROOT, check=True)
+    new = store.connect_raw(db)  # the page run after the import: the new file
+    assert new is not old
+    assert new.execute("select count(*) from tickets").fetchone()[0] == before + 500
+    assert old.execute("select count(*) from tickets").fetchone()[0] == before  # still the old file, no error
+    store._sweep(time.monotonic())  # within the grace period: kept
+    assert store.is_open(old)
+    store._sweep(time.monotonic() + store.RETIRE_GRACE_S + 1)
+    assert not store.is_open(old)
+    export = tmp_path / "next.csv"
+    demo_daily.daily_export(db, export, new=100, changed=10, refused=0, hours=24, seed=71)
+    result = subprocess.run([sys.executable, "-m", "oversight", "import", "--db", str(db), str(export)], env=env, cwd=ROOT,
+                            capture_output=True, text=True, check=True)
+    assert '"copied": false' in result.stdout  # the standby was free: synchronised, not copied
