@@ -15,6 +15,9 @@
         [--territory ID] [--municipality ID] --json
     python -m oversight weekends --db PATH --from D --to D [filters] [--min-volume 30] --json
     python -m oversight import FILE... --db PATH --profile eds|open311|boston311|nyc311|auto [--as-of TS] --json
+    python -m oversight import --inbox DIR [--db PATH] [--profile P] [--settle S]
+    python -m oversight report --period week|month|quarter [--end D] [--as-user EMAIL | --territory ID]
+        [--lang ru|en] --out F.docx [--out F.pdf] [--mail-to ADDR ...]
     python -m oversight geo --build
     python -m oversight users add EMAIL --role ROLE [--territory ID]... [--municipality ID]...
     python -m oversight users list [--json]
