@@ -85,7 +85,11 @@ def prepare(db: Path, config: dict | None = None) -> tuple[duckdb.DuckDBPyConnec
     recover(db)
     standby = standby_path(db)
     live = _live_state(db)
-    if standby.exists() and live is not None and live[2]:
+    from oversight import store
+
+    # This very process may still read the standby (the old live file, retired after the last swap,
+    # for a page run still on it): then it is not written but copied afresh.
+    if standby.exists() and live is not None and live[2] and not store.holds(standby):
         try:
             con = duckdb.connect(str(standby), config=config or {})
         except duckdb.Error:  # a reader still holds it (the app has not let go of the old file yet)

@@ -299,13 +299,25 @@ def publish_standby(path: Path | str, written: Path | str) -> None:
 
 
 def _publish(path: Path, move) -> None:
+    """Move the new file in; this process's connections to the old one are retired (pages running on
+    it finish on it; _sweep closes them once idle), as another process's are when it notices."""
     resolved = str(path.resolve())
     with _lock:
         for key in [k for k in _connections if k[0] == resolved]:
-            con = _connections.pop(key)
-            _attachments.pop(id(con), None)
-            _close_when_idle(con)
+            _retire(_connections.pop(key))
         move()
+
+
+def holds(path: Path | str) -> bool:
+    """Whether a connection of this process (in use or retired) still reads the file now at `path`:
+    it must not be written then (DuckDB's file lock does not stop a second instance of one process)."""
+    try:
+        inode = os.stat(path).st_ino
+    except OSError:
+        return False
+    with _lock:
+        live = {id(c) for c in _connections.values()} | {id(c) for _, c in _retired}
+        return any(_inodes.get(key) == inode for key in live)
 
 
 def build_derived(con: duckdb.DuckDBPyConnection) -> None:
@@ -457,6 +469,7 @@ def connect_raw(path: Path | str) -> duckdb.DuckDBPyConnection:
                 _retire(_connections.pop(old))
             ensure_derived(path)
             con = _open_read_only(resolved)
+            _inodes[id(con)] = os.stat(resolved).st_ino
             _connections[(resolved, path.stat().st_mtime_ns)] = con
             _start_sweeper()
         return con
@@ -498,6 +511,7 @@ def new_cursor(raw: duckdb.DuckDBPyConnection):
 SWEEP_S = 5.0
 RETIRE_GRACE_S = 20.0
 _retired: list[tuple[float, duckdb.DuckDBPyConnection]] = []
+_inodes: dict[int, int] = {}  # id(connection) -> the inode of the file it reads (see holds)
 _sweeper: list[threading.Thread] = []
 
 
@@ -539,6 +553,8 @@ def _sweep(now: float | None = None) -> int:
                 cursor.close()
         try:
             con.close()
+            with _lock:
+                _inodes.pop(id(con), None)
         except duckdb.Error:  # still busy in a thread of its own (the median index): later
             with _lock:
                 _retired.append((now, con))

@@ -282,3 +282,23 @@ def test_the_app_lets_go_of_a_replaced_file_so_the_next_import_synchronises(base
     result = subprocess.run([sys.executable, "-m", "oversight", "import", "--db", str(db), str(export)], env=env, cwd=ROOT,
                             capture_output=True, text=True, check=True)
     assert '"copied": false' in result.stdout  # the standby was free: synchronised, not copied
+
+
+def test_an_import_in_the_app_process_never_writes_a_file_the_process_still_reads(base_db, tmp_path):
+    """The Data page imports in the app's own process, where DuckDB's file lock does not stop a second
+    instance: a standby this process still reads (retired after the last swap) is copied, not written."""
+    db = _copy(base_db, tmp_path)
+    for seed in range(3):
+        _import_day(db, tmp_path, seed)
+    reader = store.connect_raw(db)
+    before = reader.execute("select count(*) from tickets").fetchone()[0]
+    first = _import_day(db, tmp_path, 80)  # publishes: the reader's file becomes the standby
+    assert not first.copied
+    assert store.holds(standby.standby_path(db))
+    assert reader.execute("select count(*) from tickets").fetchone()[0] == before  # unchanged under it
+    second = _import_day(db, tmp_path, 81)
+    assert second.copied
+    assert reader.execute("select count(*) from tickets").fetchone()[0] == before
+    store._sweep(time.monotonic() + store.RETIRE_GRACE_S + 1)
+    assert not store.holds(standby.standby_path(db))
+    assert not _import_day(db, tmp_path, 82).copied
