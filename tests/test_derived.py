@@ -13,6 +13,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from oversight import demo_daily, derived, importer, store
 from oversight.demo import DemoSpec, build_demo_database
@@ -128,3 +130,28 @@ def test_the_affected_window_follows_the_thresholds(base_db, tmp_path):
             "select ticket_id from ticket_facts where created_at + interval 30 day >= $a and created_at + interval 30 day < $b",
             {"a": as_of, "b": as_of + dt.timedelta(days=1)}).fetchall()}
     assert crossing and crossing <= affected
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=st.lists(st.tuples(st.integers(0, 600), st.integers(0, 200), st.integers(0, 6),
+                                st.sampled_from([0.0, 0.5, 6.0, 24.0, 72.0, 24 * 35.0]), st.integers(0, 10_000)),
+                      min_size=1, max_size=3))
+def test_property_incremental_equals_full_build(base_db, tmp_path_factory, steps):
+    """Random chains of exports: sizes, refused rows, how far as_of moves (not at all, half an hour,
+    past the longest ageing threshold), and the seed that picks the requests."""
+    folder = tmp_path_factory.mktemp("prop")
+    db = _copy(base_db, folder)
+    for step, (new, changed, refused, hours, seed) in enumerate(steps):
+        if hours == 0.0:
+            changed = 0  # an export of the same moment cannot close requests after it
+        export = folder / f"day{step}.csv"
+        facts = demo_daily.daily_export(db, export, new=new, changed=changed, refused=refused, hours=hours, seed=seed)
+        if facts["rows"] == 0:
+            continue
+        try:
+            report = importer.import_files([export], db, "eds")
+        except importer.ImportError_:
+            assert facts["rows"] == facts["refused"]  # nothing loadable: refused whole, database unchanged
+            continue
+        assert report.rejected == facts["refused"]
+    _assert_same(_tables(db), _rebuilt(db, folder))
