@@ -75,8 +75,12 @@ def build(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _write_info(con: duckdb.DuckDBPyConnection) -> None:
+    """Which definitions built the tables, for which moment, and how many requests the invariants were
+    checked for just before (every build and update follows the checks: store.build_derived,
+    store.refresh_derived), so that opening the file need not check them again (store.file_problems)."""
     con.execute("create or replace table derived_info as select $version as version, "
-                "(select max(as_of) from dataset) as as_of", {"version": VERSION})
+                "(select max(as_of) from dataset) as as_of, (select count(*) from tickets) as checked_tickets",
+                {"version": VERSION})
 
 
 def built_as_of(con: duckdb.DuckDBPyConnection) -> dt.datetime | None:

@@ -155,3 +155,22 @@ def test_property_incremental_equals_full_build(base_db, tmp_path_factory, steps
             continue
         assert report.rejected == facts["refused"]
     _assert_same(_tables(db), _rebuilt(db, folder))
+
+
+def test_opening_a_file_trusts_the_recorded_check_only_for_the_same_requests_and_moment(base_db, tmp_path):
+    """store.file_problems skips the scan of every request when the derived tables record that the
+    checks passed for as many requests at the same moment; another count or moment is scanned."""
+    db = _copy(base_db, tmp_path)
+    with duckdb.connect(str(db), read_only=True) as con:
+        checked, tickets = con.execute("select checked_tickets, (select count(*) from tickets) from derived_info").fetchone()
+    assert checked == tickets
+    assert store.file_problems(db) == []
+    store._close_all()  # another process, in effect: this one lets go of the file before it is written
+    with duckdb.connect(str(db)) as con:  # another tool adds a request created after the data's moment
+        con.execute("insert into tickets select * replace (ticket_id + 10000000 as ticket_id, "
+                    "created_at + interval 100 year as created_at) from tickets limit 1")
+    assert ("future:created", 1) in store.file_problems(db)
+    store._close_all()
+    with duckdb.connect(str(db)) as con:  # a file written before the record: scanned as before
+        con.execute("create or replace table derived_info as select version, as_of from derived_info")
+    assert ("future:created", 1) in store.file_problems(db)
