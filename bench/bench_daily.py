@@ -34,7 +34,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import duckdb  # noqa: E402
-from bench_load import PAGES, free_port, loopback_only, percentile  # noqa: E402
+from bench_load import PAGES, loopback_only, percentile, start_server  # noqa: E402
 from common import write_section  # noqa: E402
 
 from oversight import demo_daily, importer, standby  # noqa: E402
@@ -129,7 +128,7 @@ def page_loads(base: str, specs, seconds: float, seed: int) -> list[tuple[str, f
 
 def pages_phase(db: Path, folder: Path, args, seed0: int) -> dict:
     specs = [p for p in PAGES if p.url_path in args.pages]
-    server, base = start_server(db, folder / "access.duckdb")
+    server, base = start_server(db, None, folder / "access.duckdb")  # not pinned: the machine as it is
     try:
         page_loads(base, specs, 20, 0)  # warm: the file opened, the median index built, Python's imports done
         quiet = page_loads(base, specs, args.page_seconds, 1)
@@ -145,26 +144,6 @@ def pages_phase(db: Path, folder: Path, args, seed0: int) -> dict:
         server.terminate()
         server.wait(timeout=30)
     return {"quiet": quiet, "busy": busy}
-
-
-def start_server(db: Path, access_db: Path) -> tuple[subprocess.Popen, str]:
-    """The app on loopback, not pinned to a core (the machine as it is, the import beside it)."""
-    port = free_port()
-    env = {**os.environ, "OVERSIGHT_DB": str(db), "OVERSIGHT_ACCESS_DB": str(access_db)}
-    env.pop("OVERSIGHT_SHOW_ERRORS", None)
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.headless", "true",
-                               "--server.address", "127.0.0.1", "--server.port", str(port)],
-                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = loopback_only(f"http://127.0.0.1:{port}")
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"{base}/_stcore/health", timeout=2).status == 200:
-                return server, base
-        except OSError:
-            time.sleep(0.3)
-    server.kill()
-    raise SystemExit("streamlit did not start")
 
 
 def figures(loads: list, page: str | None = None) -> tuple[float, float, int, int]:

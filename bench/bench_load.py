@@ -192,7 +192,8 @@ def ensure_db(path: Path, tickets: int) -> None:
                    cwd=ROOT, check=True)
 
 
-def start_server(db: Path, cpu: int, access_db: Path, extra: list[str] = ()) -> tuple[subprocess.Popen, str]:
+def start_server(db: Path, cpu: int | None, access_db: Path, extra: list[str] = ()) -> tuple[subprocess.Popen, str]:
+    """The app on loopback on a free port, pinned to one CPU (None: not pinned)."""
     port = free_port()
     env = {**os.environ, "OVERSIGHT_DB": str(db), "OVERSIGHT_ACCESS_DB": str(access_db)}
     env.pop("OVERSIGHT_SHOW_ERRORS", None)
@@ -200,7 +201,8 @@ def start_server(db: Path, cpu: int, access_db: Path, extra: list[str] = ()) -> 
         [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.headless", "true",
          "--server.address", "127.0.0.1", "--server.port", str(port), *extra],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        preexec_fn=lambda: os.sched_setaffinity(0, {cpu}),  # before exec: every thread it makes inherits it
+        # before exec: every thread it makes inherits it
+        preexec_fn=None if cpu is None else (lambda: os.sched_setaffinity(0, {cpu})),
     )
     base = loopback_only(f"http://127.0.0.1:{port}")
     deadline = time.time() + 90

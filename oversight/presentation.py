@@ -241,3 +241,14 @@ def slides(con, made: Material, lang: str, target: float, geojson: dict | str, f
                        for _, row in worst.iterrows()])
     return [kpi_slide, map_slide, funnel_slide(made, lang),
             example_slide(made.cards["good"], "good", target, lang, show), example_slide(made.cards["poor"], "poor", target, lang, show)]
+
+
+def format_kpi(metric: str, value, lang: str) -> str:
+    """A KPI's value as people read it: the Overview's cards, the drill-down, the справка."""
+    from oversight.i18n import fmt_number, fmt_percent
+
+    if metric in ("on_time_rate", "returned_share"):
+        return fmt_percent(value, lang)
+    if metric == "median_resolution_hours":
+        return fmt_number(value, lang, 1)
+    return fmt_number(value, lang)

@@ -177,13 +177,7 @@ class Report:
 # ---------------------------------------------------------------- numbers as people read them
 
 
-def format_kpi(metric: str, value, lang: str) -> str:
-    """A KPI's value as the Overview's card shows it (oversight.ui.format_kpi)."""
-    if metric in ("on_time_rate", "returned_share"):
-        return fmt_percent(value, lang)
-    if metric == "median_resolution_hours":
-        return fmt_number(value, lang, 1)
-    return fmt_number(value, lang)
+format_kpi = presentation.format_kpi  # as the Overview's cards show it
 
 
 def format_change(metric: str, change, lang: str) -> str:

@@ -426,6 +426,27 @@ def _close_when_idle(con: duckdb.DuckDBPyConnection, wait_s: float = 60.0) -> No
 _EVENT_COLUMNS = ("event_id", "event_date", "kind", "title", "municipality_id", "organization_id")
 
 
+def release(path: Path | str) -> None:
+    """Close this process's connections to the file now at `path` (waiting while a query runs), so
+    that it may be written in place: DuckDB refuses to open for writing a file the process reads."""
+    with _lock:
+        _release(str(Path(path).resolve()))
+
+
+def _release(resolved: str) -> None:
+    """(Under _lock.)"""
+    inode = os.stat(resolved).st_ino
+    for key in [k for k in _connections if k[0] == resolved]:
+        con = _connections.pop(key)
+        _attachments.pop(id(con), None)
+        _inodes.pop(id(con), None)
+        _close_when_idle(con)
+    for since, con in [(s, c) for s, c in _retired if _inodes.get(id(c)) == inode]:
+        _retired.remove((since, con))
+        _inodes.pop(id(con), None)
+        _close_when_idle(con)
+
+
 def replace_events(path: Path | str, events: pd.DataFrame) -> None:
     """Replace the events register in a database file: the one table the app itself writes.
 
@@ -436,10 +457,7 @@ def replace_events(path: Path | str, events: pd.DataFrame) -> None:
     resolved = str(path.resolve())
     frame = events.loc[:, list(_EVENT_COLUMNS)].copy()
     with writer_lock(path), _lock:  # an import running: the save waits and lands in the imported file
-        for key in [k for k in _connections if k[0] == resolved]:
-            con = _connections.pop(key)
-            _attachments.pop(id(con), None)
-            _close_when_idle(con)
+        _release(resolved)
         rw = duckdb.connect(resolved)
         try:
             rw.register("incoming", frame)

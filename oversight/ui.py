@@ -721,12 +721,7 @@ TREND_COLUMN = {
 }
 
 
-def format_kpi(metric: str, value, lang: str) -> str:
-    if metric in ("on_time_rate", "returned_share"):
-        return fmt_percent(value, lang)
-    if metric == "median_resolution_hours":
-        return fmt_number(value, lang, 1)
-    return fmt_number(value, lang)
+format_kpi = presentation.format_kpi  # the pages' name for it
 
 
 def kpi_cards(comparison: pd.DataFrame, trend: pd.DataFrame, ctx: PageContext, shown: tuple[str, ...] = CARD_METRICS,

@@ -15,6 +15,7 @@ from oversight.demo import DemoSpec, build_demo_database
 
 SMALL = DemoSpec(tickets=40_000, seed=7, organizations=300)
 STORY = DemoSpec(tickets=400_000, seed=11)
+DAILY = DemoSpec(tickets=30_000, seed=5, organizations=200)
 
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's, never a downloaded browser
@@ -68,6 +69,17 @@ def small_db(tmp_path_factory) -> str:
     path = tmp_path_factory.mktemp("db") / "small.duckdb"
     build_demo_database(path, SMALL)
     return str(path)
+
+
+@pytest.fixture(scope="session")
+def real_db(tmp_path_factory):
+    """A small database of real (not demo) data: an import goes into it rather than replacing it
+    (the daily imports of issue #20). Tests copy it before writing."""
+    path = tmp_path_factory.mktemp("real") / "base.duckdb"
+    build_demo_database(path, DAILY)
+    with duckdb.connect(str(path)) as con:
+        con.execute("update dataset set is_demo = false")
+    return path
 
 
 @pytest.fixture(scope="session")

@@ -17,20 +17,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from oversight import demo_daily, derived, importer, store
-from oversight.demo import DemoSpec, build_demo_database
 
-BASE = DemoSpec(tickets=30_000, seed=5, organizations=200)
 TABLES = ("ticket_facts", "ticket_facts_by_org", "municipality_rollup", *derived.AGGREGATES)
 
 
-@pytest.fixture(scope="module")
-def base_db(tmp_path_factory) -> Path:
-    """A database of real (not demo) data: an import goes into it, not in place of it."""
-    path = tmp_path_factory.mktemp("derived") / "base.duckdb"
-    build_demo_database(path, BASE)
-    with duckdb.connect(str(path)) as con:
-        con.execute("update dataset set is_demo = false")
-    return path
+@pytest.fixture
+def base_db(real_db) -> Path:
+    return real_db
 
 
 def _copy(base: Path, folder: Path) -> Path:
@@ -165,12 +158,12 @@ def test_opening_a_file_trusts_the_recorded_check_only_for_the_same_requests_and
         checked, tickets = con.execute("select checked_tickets, (select count(*) from tickets) from derived_info").fetchone()
     assert checked == tickets
     assert store.file_problems(db) == []
-    store._close_all()  # another process, in effect: this one lets go of the file before it is written
+    store.release(db)  # another tool writes it: this process lets go of the file first
     with duckdb.connect(str(db)) as con:  # another tool adds a request created after the data's moment
         con.execute("insert into tickets select * replace (ticket_id + 10000000 as ticket_id, "
                     "created_at + interval 100 year as created_at) from tickets limit 1")
     assert ("future:created", 1) in store.file_problems(db)
-    store._close_all()
+    store.release(db)
     with duckdb.connect(str(db)) as con:  # a file written before the record: scanned as before
         con.execute("create or replace table derived_info as select version, as_of from derived_info")
     assert ("future:created", 1) in store.file_problems(db)

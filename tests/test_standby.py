@@ -26,19 +26,12 @@ import pandas as pd
 import pytest
 
 from oversight import demo_daily, importer, standby, store
-from oversight.demo import DemoSpec, build_demo_database
 from oversight.paths import ROOT
 
-BASE = DemoSpec(tickets=30_000, seed=9, organizations=200)
 
-
-@pytest.fixture(scope="module")
-def base_db(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("standby") / "base.duckdb"
-    build_demo_database(path, BASE)
-    with duckdb.connect(str(path)) as con:
-        con.execute("update dataset set is_demo = false")
-    return path
+@pytest.fixture
+def base_db(real_db) -> Path:
+    return real_db
 
 
 def _copy(base: Path, folder: Path) -> Path:
