@@ -18,6 +18,7 @@
     python -m oversight import --inbox DIR [--db PATH] [--profile P] [--settle S]
     python -m oversight report --period week|month|quarter [--end D] [--as-user EMAIL | --territory ID]
         [--lang ru|en] --out F.docx [--out F.pdf] [--mail-to ADDR ...]
+    python -m oversight rebuild [--db PATH]
     python -m oversight geo --build
     python -m oversight users add EMAIL --role ROLE [--territory ID]... [--municipality ID]...
     python -m oversight users list [--json]
@@ -537,6 +538,17 @@ def cmd_geo(args) -> None:
     print(f"boundaries written to {out} ({out.stat().st_size // 1024} KB)")
 
 
+def cmd_rebuild(args) -> None:
+    """The derived tables built whole (their order restored after many incremental imports)."""
+    from oversight import standby
+
+    _require("import", "rebuild")
+    path = args.db or database_path()
+    if not path.exists():
+        raise SystemExit(f"no database at {path}")
+    print(f"derived tables of {path} built whole in {standby.rebuild(path):.1f} s")
+
+
 def cmd_report(args) -> None:
     """The справка (DOCX and/or PDF) for the last complete week, month or quarter; optionally e-mailed."""
     global _principal
@@ -687,6 +699,10 @@ def main(argv: list[str] | None = None) -> None:
                    help="file to write, .docx or .pdf (give it twice for both)")
     p.add_argument("--mail-to", metavar="ADDR", action="append", help="send the file(s) to this address (repeatable); relay: [mail] in the settings file")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("rebuild", help="build the derived tables whole (after many daily imports), while the app serves")
+    p.add_argument("--db", type=Path, default=None)
+    p.set_defaults(func=cmd_rebuild)
 
     p = sub.add_parser("geo", help="rebuild data/geo/municipalities.geojson from shared/geo")
     p.add_argument("--build", action="store_true", required=True)

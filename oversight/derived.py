@@ -17,8 +17,8 @@ requests' rows replaced. tests/test_derived.py compares the result with a full b
 imports.
 
 Incremental rows are appended, so the tables slowly lose their order by day (and ticket_facts its
-order by creation, which lets DuckDB skip row groups); a full build (an import that falls back to
-one: see can_update) restores it. There is no command for a full build on demand yet.
+order by creation, which lets DuckDB skip row groups); a full build restores it: `python -m oversight rebuild` (oversight.standby.rebuild, while the app
+serves), or an import that falls back to one (see can_update).
 
 No SQL is built from input: the table and column names below are this module's own constants.
 """

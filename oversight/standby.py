@@ -208,3 +208,25 @@ def swap(db: Path, standby: Path) -> None:
     os.replace(standby, db)
     if previous.exists():
         os.replace(previous, standby)
+
+
+def rebuild(db: Path) -> float:
+    """Build every derived table of the database whole, the way an import publishes (into the
+    standby, then swapped in; the app keeps serving): incremental imports append rows, so after many
+    of them the tables lose the order by day and by creation that lets DuckDB skip row groups.
+    Returns the seconds it took. Under the writer lock: an import waits for it, and it for an import."""
+    import time
+
+    from oversight import store
+
+    started = time.perf_counter()
+    with store.writer_lock(db):
+        con, path, _ = prepare(db)
+        try:
+            store.build_derived(con)  # checks every request, then builds
+            finish(con)  # built whole: a new lineage, the next import copies the file once
+            con.execute("checkpoint")
+        finally:
+            con.close()
+        store.publish_standby(db, path)
+    return time.perf_counter() - started
