@@ -157,7 +157,7 @@ def replay(con: duckdb.DuckDBPyConnection, source: str) -> None:
     for table in AGGREGATES:
         con.execute(f"create or replace table {DIFFERENCE_PREFIX}{table} as select * from {source}.{DIFFERENCE_PREFIX}{table}")
         merge_difference(con, table, f"{DIFFERENCE_PREFIX}{table}")
-    con.execute("create or replace table derived_info as select * from " + f"{source}.derived_info")
+    con.execute(f"create or replace table derived_info as select * from {source}.derived_info")
 
 
 def has_differences(con: duckdb.DuckDBPyConnection, catalog: str) -> bool:

@@ -64,10 +64,10 @@ def recover(db: Path) -> None:
         os.replace(previous, standby)
 
 
-def state(con: duckdb.DuckDBPyConnection, schema: str = "main") -> tuple[str, int, bool] | None:
+def state(con: duckdb.DuckDBPyConnection) -> tuple[str, int, bool] | None:
     """(lineage, generation, complete) of a database, None when it has no state row."""
     try:
-        row = con.execute(f"select lineage, generation, complete from {schema}.file_state").fetchone()  # schema: ours
+        row = con.execute("select lineage, generation, complete from file_state").fetchone()
     except duckdb.CatalogException:
         return None
     return (row[0], int(row[1]), bool(row[2])) if row else None

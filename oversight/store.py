@@ -297,9 +297,8 @@ def execute(con: duckdb.DuckDBPyConnection, name: str, **params) -> None:
 
 
 def replace_file(path: Path | str, new: Path | str) -> None:
-    """Put a fully written database file in place of `path` (atomic rename). This process's
-    connections to the old file are closed first; other processes keep reading the old file until
-    they notice the new modification time."""
+    """Put a fully written database file in place of `path` (atomic rename). Connections to the old
+    file, of this process and of others, are retired: they finish what they began, then close (_sweep)."""
     def rename() -> None:
         Path(str(new) + ".wal").unlink(missing_ok=True)
         os.replace(new, path)
@@ -308,8 +307,8 @@ def replace_file(path: Path | str, new: Path | str) -> None:
 
 
 def publish_standby(path: Path | str, written: Path | str) -> None:
-    """Publish an import written into the standby (oversight.standby.swap), closing this process's
-    connections to the old file first, as replace_file does."""
+    """Publish an import written into the standby (oversight.standby.swap); connections to the old
+    file are retired, as replace_file does."""
     from oversight import standby
 
     _publish(Path(path), lambda: standby.swap(Path(path), Path(written)))
