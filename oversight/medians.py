@@ -18,8 +18,10 @@ callers fall back to SQL.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -53,18 +55,66 @@ class MedianIndex:
         self.n_days = int(days.max()) - self.day0 + 1 if len(days) else 1
         self.shift = max(int(values.max()).bit_length() if len(values) else 1, 1)
         offsets = days - self.day0
+        self.extra: dict = {}
         self._groupings: dict[str, _Grouping] = {}
         for name, group in [("all", np.zeros(len(values), dtype=np.int64))] + [
             (name, np.asarray(g, dtype=np.int64)) for name, g in groups.items()
         ]:
             n_groups = int(group.max()) + 1 if len(group) else 1
-            n_runs = n_groups * self.n_days
-            if math.log2(max(n_runs, 2)) + self.shift > 62:
+            if math.log2(max(n_groups * self.n_days, 2)) + self.shift > 62:
                 raise IndexUnavailable("resolution times too long for the key")
-            run = group * self.n_days + offsets
-            keys = np.sort((run << self.shift) | values)
-            starts = np.searchsorted(keys, np.arange(n_runs + 1, dtype=np.int64) << self.shift)
-            self._groupings[name] = _Grouping(keys=keys, starts=starts, n_groups=n_groups)
+            # One sort per grouping. (Sorting once by day and moving the keys to their groups with
+            # a radix sort of the group numbers was measured no faster at 10M: the gathers cost
+            # what the sorts save.)
+            self._add(name, np.sort(((group * self.n_days + offsets) << self.shift) | values), n_groups)
+
+    def _add(self, name: str, keys: np.ndarray, n_groups: int) -> None:
+        """Keep one grouping's sorted keys and where each (group, day) run starts."""
+        n_runs = n_groups * self.n_days
+        starts = np.searchsorted(keys, np.arange(n_runs + 1, dtype=np.int64) << self.shift)
+        self._groupings[name] = _Grouping(keys=keys, starts=starts, n_groups=n_groups)
+
+    FORMAT = 1  # of save/load: a saved index of another format is built again
+
+    def save(self, directory: Path) -> None:
+        """Write the arrays as .npy files (read back memory-mapped by load) and, last, meta.json
+        with the scalars and `extra` (JSON-able: what the caller needs to use the index)."""
+        directory = Path(directory)
+        directory.mkdir(parents=True)
+        for name, g in self._groupings.items():
+            np.save(directory / f"{name}.keys.npy", g.keys)
+            np.save(directory / f"{name}.starts.npy", g.starts)
+        meta = {
+            "format": self.FORMAT,
+            "day0": self.day0,
+            "n_days": self.n_days,
+            "shift": self.shift,
+            "unit_per_hour": self.unit_per_hour,
+            "groupings": {name: g.n_groups for name, g in self._groupings.items()},
+            "extra": self.extra,
+        }
+        (directory / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+
+    @classmethod
+    def load(cls, directory: Path) -> MedianIndex:
+        """An index saved by save(), its arrays memory-mapped (read-only, shared by processes)."""
+        directory = Path(directory)
+        meta = json.loads((directory / "meta.json").read_text(encoding="utf-8"))
+        if meta.get("format") != cls.FORMAT:
+            raise ValueError(f"median index format {meta.get('format')}, expected {cls.FORMAT}")
+        index = cls.__new__(cls)
+        index.day0, index.n_days, index.shift = meta["day0"], meta["n_days"], meta["shift"]
+        index.unit_per_hour = meta["unit_per_hour"]
+        index.extra = meta["extra"]
+        index._groupings = {
+            name: _Grouping(
+                keys=np.load(directory / f"{name}.keys.npy", mmap_mode="r"),
+                starts=np.load(directory / f"{name}.starts.npy", mmap_mode="r"),
+                n_groups=n_groups,
+            )
+            for name, n_groups in meta["groupings"].items()
+        }
+        return index
 
     def _runs(self, grouping: str, group: int, day_from: int, day_to: int) -> np.ndarray:
         g = self._groupings[grouping]

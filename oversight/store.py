@@ -24,6 +24,7 @@ from functools import cache
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from oversight.i18n import t
@@ -672,6 +673,16 @@ def attachment(con: ScopedConnection, name: str, factory=None):
     return slot.get(key)
 
 
+def database_path(con) -> Path | None:
+    """The file a connection reads (None for an in-memory database): DuckDB knows it."""
+    cursor = new_cursor(con.raw if isinstance(con, ScopedConnection) else con)
+    try:
+        row = cursor.execute("select path from duckdb_databases() where database_name = current_database()").fetchone()
+    finally:
+        cursor.close()
+    return Path(row[0]) if row and row[0] else None
+
+
 def is_open(con) -> bool:
     """False once the connection was closed (its database file was replaced)."""
     raw = con.raw if isinstance(con, ScopedConnection) else con
@@ -907,14 +918,7 @@ def run(con: ScopedConnection, name: str, *, rows: bool = False, **params) -> pd
     counts come from the ticket rows instead of the pre-aggregated tables (scoped_counts and
     scoped_ageing_counts in queries/_macros.sql).
     """
-    if not isinstance(con, ScopedConnection):
-        raise TypeError("store.run needs a ScopedConnection (store.connect(path, scope)): no query runs without a scope")
-    sql = query_text(name)
-    needed = query_parameters(name)
-    missing = needed - params.keys()
-    if missing:
-        raise TypeError(f"query {name} needs parameters {sorted(missing)}")
-    bound = {k: _bindable(v) for k, v in params.items() if k in needed}
+    sql, bound = _bound(con, name, params)
     with cursor(con) as taken:
         if rows:
             for statement in _COUNT_FROM_ROWS:
@@ -925,6 +929,29 @@ def run(con: ScopedConnection, name: str, *, rows: bool = False, **params) -> pd
             if rows:  # back to the pre-aggregated implementations for the cursor's next query
                 for statement in _COUNT_FROM_DAILY:
                     taken.execute(statement)
+
+
+def run_numpy(con: ScopedConnection, name: str, **params) -> dict[str, np.ndarray]:
+    """Like run, but the columns as numpy arrays, without pandas (millions of numbers for an index).
+    Only for queries of numbers: a column that could hold personal data is refused, not masked."""
+    sql, bound = _bound(con, name, params)
+    with cursor(con) as taken:
+        result = taken.execute(sql, bound)
+        names = [d[0] for d in result.description]
+        if personal := set(names) & _PERSONAL_COLUMNS.keys():
+            raise ValueError(f"query {name} returns {sorted(personal)}: use run, which masks them")
+        return result.fetchnumpy()
+
+
+def _bound(con: ScopedConnection, name: str, params: dict) -> tuple[str, dict]:
+    """The query's text and the parameters it uses, bindable; refuses a connection without scope."""
+    if not isinstance(con, ScopedConnection):
+        raise TypeError("store.run needs a ScopedConnection (store.connect(path, scope)): no query runs without a scope")
+    needed = query_parameters(name)
+    missing = needed - params.keys()
+    if missing:
+        raise TypeError(f"query {name} needs parameters {sorted(missing)}")
+    return query_text(name), {k: _bindable(v) for k, v in params.items() if k in needed}
 
 
 # Residents' personal data leave the database only masked (issue #18 item 5): every query result
