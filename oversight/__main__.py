@@ -411,7 +411,7 @@ def _timestamp(text: str):
 
 
 def cmd_import(args) -> None:
-    from oversight import access, guarded, importer, metrics
+    from oversight import access, guarded, importer, median_cache
 
     path = args.db or database_path()
     usage = None
@@ -445,7 +445,7 @@ def cmd_import(args) -> None:
             print(str(error), file=sys.stderr)
             raise SystemExit(EXIT_REFUSED) from None
         if any(not outcome.refused for outcome in run.outcomes):
-            metrics.save_median_index(path)
+            median_cache.save_after_import(path)
         if run.refused:
             raise SystemExit(inbox.EXIT_FILES_REFUSED)
         return
@@ -462,7 +462,7 @@ def cmd_import(args) -> None:
         print(str(error), file=sys.stderr)
         raise SystemExit(EXIT_REFUSED) from None
     print(json.dumps(report.to_dict(), ensure_ascii=False, default=str))
-    metrics.save_median_index(path)  # after the JSON: the data are published already
+    median_cache.save_after_import(path)  # after the JSON: the data are published already
     if report.loaded == 0:
         print(f"nothing loaded: all {report.rows_read} rows refused (see rejects_sample and the Data page)", file=sys.stderr)
         raise SystemExit(EXIT_NOTHING_LOADED)

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 GROUPINGS = ("all", "territory", "municipality", "category", "source")
+DAY_ROOM = 92  # days of closings an index can take by updates before it is built again
 
 
 class IndexUnavailable(Exception):
@@ -51,9 +52,11 @@ class MedianIndex:
         self.unit_per_hour = 3600.0 if whole_seconds else 3600e6
         values = resolution_us // 1_000_000 if whole_seconds else resolution_us
         days = np.asarray(closed_day, dtype=np.int64)
+        # Room for the closings of the next DAY_ROOM days and for times up to twice the longest, so
+        # that a daily import can update the index (updated) instead of building it again.
         self.day0 = int(days.min()) if len(days) else 0
-        self.n_days = int(days.max()) - self.day0 + 1 if len(days) else 1
-        self.shift = max(int(values.max()).bit_length() if len(values) else 1, 1)
+        self.n_days = (int(days.max()) - self.day0 + 1 if len(days) else 1) + DAY_ROOM
+        self.shift = max(int(values.max()).bit_length() if len(values) else 1, 1) + 1
         offsets = days - self.day0
         self.extra: dict = {}
         self._groupings: dict[str, _Grouping] = {}
@@ -74,7 +77,47 @@ class MedianIndex:
         starts = np.searchsorted(keys, np.arange(n_runs + 1, dtype=np.int64) << self.shift)
         self._groupings[name] = _Grouping(keys=keys, starts=starts, n_groups=n_groups)
 
-    FORMAT = 1  # of save/load: a saved index of another format is built again
+    def updated(self, removed: dict[str, np.ndarray], added: dict[str, np.ndarray]) -> MedianIndex:
+        """A new index: this one without the `removed` rows and with the `added` ones (an import's
+        requests as they were and as they are). Each is a dict of arrays: "closed_day",
+        "resolution_us" and one per grouping. Raises IndexUnavailable when the change does not fit
+        (a day outside the room, a longer time, sub-second times, a removed row not held): the
+        caller builds the index afresh."""
+        new = MedianIndex.__new__(MedianIndex)
+        new.day0, new.n_days, new.shift, new.unit_per_hour = self.day0, self.n_days, self.shift, self.unit_per_hour
+        new.extra = dict(self.extra)
+        new._groupings = {}
+        for name, old in self._groupings.items():
+            gone, n_gone = self._keys(name, removed)
+            more, n_more = self._keys(name, added)
+            # Remove one stored key per removed row (equal keys: the first, second, ... of them).
+            at = np.searchsorted(old.keys, gone, side="left") + (np.arange(len(gone)) - np.searchsorted(gone, gone))
+            if len(at) and (at.max() >= len(old.keys) or (np.asarray(old.keys[at]) != gone).any()):
+                raise IndexUnavailable("a removed row is not in the index")
+            kept = np.delete(np.asarray(old.keys), at)
+            keys = np.insert(kept, np.searchsorted(kept, more), more)
+            new._add(name, keys, max(old.n_groups, n_gone, n_more))
+        return new
+
+    def _keys(self, name: str, rows: dict[str, np.ndarray]) -> tuple[np.ndarray, int]:
+        """Sorted keys of rows in a grouping's layout, and the number of groups they need."""
+        resolution = np.asarray(rows["resolution_us"], dtype=np.int64)
+        if self.unit_per_hour == 3600.0:
+            if (resolution % 1_000_000).any():
+                raise IndexUnavailable("sub-second times in an index of whole seconds")
+            resolution = resolution // 1_000_000
+        offsets = np.asarray(rows["closed_day"], dtype=np.int64) - self.day0
+        group = np.zeros(len(resolution), dtype=np.int64) if name == "all" else np.asarray(rows[name], dtype=np.int64)
+        n_groups = int(group.max()) + 1 if len(group) else 1
+        if len(resolution) and (
+            (resolution < 0).any() or int(resolution.max()).bit_length() > self.shift
+            or offsets.min() < 0 or offsets.max() >= self.n_days or group.min() < 0
+            or math.log2(max(n_groups * self.n_days, 2)) + self.shift > 62
+        ):
+            raise IndexUnavailable("the rows do not fit the index's room")
+        return np.sort(((group * self.n_days + offsets) << self.shift) | resolution), n_groups
+
+    FORMAT = 2  # of save/load: a saved index of another format is built again
 
     def save(self, directory: Path) -> None:
         """Write the arrays as .npy files (read back memory-mapped by load) and, last, meta.json

@@ -13,7 +13,6 @@ Tests check both ways against an independent pandas computation.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 import math
 import threading
@@ -25,7 +24,7 @@ import pandas as pd
 from oversight import median_cache, store
 from oversight.access import EVERYTHING
 from oversight.filters import Filters
-from oversight.medians import IndexUnavailable, MedianIndex
+from oversight.medians import MedianIndex
 
 KPI_KEYS = (
     "created",
@@ -80,49 +79,6 @@ def uses_daily_counts(con, filters: Filters, as_of: dt.datetime) -> bool:
     return filters.organization_id is None and derived_as_of(con) == as_of
 
 
-class _SourceCodedIndex:
-    """A MedianIndex plus the integer code it gives each source string."""
-
-    def __init__(self, index: MedianIndex, source_codes: dict[str, int]):
-        self.index = index
-        self.source_codes = source_codes
-
-
-def _build_index(c) -> _SourceCodedIndex | None:
-    """The index of closed requests for this connection's scope: read from disk when this data's
-    index was saved before (by another process, an import, an earlier server), else built and saved
-    (oversight.median_cache). None if the data do not fit it."""
-    digest = store.run(c, "closed_digest").iloc[0]
-    key = f"{int(digest['closed'])}-{hashlib.sha256(str(digest['digest']).encode()).hexdigest()[:24]}"
-    index = median_cache.load_or_build(store.database_path(c), c.scope.key, key, lambda: _new_index(c))
-    if index is None:
-        return None
-    return _SourceCodedIndex(index, index.extra["source_codes"])
-
-
-def _new_index(c) -> MedianIndex | None:
-    # Sources are text: the index groups by their position in the sorted list of those present,
-    # computed in SQL so that every column arrives as a plain integer array (pandas' conversion of
-    # 11M rows took 8 s of the 12 the build used to take at 10M).
-    sources = store.run(c, "closed_sources")["source"].tolist()
-    data = store.run_numpy(c, "closed_resolutions", sources=sources or [""])  # an empty list has no type
-    try:
-        index = MedianIndex(
-            data["closed_day"],
-            {
-                "territory": data["territory_id"],
-                "municipality": data["current_municipality_id"],
-                "category": data["category_id"],
-                "source": data["source_code"],
-            },
-            data["resolution_us"],
-        )
-    except IndexUnavailable:
-        return None
-    index.extra["source_codes"] = {source: code for code, source in enumerate(sources)}
-    return index
-
-
 _index_lock = threading.Lock()
 _index_started: set[int] = set()
 # The app builds the index in the background. A one-shot process (the command line) must not: it
@@ -135,20 +91,7 @@ def prepare_median_index(con) -> None:
     """Build the median index for this connection now (tests, benchmarks)."""
     with _index_lock:
         _index_started.add(id(con))
-    store.attachment(con, "median_index", _build_index)
-
-
-def save_median_index(path) -> None:
-    """Build the region's median index of the file at `path` and keep it on disk (the import's last
-    step, after the file is published): the app then reads it instead of building it while people
-    wait for pages. Best effort: medians come from SQL until an index exists."""
-    try:
-        con = store.connect(path, EVERYTHING)
-        store.attachment(con, "median_index", _build_index)
-    except Exception:  # never fail an import that has landed
-        log.exception("median index of %s not saved; the app builds it", path)
-    finally:
-        store.release(path)
+    store.attachment(con, "median_index", median_cache.index_for)
 
 
 def _build_in_background(con) -> None:
@@ -168,7 +111,7 @@ def start_median_index(con) -> None:
     threading.Thread(target=_build_in_background, args=(con,), name="median-index", daemon=True).start()
 
 
-def _index(con) -> _SourceCodedIndex | None:
+def _index(con) -> median_cache.SourceCodedIndex | None:
     return store.attachment(con, "median_index")
 
 

@@ -394,8 +394,13 @@ _lock = threading.Lock()
 
 @atexit.register
 def _close_all() -> None:
-    """Close shared connections at exit (DuckDB's bindings complain about ones left open)."""
+    """Close shared connections at exit (DuckDB's bindings complain about ones left open); tests and
+    benchmarks call it for a cold start. Their cursors go too: a new connection may get a closed
+    one's id(), and must not be handed that connection's cursors."""
     _attachments.clear()
+    _query_cursors.clear()
+    _idle.clear()
+    _inodes.clear()
     for con in [*_connections.values(), *(c for _, c in _retired)]:
         try:
             con.close()

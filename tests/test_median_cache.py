@@ -8,7 +8,7 @@ import duckdb
 import numpy as np
 import pytest
 
-from oversight import median_cache, metrics, store
+from oversight import median_cache, store
 from oversight.access import EVERYTHING, Scope
 from oversight.medians import MedianIndex
 
@@ -79,11 +79,11 @@ def test_an_unwritable_folder_keeps_the_index_in_memory(tmp_path):
     assert index.count("all", 0, 18_000, 18_100) == 5_000
 
 
-def _index_from_new_process_state(path) -> metrics._SourceCodedIndex:
+def _index_from_new_process_state(path) -> median_cache.SourceCodedIndex:
     """What a fresh server process gets: a new connection, no index attached."""
     store.release(path)
     con = store.connect(path, EVERYTHING)
-    return metrics._build_index(con)
+    return median_cache.index_for(con)
 
 
 def test_the_app_reads_a_saved_index_and_a_changed_request_builds_a_new_one(real_db, tmp_path, monkeypatch):
@@ -98,7 +98,7 @@ def test_the_app_reads_a_saved_index_and_a_changed_request_builds_a_new_one(real
         raise AssertionError("built again for the same data")
 
     with monkeypatch.context() as m:
-        m.setattr(metrics, "_new_index", no_build)
+        m.setattr(median_cache, "build", no_build)
         again = _index_from_new_process_state(path)
     assert again.source_codes == first.source_codes
     assert isinstance(again.index._groupings["all"].keys, np.memmap)
@@ -124,9 +124,60 @@ def test_each_scope_has_its_own_saved_index(real_db, tmp_path):
     path = tmp_path / "db.duckdb"
     shutil.copy(real_db, path)
     store.release(path)
-    region = metrics._build_index(store.connect(path, EVERYTHING))
-    north = metrics._build_index(store.connect(path, Scope(territory_ids=frozenset({1}))))
+    region = median_cache.index_for(store.connect(path, EVERYTHING))
+    north = median_cache.index_for(store.connect(path, Scope(territory_ids=frozenset({1}))))
     days = (region.index.day0, region.index.day0 + region.index.n_days)
     assert north.index.count("all", 0, *days) == region.index.count("territory", 1, *days)
     assert north.index.count("all", 0, *days) < region.index.count("all", 0, *days)
     assert len([p for p in median_cache.cache_dir(path).iterdir() if p.is_dir()]) == 2
+
+
+def _same_medians(a: MedianIndex, b: MedianIndex, codes: dict[str, int]) -> None:
+    """Counts and medians equal for every grouping's groups over a spread of day ranges."""
+    first, last = max(a.day0, b.day0), min(a.day0 + a.n_days, b.day0 + b.n_days)
+    spans = [(first, last), (last - 30, last), (last - 1, last), (first + 100, first + 190)]
+    groups = {"all": [0], "territory": range(0, 6), "municipality": range(0, 70, 7), "category": range(0, 40, 5), "source": codes.values()}
+    for grouping, numbers in groups.items():
+        for group in numbers:
+            for span in spans:
+                assert a.count(grouping, group, *span) == b.count(grouping, group, *span), (grouping, group, span)
+                assert a.median_hours(grouping, group, *span) == b.median_hours(grouping, group, *span), (grouping, group, span)
+
+
+def _import_day(db, folder, seed):
+    from oversight import demo_daily, importer
+
+    export = folder / f"day{seed}.csv"
+    demo_daily.daily_export(db, export, seed=seed, new=300, changed=80, refused=3, hours=24)
+    importer.import_files([export], db, "eds")
+
+
+def test_an_import_updates_the_saved_index_and_it_equals_a_new_build(real_db, tmp_path):
+    db = tmp_path / "live.duckdb"
+    shutil.copy(real_db, db)
+    hows = []
+    for seed in range(3):
+        _import_day(db, tmp_path, seed)
+        hows.append(median_cache.save_after_import(db))
+    # The first import's previous file has no generation to follow; then each import's index is the
+    # previous one with the requests it wrote replaced (closings of old requests among them).
+    assert hows == ["built", "updated", "updated"]
+    store.release(db)
+    con = store.connect(db, EVERYTHING)
+    saved = median_cache.index_for(con)
+    assert isinstance(saved.index._groupings["all"].keys, np.memmap)  # the import's copy, read
+    _same_medians(saved.index, median_cache.build(con), saved.source_codes)
+
+    # A request changed that the import did not list (another tool wrote the file): the digest
+    # does not add up, so the index is built whole rather than updated wrongly.
+    _import_day(db, tmp_path, 7)
+    store._close_all()  # this test's connections to every earlier file, too
+    with duckdb.connect(str(db)) as rw:
+        rw.execute(
+            "update ticket_facts set resolution_us = resolution_us + 1000000, closed_at = closed_at + interval 1 second "
+            "where ticket_id = (select min(ticket_id) from ticket_facts where closed_at is not null "
+            "and ticket_id not in (select ticket_id from import_changes))"
+        )
+    assert median_cache.save_after_import(db) == "built"
+    con = store.connect(db, EVERYTHING)
+    _same_medians(median_cache.index_for(con).index, median_cache.build(con), saved.source_codes)
