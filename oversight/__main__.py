@@ -444,8 +444,6 @@ def cmd_import(args) -> None:
         except access.AccessDenied as error:
             print(str(error), file=sys.stderr)
             raise SystemExit(EXIT_REFUSED) from None
-        if any(not outcome.refused for outcome in run.outcomes):
-            median_cache.save_after_import(path)
         if run.refused:
             raise SystemExit(inbox.EXIT_FILES_REFUSED)
         return

@@ -38,7 +38,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from oversight import access, guarded, importer, store
+from oversight import access, guarded, importer, median_cache, store
 from oversight.access import Principal
 
 LOG = logging.getLogger(__name__)
@@ -228,6 +228,8 @@ def _take(path: Path, stat: os.stat_result, inbox: Path, db_path, principal: Pri
     record.update({"finished_at": _msk(store.moscow_now()), "status": status, "message": message,
                    "report": report})
     target, report_file = _move(path, inbox, DONE if status == "imported" else REFUSED, record)
+    if status == "imported":  # the new file's median index, so that the app does not make it
+        median_cache.save_after_import(db_path)
     return Outcome(name=path.name, status=status, moved_to=target, report_file=report_file, message=message,
                    report=report)
 

@@ -49,10 +49,24 @@ class SourceCodedIndex:
 
 def index_for(con) -> SourceCodedIndex | None:
     """The index of closed requests for a scoped connection: read from disk when this data's index
-    was saved before (by another process, an import, an earlier server), else built and saved.
-    None if the data do not fit it."""
-    index = load_or_build(store.database_path(con), con.scope.key, _digest(con), lambda: build(con))
+    was saved before (by another process, an import, an earlier server), else made and saved —
+    for the whole region updated from the previous file's when an import just replaced it (see
+    save_after_import), otherwise built. None if the data do not fit it."""
+    index, _how = _index_and_how(con)
     return SourceCodedIndex(index) if index is not None else None
+
+
+def _index_and_how(con) -> tuple[MedianIndex | None, str]:
+    how = "saved before"
+    path = store.database_path(con)
+
+    def make() -> MedianIndex | None:
+        nonlocal how
+        index = _updated(path, con) if path is not None and con.scope.is_everything else None
+        how = "updated" if index is not None else "built"
+        return index if index is not None else build(con)
+
+    return load_or_build(path, con.scope.key, _digest(con), make), how
 
 
 def _digest(con) -> str:
@@ -93,32 +107,20 @@ def _groups(data: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 def save_after_import(path: Path | str) -> str:
     """Give the file an import just published its region index on disk, so the app reads it rather
-    than building it while people wait for pages. Updated from the previous file's saved index by
-    the requests the import wrote when it can (about a second at 10M), else built whole.
-    Best effort (medians come from SQL until an index exists). Returns how: "saved before",
-    "updated", "built" or "failed"."""
-    path = Path(path)
-    how = "saved before"
+    than making it while people wait for pages: the previous file's saved index updated by the
+    requests the import wrote when it can (about a second at 10M), else built whole. Best effort
+    (medians come from SQL until an index exists). Returns how: "saved before", "updated",
+    "built" or "failed"."""
     try:
-        con = store.connect(path, EVERYTHING)
-        key = _digest(con)
-
-        def make() -> MedianIndex | None:
-            nonlocal how
-            index = _updated(path, con)
-            how = "updated" if index is not None else "built"
-            return index if index is not None else build(con)
-
-        load_or_build(path, EVERYTHING.key, key, make)
+        return _index_and_how(store.connect(path, EVERYTHING))[1]
     except Exception:  # never fail an import that has landed
-        log.exception("median index of %s not saved; the app builds it", path)
-        how = "failed"
+        log.exception("median index of %s not saved; the app makes it", path)
+        return "failed"
     finally:
         store.release(path)
-    return how
 
 
-def _updated(path: Path, con) -> MedianIndex | None:
+def _updated(path: Path, con) -> MedianIndex | None:  # noqa: PLR0911 - each return is one reason it cannot
     """The previous file's saved index with the last import's requests replaced, or None when that
     cannot be done safely: no previous file one generation behind, no saved index for it, a change
     the index has no room for, or rows changed that the import did not list (checked by the digest:

@@ -446,10 +446,20 @@ def _release(resolved: str) -> None:
         _attachments.pop(id(con), None)
         _inodes.pop(id(con), None)
         _close_when_idle(con)
-    for since, con in [(s, c) for s, c in _retired if _inodes.get(id(c)) == inode]:
+    # Retired connections to earlier versions go too: DuckDB refuses to open a path for writing
+    # while any connection of the process has a file attached under that path, whichever inode.
+    for since, con in [(s, c) for s, c in _retired if _inodes.get(id(c)) == inode or _attached_path(c) == resolved]:
         _retired.remove((since, con))
         _inodes.pop(id(con), None)
         _close_when_idle(con)
+
+
+def _attached_path(con: duckdb.DuckDBPyConnection) -> str | None:
+    try:
+        path = database_path(con)
+    except duckdb.Error:
+        return None
+    return str(path) if path else None
 
 
 def replace_events(path: Path | str, events: pd.DataFrame) -> None:

@@ -171,7 +171,7 @@ def test_an_import_updates_the_saved_index_and_it_equals_a_new_build(real_db, tm
     # A request changed that the import did not list (another tool wrote the file): the digest
     # does not add up, so the index is built whole rather than updated wrongly.
     _import_day(db, tmp_path, 7)
-    store._close_all()  # this test's connections to every earlier file, too
+    store.release(db)  # this process's connections to the file and to every earlier one under its name
     with duckdb.connect(str(db)) as rw:
         rw.execute(
             "update ticket_facts set resolution_us = resolution_us + 1000000, closed_at = closed_at + interval 1 second "

@@ -320,3 +320,17 @@ def test_rebuild_restores_the_order_and_equals_a_full_build(base_db, tmp_path):
     _assert_equals_full_build(db, tmp_path)
     assert _import_day(db, tmp_path, 95).loaded > 0  # copied once (a new lineage), then on as before
     _assert_equals_full_build(db, tmp_path)
+
+
+def test_the_events_save_right_after_an_import_in_the_same_process(base_db, tmp_path):
+    """A page read the file, an import replaced it, the next page run opened the new one: the old
+    connection is retired but still has the file attached under the database's name, and DuckDB
+    refuses a write to that name while it does. The events save must let it go, not fail."""
+    from oversight.access import EVERYTHING
+
+    db = _copy(base_db, tmp_path)
+    store.dataset_info(store.connect(db, EVERYTHING))
+    _import_day(db, tmp_path, 1)
+    events = store.run(store.connect(db, EVERYTHING), "events_all")
+    store.replace_events(db, events)
+    assert len(store.run(store.connect(db, EVERYTHING), "events_all")) == len(events)
