@@ -135,8 +135,10 @@ def pages_phase(db: Path, folder: Path, args, seed0: int) -> dict:
         env = os.environ | {"PYTHONPATH": str(ROOT)}
         exports = [one_day(db, folder, seed0 + i, args) for i in range(12)]
         importer_process = subprocess.Popen(
-            [sys.executable, "-c", "import sys, time\nfrom oversight import importer\nfor f in sys.argv[2:]:\n"
-             "    importer.import_files([f], sys.argv[1], 'eds')\n", str(db), *map(str, exports)],
+            # As the inbox runs each file: the import, then the new file's median index saved.
+            [sys.executable, "-c", "import sys, time\nfrom oversight import importer, median_cache\nfor f in sys.argv[2:]:\n"
+             "    importer.import_files([f], sys.argv[1], 'eds')\n    median_cache.save_after_import(sys.argv[1])\n",
+             str(db), *map(str, exports)],
             cwd=ROOT, env=env, preexec_fn=lambda: os.nice(args.nice))
         busy = page_loads(base, specs, args.page_seconds, 2)
         importer_process.wait()

@@ -283,7 +283,7 @@ def weekends(con, filters: Filters, as_of: dt.datetime, min_volume: int = 30) ->
     holidays, New Year) and on working days, the difference with its 95 % interval (Newcombe), worst
     first by the interval's lower end, among those with min_volume deadlines of each kind}."""
     kinds = day_kinds(filters.start, filters.end, calendar_of(con))
-    rows = store.run(con, "deadlines_by_day_kind", rows=not fairness.uses_org_due_daily(con, filters, as_of),
+    rows = store.run(con, "deadlines_by_day_kind", rows=not metrics.uses_org_daily_counts(con, filters, as_of),
                      days=list(kinds.index), kinds=kinds.tolist(), **filters.params(as_of))
     out = {}
     for level, column in (("region", None), ("territory", "territory_id"), ("municipality", "current_municipality_id"),

@@ -5,7 +5,7 @@ few requests, with the same result.
     can_update(con), update(con)        after an import: only what the requests in the temporary
                                         table changed_ids, and the move of as_of, changed
 
-Every aggregate table (daily_counts, ageing_counts, ageing_counts_category, org_due_daily) is a sum
+Every aggregate table (daily_counts, ageing_counts, ageing_counts_category, org_daily_counts) is a sum
 over requests of what each one contributes at the moment as_of (queries/_build_aggregates.sql). So
 after an import the new table is the old one, minus what the affected requests contributed before
 (their old rows, at the old as_of), plus what they contribute now (their new rows, at the new as_of).
@@ -31,7 +31,7 @@ import duckdb
 
 from oversight.paths import QUERIES_DIR
 
-VERSION = 12  # of the derived tables' definitions: a database built by another version is rebuilt
+VERSION = 13  # of the derived tables' definitions: a database built by another version is rebuilt
 ROLLUP_FILE = QUERIES_DIR / "_build_rollup.sql"
 FACTS_FILE = QUERIES_DIR / "_build_facts.sql"
 AGGREGATES_FILE = QUERIES_DIR / "_build_aggregates.sql"
@@ -42,9 +42,12 @@ AGGREGATES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
                      ("created", "closed", "closed_returned", "due", "missed", "overdue_entries", "overdue_exits")),
     "ageing_counts": (("day", "territory_id", "current_municipality_id", "source", "kind", "days"), ("entries", "exits")),
     "ageing_counts_category": (("day", "territory_id", "category_id", "source", "kind", "days"), ("entries", "exits")),
-    "org_due_daily": (("organization_id", "territory_id", "current_municipality_id", "day"), ("due", "missed")),
+    "org_daily_counts": (("organization_id", "territory_id", "current_municipality_id", "day"),
+                         ("created", "closed", "closed_returned", "due", "missed", "overdue_entries", "overdue_exits")),
 }
 ROW_TABLES = ("ticket_facts", "ticket_facts_by_org")
+# Derived tables earlier versions made and this one does not: dropped by a full build.
+RETIRED_TABLES = ("org_due_daily", "derived_difference_org_due_daily")
 # The difference the last incremental update added to each aggregate table, kept for the standby.
 DIFFERENCE_PREFIX = "derived_difference_"
 # Past this share of the requests written, a full build is faster than the difference.
@@ -71,6 +74,8 @@ def build(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"create or replace table {table} as select * from agg_{table} order by day")
         con.execute(f"drop table agg_{table}")
         con.execute(f"drop table if exists {DIFFERENCE_PREFIX}{table}")  # built whole: nothing to replay
+    for table in RETIRED_TABLES:
+        con.execute(f"drop table if exists {table}")
     _write_info(con)
 
 

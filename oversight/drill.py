@@ -63,6 +63,12 @@ def _check_level(level: str) -> None:
         raise ValueError(f"level must be one of {TABLE_LEVELS}")
 
 
+def _org_daily(con, filters: Filters, as_of: dt.datetime, level: str, building_id: int | None) -> bool:
+    """Whether the organisations' table can be summed from org_daily_counts (no category, source or
+    building chosen, and the table built for this as_of) instead of grouped from the ticket rows."""
+    return level == "organization" and building_id is None and metrics.uses_org_daily_counts(con, filters, as_of)
+
+
 def children(con, filters: Filters, as_of: dt.datetime, level: str, building_id: int | None = None) -> pd.DataFrame:
     """The ranked table: one row per child at `level` inside the scope, worst first.
 
@@ -72,7 +78,13 @@ def children(con, filters: Filters, as_of: dt.datetime, level: str, building_id:
     returned_share, rank (see `ranked`)."""
     _check_level(level)
     params = filters.params(as_of)
-    counts = store.run(con, "drill_children", **{**params, "level": level, "building_id": building_id})
+    params = {**params, "level": level, "building_id": building_id}
+    if _org_daily(con, filters, as_of, level, building_id):
+        counts = store.run(con, "drill_children_daily", **params)
+        medians = store.run(con, "drill_medians", **params)
+        counts = counts.merge(medians, on="child_id", how="left")
+    else:
+        counts = store.run(con, "drill_children", **params)
     # Names change only with the data: read once per connection (27k buildings cost ~30 ms a time).
     labels = store.attachment(con, f"drill_labels:{level}", lambda c: store.run(c, "drill_labels", level=level))
     if level in ("territory", "municipality"):  # every area in scope, with or without requests

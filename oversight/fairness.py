@@ -16,7 +16,6 @@ Volumes and counts come from the drill-down's organisation table (the same §3 d
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -102,13 +101,6 @@ def _empirical_bayes(missed: np.ndarray, volume: np.ndarray) -> tuple[np.ndarray
             np.where(keep, beta.ppf(0.975, post_a, post_b), np.nan))
 
 
-def uses_org_due_daily(con, filters: Filters, as_of: dt.datetime) -> bool:
-    """org_due_daily answers organisation counts when no category or source is chosen and it was
-    built for this as_of; otherwise they are grouped from the ticket rows (scoped_org_due_rows)."""
-    return filters.category_id is None and filters.source is None and metrics.uses_daily_counts(
-        con, replace(filters, organization_id=None), as_of)
-
-
 def organization_labels(con) -> pd.DataFrame:
     """Names, INN, kind, municipality and direction of every organisation (read once per connection)."""
     return store.attachment(con, "drill_labels:organization", lambda c: store.run(c, "drill_labels", level="organization"))
@@ -117,7 +109,7 @@ def organization_labels(con) -> pd.DataFrame:
 def due_and_missed(con, filters: Filters, as_of: dt.datetime) -> pd.DataFrame:
     """Per organisation in scope (child_id; null = no organisation): deadlines due in the period
     and missed, with the organisation's name, INN, kind, municipality and direction."""
-    counts = store.run(con, "org_due_counts", rows=not uses_org_due_daily(con, filters, as_of), **filters.params(as_of))
+    counts = store.run(con, "org_due_counts", rows=not metrics.uses_org_daily_counts(con, filters, as_of), **filters.params(as_of))
     table = counts.merge(organization_labels(con), on="child_id", how="left")
     table["child_id"] = table["child_id"].astype("Int64")
     return table[["child_id", "name_ru", "inn", "kind", "territory_id", "municipality_id", "due", "missed"]]

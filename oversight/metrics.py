@@ -16,6 +16,7 @@ import datetime as dt
 import logging
 import math
 import threading
+from dataclasses import replace
 
 import duckdb
 import numpy as np
@@ -77,6 +78,13 @@ def derived_as_of(con) -> dt.datetime | None:
 def uses_daily_counts(con, filters: Filters, as_of: dt.datetime) -> bool:
     """daily_counts has every filter column but the organisation, and is built for one as_of."""
     return filters.organization_id is None and derived_as_of(con) == as_of
+
+
+def uses_org_daily_counts(con, filters: Filters, as_of: dt.datetime) -> bool:
+    """org_daily_counts answers organisation counts when no category or source is chosen and it was
+    built for this as_of; otherwise they are grouped from the ticket rows."""
+    return filters.category_id is None and filters.source is None and uses_daily_counts(
+        con, replace(filters, organization_id=None), as_of)
 
 
 _index_lock = threading.Lock()

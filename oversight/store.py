@@ -808,7 +808,7 @@ _SCOPE_FILTERS = {
     "ageing_counts": "t.current_municipality_id in (select id from scope_municipalities)",
     # No municipality column: only directions the scope covers whole (see _PARTIAL_AGEING below).
     "ageing_counts_category": "t.territory_id in (select id from scope_territories_full)",
-    "org_due_daily": "t.current_municipality_id in (select id from scope_municipalities)",
+    "org_daily_counts": "t.current_municipality_id in (select id from scope_municipalities)",
     "events": "(t.municipality_id is null or t.municipality_id in (select id from scope_municipalities_all)) "
               "and (t.organization_id is null or t.organization_id in (select id from scope_organizations))",
     # The same for everyone: reference lists and facts about the data set.
@@ -826,7 +826,7 @@ _SCOPE_FILTERS = {
     "derived_difference_daily_counts": "false",
     "derived_difference_ageing_counts": "false",
     "derived_difference_ageing_counts_category": "false",
-    "derived_difference_org_due_daily": "false",
+    "derived_difference_org_daily_counts": "false",
 }
 
 # Columns a scope blanks: an organisation that works in the scope but is based elsewhere is shown

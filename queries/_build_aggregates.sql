@@ -3,7 +3,7 @@
 -- all of ticket_facts at max(dataset.as_of) for a full build, and over the few requests an import
 -- touched, before and after, for an incremental one: every table here is a sum over requests, so
 -- the difference of the two is what the import changed. Writes temporary tables agg_daily_counts,
--- agg_ageing_counts, agg_ageing_counts_category, agg_org_due_daily; needs ageing_thresholds.
+-- agg_ageing_counts, agg_ageing_counts_category, agg_org_daily_counts; needs ageing_thresholds.
 -- Not a query itself (files starting with "_" are not runnable).
 
 -- daily_counts: per day and per (current municipality, category, source), how many requests were
@@ -195,25 +195,56 @@ drop table ageing_per_ticket;
 drop table ageing_index;
 
 
--- org_due_daily: per organisation, current municipality and day of the deadline, how many
--- deadlines fell due (before as_of) and how many of those were missed (closed after the deadline or
--- still open), as daily_counts counts them. Organisation-level questions that need only these two
--- counts (the funnel plot, the compliance watchlist, deadlines on weekends and holidays) sum it
--- instead of grouping the ticket rows; ~1M rows for 10M tickets. No category or source column:
--- with either filter chosen they group the rows (oversight.fairness.uses_org_due_daily).
-create or replace temp table agg_org_due_daily as
+-- org_daily_counts: daily_counts by organisation instead of category and source: per
+-- organisation, direction, current municipality and day, the same seven counts, each on the day of
+-- its own event. Organisation-level questions sum it instead of grouping the ticket rows: the
+-- drill-down's table of organisations (issue #21), the funnel plot, the compliance watchlist,
+-- deadlines on weekends and holidays (these read due and missed through scoped_org_due_daily).
+-- No category or source column: with either filter chosen they group the rows.
+create or replace temp table agg_org_daily_counts as
 with as_of as (
     select as_of from agg_moment
+),
+
+events as (
+    select created_at::date as day, organization_id, territory_id, current_municipality_id,
+        1 as created, 0 as closed, 0 as closed_returned, 0 as due, 0 as missed,
+        0 as overdue_entries, 0 as overdue_exits
+    from agg_facts
+    union all
+    select closed_at::date, organization_id, territory_id, current_municipality_id,
+        0, 1, case when returned_count > 0 then 1 else 0 end, 0, 0, 0, 0
+    from agg_facts
+    where closed_at is not null
+    union all
+    select due_at::date, organization_id, territory_id, current_municipality_id,
+        0, 0, 0, 1, case when closed_at is null or closed_at > due_at then 1 else 0 end, 0, 0
+    from agg_facts, as_of
+    where due_at < as_of.as_of
+    union all
+    select greatest(created_at, due_at)::date, organization_id, territory_id, current_municipality_id,
+        0, 0, 0, 0, 0, 1, 0
+    from agg_facts, as_of
+    where due_at is not null and greatest(created_at, due_at) < as_of.as_of
+    union all
+    select greatest(created_at, due_at, closed_at)::date, organization_id, territory_id, current_municipality_id,
+        0, 0, 0, 0, 0, 0, 1
+    from agg_facts, as_of
+    where due_at is not null and closed_at is not null
+      and greatest(created_at, due_at, closed_at) < as_of.as_of
 )
 
 select
     organization_id,
     territory_id,
     current_municipality_id,
-    due_at::date as day,
-    count(*)::integer as due,
-    count(*) filter (where closed_at is null or closed_at > due_at)::integer as missed
-from agg_facts, as_of
-where due_at < as_of.as_of
+    day,
+    sum(created)::integer as created,
+    sum(closed)::integer as closed,
+    sum(closed_returned)::integer as closed_returned,
+    sum(due)::integer as due,
+    sum(missed)::integer as missed,
+    sum(overdue_entries)::integer as overdue_entries,
+    sum(overdue_exits)::integer as overdue_exits
+from events
 group by all;
-

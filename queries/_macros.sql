@@ -171,14 +171,15 @@ select * from scoped_ageing_counts_daily(p_as_of, p_territory, p_municipality, p
 -- scoped_org_due(...): deadlines that fell due before p_as_of, and of those missed (closed after the
 -- deadline or still open), per organisation, direction, current municipality and day of the
 -- deadline, inside the shared filters. Two implementations with the same columns:
---   scoped_org_due_daily: the pre-aggregated org_due_daily (built for the dataset's as_of; it has no
+--   scoped_org_due_daily: the pre-aggregated org_daily_counts (built for the dataset's as_of; it has no
 --     category or source column, so it is only used when neither is chosen): the default;
 --   scoped_org_due_rows: grouped from the ticket rows, for a category, a source or another as_of.
 -- oversight.store.run(..., rows=True) points scoped_org_due at the second, as for scoped_counts.
 create or replace temp macro scoped_org_due_daily(p_as_of, p_territory, p_municipality, p_organization, p_category, p_source) as table
 select organization_id, territory_id, current_municipality_id, day, due, missed
-from org_due_daily
-where (p_territory is null or territory_id = p_territory)
+from org_daily_counts
+where due > 0
+  and (p_territory is null or territory_id = p_territory)
   and (p_municipality is null or current_municipality_id = p_municipality)
   and (p_organization is null or organization_id = p_organization);
 

@@ -44,3 +44,5 @@ select
     median(resolution_us) filter (where closed_at >= $start and closed_at < $stop) / 3600e6 as median_resolution_hours
 from keyed
 group by child_id
+-- A child counts when it had a request in the period or open at its end (drill_children_daily alike).
+having created > 0 or closed > 0 or due > 0 or backlog_end > 0

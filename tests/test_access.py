@@ -142,7 +142,7 @@ def test_every_table_shows_only_the_scope(small_db, frames):
         assert seen and seen <= north_muns
         facts = {r[0] for r in cursor.execute("select distinct territory_id from ticket_facts").fetchall()}
         assert facts == {NORTH}
-        for table in ("daily_counts", "ageing_counts", "org_due_daily", "ticket_facts_by_org"):
+        for table in ("daily_counts", "ageing_counts", "org_daily_counts", "ticket_facts_by_org"):
             assert {r[0] for r in cursor.execute(f"select distinct territory_id from {table}").fetchall()} == {NORTH}  # noqa: S608
         assert cursor.execute("select count(*) from demo_story").fetchone()[0] == 0
         expected_tickets = frames["tickets"]["municipality_id"].map(roll).map(territory).eq(NORTH).sum()

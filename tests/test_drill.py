@@ -297,3 +297,55 @@ def test_a_link_naming_the_wrong_places_shows_the_request_where_it_is(con, rows,
     has = ((rows["building_id"] == building) & (rows["organization_id"] == other["organization_id"])).any()
     assert (wrong == []) == bool(has)
     assert moved.municipality_id == municipality or not wrong
+
+
+def _org_table_both_ways(con, filters, as_of, monkeypatch):
+    assert metrics.uses_org_daily_counts(con, filters, as_of)
+    daily = drill.children(con, filters, as_of, "organization")
+    with monkeypatch.context() as m:
+        m.setattr(metrics, "uses_org_daily_counts", lambda *_a: False)
+        rows = drill.children(con, filters, as_of, "organization")
+    return daily, rows
+
+
+def _assert_org_table_is_pandas(table, frames, filters, as_of):
+    scope = ref.scoped(frames, filters.territory_id, filters.municipality_id, filters.organization_id)
+    listed = 0
+    for child, part in scope.groupby(scope["organization_id"].astype("Int64"), dropna=False):
+        want = ref.kpis(part, filters.start, filters.end, as_of)
+        if not any(want[c] for c in COUNTS):
+            continue
+        listed += 1
+        got = table[table["child_id"].isna()].iloc[0] if pd.isna(child) else table.set_index("child_id").loc[int(child)]
+        for key in (*COUNTS, "on_time_rate", "median_resolution_hours", "returned_share"):
+            assert _close(got[key], want[key]), (child, key, got[key], want[key])
+    assert len(table) == listed
+
+
+@pytest.mark.parametrize("scope", ["region", "direction", "municipality", "organization"])
+@pytest.mark.parametrize(
+    "period", [(D(2019, 7, 1), D(2019, 9, 30)), (D(2019, 12, 1), D(2020, 1, 31)), (D(2018, 1, 1), D(2019, 12, 31))], ids=str,
+)
+def test_the_organisations_table_from_org_daily_counts_equals_the_rows_and_pandas(
+    con, as_of, frames, path_ids, scope, period, monkeypatch
+):
+    """Issue #21: the drill-down's organisations are summed from org_daily_counts: the same table,
+    row for row and in the same order, as grouping the ticket rows, and as plain pandas."""
+    territory, municipality, organization, _ = path_ids
+    narrowing = {"region": {}, "direction": {"territory_id": territory},
+                 "municipality": {"territory_id": territory, "municipality_id": municipality},
+                 "organization": {"organization_id": organization}}[scope]
+    filters = Filters(*period, **narrowing)
+    daily, rows = _org_table_both_ways(con, filters, as_of, monkeypatch)
+    pd.testing.assert_frame_equal(daily, rows)
+    _assert_org_table_is_pandas(daily, frames, filters, as_of)
+
+
+def test_the_organisations_table_at_a_mid_day_as_of(midday, monkeypatch):
+    """A real export is taken mid-day: the day of as_of is cut at as_of in the pre-aggregated table too."""
+    con, frames, as_of = midday
+    for period in [(D(2019, 12, 1), D(2019, 12, 20)), (D(2019, 11, 1), D(2019, 12, 31))]:
+        filters = Filters(*period)
+        daily, rows = _org_table_both_ways(con, filters, as_of, monkeypatch)
+        pd.testing.assert_frame_equal(daily, rows)
+        _assert_org_table_is_pandas(daily, frames, filters, as_of)

@@ -97,7 +97,7 @@ def test_org_due_daily_gives_the_row_counts(con, frames, as_of, scope):
     rows = drill.children(con, f, as_of, "organization").dropna(subset=["child_id"]).set_index("child_id")
     rows = rows[rows["due"] > 0]
     fast = fast[fast["due"] > 0]
-    assert fairness.uses_org_due_daily(con, f, as_of) == ("category_id" not in scope and "source" not in scope)
+    assert metrics.uses_org_daily_counts(con, f, as_of) == ("category_id" not in scope and "source" not in scope)
     pd.testing.assert_frame_equal(fast[["due", "missed"]].sort_index().astype("int64"),
                                   rows[["due", "missed"]].sort_index().astype("int64"), check_names=False)
     t = scoped(frames, **scope)

@@ -148,7 +148,7 @@ def _assert_equals_full_build(db: Path, folder: Path) -> None:
     with duckdb.connect(str(copy)) as con:
         store.build_derived(con)
     live, rebuilt = _contents(db), _contents(copy)
-    for table in ("ticket_facts", "daily_counts", "ageing_counts", "ageing_counts_category", "org_due_daily"):
+    for table in ("ticket_facts", "daily_counts", "ageing_counts", "ageing_counts_category", "org_daily_counts"):
         pd.testing.assert_frame_equal(live[table], rebuilt[table], obj=table)
 
 
