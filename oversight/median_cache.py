@@ -108,8 +108,8 @@ def _groups(data: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 def save_after_import(path: Path | str) -> str:
     """Give the file an import just published its region index on disk, so the app reads it rather
     than making it while people wait for pages: the previous file's saved index updated by the
-    requests the import wrote when it can (about a second at 10M), else built whole. Best effort
-    (medians come from SQL until an index exists). Returns how: "saved before", "updated",
+    requests the import wrote when it can (2–3 s at 10M), else built whole. Best effort (medians
+    come from SQL until an index exists). Returns how: "saved before", "updated",
     "built" or "failed"."""
     try:
         return _index_and_how(store.connect(path, EVERYTHING))[1]
