@@ -2,7 +2,7 @@
 -- the one-row view agg_moment names (columns as ticket_facts; as_of). oversight.derived runs it over
 -- all of ticket_facts at max(dataset.as_of) for a full build, and over the few requests an import
 -- touched, before and after, for an incremental one: every table here is a sum over requests, so
--- the difference of the two is what the import changed. Writes temporary tables agg_daily_counts,
+-- the difference of the two is what the import changed. Writes the temporary view agg_events and tables agg_daily_counts,
 -- agg_ageing_counts, agg_ageing_counts_category, agg_org_daily_counts; needs ageing_thresholds.
 -- Not a query itself (files starting with "_" are not runnable).
 
@@ -17,44 +17,47 @@
 -- (greatest() skips nulls, hence the explicit "due_at is not null".)
 -- Events at or after as_of have not happened yet and are left out, so the running sums are right at
 -- as_of too (oversight.store refuses data whose creations or closings lie after as_of).
-create or replace temp table agg_daily_counts as
+--
+-- agg_events: one row per event of a request, on the day it happened, with every key both tables
+-- group by (daily_counts by category and source, org_daily_counts by organisation). A view: each
+-- table's aggregation reads it once.
+create or replace temp view agg_events as
 with as_of as (
     select as_of from agg_moment
-),
-
-events as (
-    select
-        created_at::date as day, territory_id, current_municipality_id, category_id, source,
-        1 as created, 0 as closed, 0 as closed_returned, 0 as due, 0 as missed,
-        0 as overdue_entries, 0 as overdue_exits
-    from agg_facts
-    union all
-    select
-        closed_at::date, territory_id, current_municipality_id, category_id, source,
-        0, 1, case when returned_count > 0 then 1 else 0 end, 0, 0, 0, 0
-    from agg_facts
-    where closed_at is not null
-    union all
-    select
-        due_at::date, territory_id, current_municipality_id, category_id, source,
-        0, 0, 0, 1, case when closed_at is null or closed_at > due_at then 1 else 0 end, 0, 0
-    from agg_facts, as_of
-    where due_at < as_of.as_of
-    union all
-    select
-        greatest(created_at, due_at)::date, territory_id, current_municipality_id, category_id, source,
-        0, 0, 0, 0, 0, 1, 0
-    from agg_facts, as_of
-    where due_at is not null and greatest(created_at, due_at) < as_of.as_of
-    union all
-    select
-        greatest(created_at, due_at, closed_at)::date, territory_id, current_municipality_id, category_id, source,
-        0, 0, 0, 0, 0, 0, 1
-    from agg_facts, as_of
-    where due_at is not null and closed_at is not null
-      and greatest(created_at, due_at, closed_at) < as_of.as_of
 )
 
+select
+    created_at::date as day, territory_id, current_municipality_id, category_id, source, organization_id,
+    1 as created, 0 as closed, 0 as closed_returned, 0 as due, 0 as missed,
+    0 as overdue_entries, 0 as overdue_exits
+from agg_facts
+union all
+select
+    closed_at::date, territory_id, current_municipality_id, category_id, source, organization_id,
+    0, 1, case when returned_count > 0 then 1 else 0 end, 0, 0, 0, 0
+from agg_facts
+where closed_at is not null
+union all
+select
+    due_at::date, territory_id, current_municipality_id, category_id, source, organization_id,
+    0, 0, 0, 1, case when closed_at is null or closed_at > due_at then 1 else 0 end, 0, 0
+from agg_facts, as_of
+where due_at < as_of.as_of
+union all
+select
+    greatest(created_at, due_at)::date, territory_id, current_municipality_id, category_id, source, organization_id,
+    0, 0, 0, 0, 0, 1, 0
+from agg_facts, as_of
+where due_at is not null and greatest(created_at, due_at) < as_of.as_of
+union all
+select
+    greatest(created_at, due_at, closed_at)::date, territory_id, current_municipality_id, category_id, source,
+    organization_id, 0, 0, 0, 0, 0, 0, 1
+from agg_facts, as_of
+where due_at is not null and closed_at is not null
+  and greatest(created_at, due_at, closed_at) < as_of.as_of;
+
+create or replace temp table agg_daily_counts as
 select
     day,
     territory_id,
@@ -68,8 +71,8 @@ select
     sum(missed)::integer as missed,
     sum(overdue_entries)::integer as overdue_entries,
     sum(overdue_exits)::integer as overdue_exits
-from events
-group by all;
+from agg_events
+group by day, territory_id, current_municipality_id, category_id, source;
 
 -- The crossings are not made one by one (9 thresholds x 2 events x 10M tickets = ~180M rows, half of
 -- the whole rebuild). Per ticket, each condition below holds for a prefix of the thresholds (in
@@ -202,38 +205,6 @@ drop table ageing_index;
 -- deadlines on weekends and holidays (these read due and missed through scoped_org_due_daily).
 -- No category or source column: with either filter chosen they group the rows.
 create or replace temp table agg_org_daily_counts as
-with as_of as (
-    select as_of from agg_moment
-),
-
-events as (
-    select created_at::date as day, organization_id, territory_id, current_municipality_id,
-        1 as created, 0 as closed, 0 as closed_returned, 0 as due, 0 as missed,
-        0 as overdue_entries, 0 as overdue_exits
-    from agg_facts
-    union all
-    select closed_at::date, organization_id, territory_id, current_municipality_id,
-        0, 1, case when returned_count > 0 then 1 else 0 end, 0, 0, 0, 0
-    from agg_facts
-    where closed_at is not null
-    union all
-    select due_at::date, organization_id, territory_id, current_municipality_id,
-        0, 0, 0, 1, case when closed_at is null or closed_at > due_at then 1 else 0 end, 0, 0
-    from agg_facts, as_of
-    where due_at < as_of.as_of
-    union all
-    select greatest(created_at, due_at)::date, organization_id, territory_id, current_municipality_id,
-        0, 0, 0, 0, 0, 1, 0
-    from agg_facts, as_of
-    where due_at is not null and greatest(created_at, due_at) < as_of.as_of
-    union all
-    select greatest(created_at, due_at, closed_at)::date, organization_id, territory_id, current_municipality_id,
-        0, 0, 0, 0, 0, 0, 1
-    from agg_facts, as_of
-    where due_at is not null and closed_at is not null
-      and greatest(created_at, due_at, closed_at) < as_of.as_of
-)
-
 select
     organization_id,
     territory_id,
@@ -246,5 +217,5 @@ select
     sum(missed)::integer as missed,
     sum(overdue_entries)::integer as overdue_entries,
     sum(overdue_exits)::integer as overdue_exits
-from events
-group by all;
+from agg_events
+group by organization_id, territory_id, current_municipality_id, day;
