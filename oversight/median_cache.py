@@ -62,7 +62,7 @@ def _index_and_how(con) -> tuple[MedianIndex | None, str]:
 
     def make() -> MedianIndex | None:
         nonlocal how
-        index = _updated(path, con) if path is not None and con.scope.is_everything else None
+        index = _updated_or_none(path, con) if path is not None and con.scope.is_everything else None
         how = "updated" if index is not None else "built"
         return index if index is not None else build(con)
 
@@ -118,6 +118,16 @@ def save_after_import(path: Path | str) -> str:
         return "failed"
     finally:
         store.release(path)
+
+
+def _updated_or_none(path: Path, con) -> MedianIndex | None:
+    """_updated, or None when the previous file cannot be read now (the next import is writing it):
+    the index is then built whole rather than not at all."""
+    try:
+        return _updated(path, con)
+    except (duckdb.Error, OSError) as why:
+        log.info("median index built whole: the previous file could not be read (%s)", why)
+        return None
 
 
 def _updated(path: Path, con) -> MedianIndex | None:  # noqa: PLR0911 - each return is one reason it cannot

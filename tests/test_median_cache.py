@@ -181,3 +181,19 @@ def test_an_import_updates_the_saved_index_and_it_equals_a_new_build(real_db, tm
     assert median_cache.save_after_import(db) == "built"
     con = store.connect(db, EVERYTHING)
     _same_medians(median_cache.index_for(con).index, median_cache.build(con), saved.source_codes)
+
+
+def test_a_previous_file_being_written_means_a_whole_build_not_none(real_db, tmp_path, monkeypatch):
+    """The next import may hold the previous file (the standby) for writing: the index is built whole."""
+    db = tmp_path / "live.duckdb"
+    shutil.copy(real_db, db)
+    for seed in range(2):
+        _import_day(db, tmp_path, seed)
+        median_cache.save_after_import(db)
+    _import_day(db, tmp_path, 5)
+
+    def busy(*_a, **_k):
+        raise duckdb.IOException("Could not set lock on file: Conflicting lock is held")
+
+    monkeypatch.setattr(median_cache, "_updated", busy)
+    assert median_cache.save_after_import(db) == "built"
