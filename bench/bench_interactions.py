@@ -45,13 +45,19 @@ from playwright.sync_api import sync_playwright  # noqa: E402
 
 from oversight.i18n import t  # noqa: E402
 
-RUNNING = '[data-testid="stApp"][data-test-script-state="running"]'
-NOT_RUNNING = '[data-testid="stApp"][data-test-script-state="notRunning"]'
-PROBE = """() => [document.querySelectorAll('[data-testid="stElementContainer"]').length,
-                  document.querySelectorAll('.js-plotly-plot .main-svg').length,
-                  [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
-                      .every(c => c.querySelector('.js-plotly-plot .main-svg')),
-                  document.querySelector('h1') ? document.querySelector('h1').innerText : ''].join('|')"""
+# One look at the page: Streamlit's script state, then what a change would show (element and drawn
+# chart counts, whether every chart has drawn, the title, the length of the page's text).
+PROBE = """() => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    const charts = [...document.querySelectorAll('[data-testid="stPlotlyChart"]')];
+    const h1 = document.querySelector('h1');
+    const main = document.querySelector('[data-testid="stMain"]') || document.body;
+    return [app ? app.getAttribute('data-test-script-state') : '',
+            document.querySelectorAll('[data-testid="stElementContainer"]').length,
+            document.querySelectorAll('.js-plotly-plot .main-svg').length,
+            charts.every(c => c.querySelector('.js-plotly-plot .main-svg')),
+            h1 ? h1.innerText : '', main.innerText.length].join('|');
+}"""
 
 BARE = '''import streamlit as st
 
@@ -70,20 +76,21 @@ st.navigation([st.Page(first, title="Первая", url_path="first", default=Tr
 
 
 def settle(page, started: float, timeout_s: float = 120.0) -> float:
-    """Seconds from `started` until the page settled (see the module's docstring)."""
-    try:
-        page.wait_for_selector(RUNNING, timeout=1500, state="attached")
-    except Exception:  # noqa: BLE001 - a run so short that it was over before we looked
-        pass
-    page.wait_for_selector(NOT_RUNNING, timeout=timeout_s * 1000, state="attached")
-    last, changed_at, deadline = None, time.perf_counter(), time.perf_counter() + timeout_s
+    """Seconds from `started` until the page settled: looked at every 25 ms; the last moment the
+    script was running or the page changed, once it has been quiet (not running, every chart drawn,
+    nothing changed) for 0.5 s. A run too short to be seen still changes the page."""
+    last, changed_at, deadline = None, started, started + timeout_s
     while time.perf_counter() < deadline:
-        now = page.evaluate(PROBE)
-        if now != last or not now.split("|")[2] == "true":
-            last, changed_at = now, time.perf_counter()
-        elif time.perf_counter() - changed_at >= 0.5:
+        look = page.evaluate(PROBE)
+        now = time.perf_counter()
+        state, rest = look.split("|", 1)
+        if state == "running" or rest != last or rest.split("|")[2] != "true":
+            if rest != last or state == "running":
+                changed_at = now
+            last = rest
+        elif now - changed_at >= 0.5:
             break
-        page.wait_for_timeout(50)
+        page.wait_for_timeout(25)
     return changed_at - started
 
 
@@ -98,8 +105,8 @@ def open_page(browser, url: str):
 def choose(page, box_text: str, option_index: int, within: str = "") -> float:
     """Open the selectbox labelled `box_text` and pick its option_index-th option; settle time."""
     box = page.locator(f'{within} [data-testid="stSelectbox"]'.strip(), has_text=box_text).first
-    box.click()
-    options = page.locator('li[role="option"]')
+    box.locator("button").first.click()  # the chevron opens the list (Streamlit's react-aria combobox)
+    options = page.locator('[role="option"]')
     options.first.wait_for(timeout=30_000)
     target = options.nth(option_index % options.count())
     started = time.perf_counter()
@@ -180,7 +187,7 @@ def measure(browser, base: str, bare_base: str, repeats: int) -> list[dict]:
     rows = []
     for name, path, action, afresh in INTERACTIONS:
         page = None if afresh else open_page(browser, base + path)
-        bare = open_page(browser, bare_base + "/first")
+        bare = open_page(browser, bare_base + "/")
         times, floor = [], []
         for i in range(repeats):
             if afresh:
