@@ -205,12 +205,14 @@ def excel_table(result: dict, ctx: PageContext) -> pd.DataFrame:
     lang = ctx.lang
     shown = watchlist_table(result, ctx)
     base = shown[[t("col.name", lang), t("col.inn", lang), t("col.municipality", lang), t("compliance.col.failed", lang)]].copy()
-    record = result["record"].set_index(["organization_id", "month"])
+    record = result["record"]
+    organizations = result["list"]["organization_id"].to_numpy()
     for month in result["months"]:
         label = _month_label(month, lang)
+        # One lookup per month for every listed organisation (not one per cell: 1.5 s at 10M).
+        of_month = record[record["month"] == month].set_index("organization_id").reindex(organizations)
         for column, key in (("due", "examples.col.due"), ("missed", "examples.col.missed"), ("on_time_rate", "col.on_time_rate")):
-            values = [record[column].get((org, month)) for org in result["list"]["organization_id"]]
-            base[f"{label}: {t(key, lang)}"] = values
+            base[f"{label}: {t(key, lang)}"] = of_month[column].to_numpy()
     base[t("compliance.col.open_overdue", lang)] = shown[t("compliance.col.open_overdue", lang)]
     base[t("compliance.col.data_date", lang)] = ctx.as_of.strftime("%d.%m.%Y %H:%M")
     return base
@@ -360,16 +362,19 @@ def _kinds_numeric(rows: pd.DataFrame, column: str, names: dict, lang: str) -> p
     the deadlines, missed and the on-time rate (a kind with no deadline: empty)."""
     if rows.empty:
         return pd.DataFrame()
-    ids = [i for i in _kinds_order(rows, column)]
+    ids = _kinds_order(rows, column)
     out = pd.DataFrame({t("col.name", lang): [names.get(i, str(i)) for i in ids]})
-    indexed = rows.set_index([column, "day_kind"])
+    # One pivot for every cell (a lookup per cell took 2 s for the organisations at 10M).
+    wide = rows.pivot(index=column, columns="day_kind", values=["due", "missed", "on_time_rate"]).reindex(ids)
     for kind in compliance.DAY_KINDS:
         label = t(f"compliance.kind.{kind}", lang)
         for field, key in (("due", "examples.col.due"), ("missed", "examples.col.missed"), ("on_time_rate", "col.on_time_rate")):
-            values = [indexed[field].get((i, kind)) for i in ids]
-            if field != "on_time_rate" and any(v is not None for v in values):
-                values = pd.array(values, dtype="Int64")
-            out[f"{label}: {t(key, lang)}"] = values
+            values = wide[(field, kind)] if (field, kind) in wide.columns else pd.Series(None, index=wide.index, dtype="float64")
+            if field != "on_time_rate":
+                values = values.astype("Int64") if values.notna().any() else [None] * len(ids)
+            elif not values.notna().any():
+                values = [None] * len(ids)
+            out[f"{label}: {t(key, lang)}"] = values if isinstance(values, list) else values.array
     return out
 
 
