@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/venv.sh requirements.txt
-exec .venv/bin/streamlit run dashboard.py "$@"
+exec .venv/bin/streamlit run serve.py "$@"

@@ -97,7 +97,7 @@ def main() -> None:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
         # A server of its own for each page, so no page finds results another page left in the cache.
         for spec in PAGES:
-            server, base = start("dashboard.py", args.db)
+            server, base = start("serve.py", args.db)
             try:
                 first = render_ms(browser, f"{base}{spec.url}?lang=ru")
                 again = statistics.median(

@@ -48,7 +48,7 @@ def _free_port() -> int:
 def _server(db: Path, log: Path) -> tuple[subprocess.Popen, str]:
     port = _free_port()
     env = {**os.environ, "OVERSIGHT_DB": str(db)}
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.headless", "true",
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "serve.py", "--server.headless", "true",
                              "--server.address", "127.0.0.1", "--server.port", str(port)],
                             cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
@@ -86,7 +86,7 @@ def _shoot(browser, url: str, lang: str, size: tuple[int, int], out: Path, full:
     outside, errors = [], []
     page.on("request", lambda r: urlparse(r.url).hostname not in LOOPBACK and not r.url.startswith(("data:", "blob:"))
             and outside.append(r.url))
-    page.on("console", lambda m: m.type == "error" and "404" not in m.text and errors.append(m.text))
+    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
     page.goto(url)
     _settle(page)
     page.screenshot(path=str(out))

@@ -166,7 +166,7 @@ def _start_streamlit(port: int, db: str, secrets_file: Path, log: Path) -> subpr
     env = streamlit_env({**os.environ, "OVERSIGHT_DB": db})
     with open(log, "w") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.headless", "true",
+            [sys.executable, "-m", "streamlit", "run", "serve.py", "--server.headless", "true",
              "--server.address", "127.0.0.1", "--server.port", str(port), "--server.fileWatcherType", "none",
              *secrets_args(secrets_file)],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
