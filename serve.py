@@ -6,8 +6,11 @@ dashboard.py.
 """
 
 from starlette.middleware import Middleware
+from streamlit import config
 from streamlit.starlette import App
 
 from oversight.asgi import BackendBaseUrl
 
-app = App("dashboard.py", middleware=[Middleware(BackendBaseUrl)])
+app = App("dashboard.py", middleware=[
+    Middleware(BackendBaseUrl, base_path=lambda: config.get_option("server.baseUrlPath")),
+])

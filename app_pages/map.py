@@ -12,7 +12,7 @@ ui.page_header("map.title", ctx)
 metric = ui.url_choice("metric", heatmap.METRICS, "missed", lambda m: t(f"map.metric.{m}", ctx.lang), t("map.metric", ctx.lang))
 if heatmap.boundaries_fit(ui.connection(ctx)):
     values = ui.cached("heatmap.map_values", ctx, metric)
-    figure = ui.figure(charts.choropleth_map, values, heatmap.map_geojson(), heatmap.direction_outlines(), metric, ctx.target,
+    figure = ui.figure(charts.choropleth_map, values, heatmap.map_geojson(ui.url_root()), heatmap.direction_outlines(), metric, ctx.target,
                        ctx.lang, ctx.filters.territory_id, feature_ids=heatmap.boundary_ids())
     event = ui.plotly(figure, key="overdue_map", on_select="rerun")
     ui.narrow_to_clicked_municipality(event)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+from collections.abc import Callable
 
 _HEAD = re.compile(rb"<head[^>]*>", re.IGNORECASE)
 
@@ -44,16 +45,14 @@ class BackendBaseUrl:
     packed again (Streamlit's index.html is 8 KB). The page's ETag is dropped, since it names the page
     without the script."""
 
-    def __init__(self, app, base_path: str | None = None):
+    def __init__(self, app, base_path: str | Callable[[], str] = ""):
         self.app = app
         self._base_path = base_path
 
     def base_path(self) -> str:
-        if self._base_path is not None:
-            return self._base_path
-        from streamlit import config  # the server's own setting, read when the first page is asked for
-
-        return config.get_option("server.baseUrlPath") or ""
+        # A callable is asked at each page: serve.py passes one that reads Streamlit's setting, which is
+        # loaded only after serve.py has been imported.
+        return (self._base_path() if callable(self._base_path) else self._base_path) or ""
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope.get("method") not in ("GET", "HEAD"):

@@ -138,13 +138,14 @@ def build_boundaries(
     return out
 
 
-def publish_boundaries(source: Path = BOUNDARIES_FILE, static_dir: Path = STATIC_GEO_DIR) -> str:
+def publish_boundaries(source: Path = BOUNDARIES_FILE, static_dir: Path = STATIC_GEO_DIR, url_root: str = "/") -> str:
     """Copy the committed boundaries where Streamlit serves static files and return their URL.
 
     The map's choropleth then names this URL instead of carrying 274 KB of shapes in every figure:
     the browser fetches it once from our own server (never from the internet) and caches it, and
     the script neither copies nor serialises the shapes on each run. Streamlit refuses symlinks in
-    static/, hence a copy; the content hash in the URL makes a browser fetch a changed file anew."""
+    static/, hence a copy; the content hash in the URL makes a browser fetch a changed file anew.
+    `url_root` is where the server answers ("/", or "/<server.baseUrlPath>/" behind a proxy)."""
     data = Path(source).read_bytes()
     digest = hashlib.sha256(data).hexdigest()[:12]
     target = Path(static_dir) / source.name
@@ -153,7 +154,7 @@ def publish_boundaries(source: Path = BOUNDARIES_FILE, static_dir: Path = STATIC
         tmp = target.with_suffix(".tmp")
         tmp.write_bytes(data)
         tmp.replace(target)
-    return f"/app/static/{Path(static_dir).name}/{source.name}?v={digest}"
+    return f"{url_root}app/static/{Path(static_dir).name}/{source.name}?v={digest}"
 
 
 def load_boundaries(path: Path = BOUNDARIES_FILE) -> dict:

@@ -138,12 +138,13 @@ def boundaries_fit(con) -> bool:
     return bool(store.attachment(con, "boundaries_fit", check))
 
 
-@lru_cache(maxsize=1)
-def map_geojson() -> dict | str:
-    """What the page's map names: the URL our own server publishes the boundaries at, or, where the
-    static folder cannot be written (a read-only install), the boundaries themselves."""
+@lru_cache(maxsize=4)
+def map_geojson(url_root: str = "/") -> dict | str:
+    """What the page's map names: the URL our own server publishes the boundaries at (under
+    `url_root`, the server's root: ui.url_root()), or, where the static folder cannot be written (a
+    read-only install), the boundaries themselves."""
     try:
-        return publish_boundaries()
+        return publish_boundaries(url_root=url_root)
     except OSError:
         return boundaries()
 

@@ -833,10 +833,23 @@ def benchmarks(frame: pd.DataFrame, ctx: PageContext) -> None:
                  missed=fmt_number(region["missed"], ctx.lang), due=fmt_number(region["due"], ctx.lang)))
 
 
+def url_root() -> str:
+    """Where this server answers: "/" or, behind a proxy with `server.baseUrlPath`, "/<path>/". Every
+    address the pages hand the browser (static files) starts with it: a root-relative "/app/static/"
+    missed the base path and the maps drew nothing."""
+    base = (st.get_option("server.baseUrlPath") or "").strip("/")
+    return f"/{base}/" if base else "/"
+
+
+def plotly_config(**extra) -> dict:
+    """Plotly's settings for a chart on a page. The world topojson that plotly's geo traces ask for is
+    a local stub (static/world_110m.json) from our own server, so nothing is fetched from a CDN."""
+    return {"topojsonURL": url_root() + "app/static/", "displaylogo": False, **extra}
+
+
 def plotly(fig, key: str, on_select="ignore"):
-    """Place a plotly figure. The world topojson that plotly's geo traces ask for is a local stub
-    (static/world_110m.json), so nothing is fetched from a CDN; the camera button saves a PNG."""
-    config = {"topojsonURL": "/app/static/", "displaylogo": False, "toImageButtonOptions": {"filename": key, "scale": 2}}
+    """Place a plotly figure (plotly_config); the camera button saves a PNG."""
+    config = {**plotly_config(), "toImageButtonOptions": {"filename": key, "scale": 2}}
     if on_select == "ignore":
         return st.plotly_chart(fig, key=key, config=config, width="stretch")
     return st.plotly_chart(fig, key=key, config=config, width="stretch", on_select=on_select, selection_mode="points")

@@ -139,7 +139,7 @@ def results(ctx: PageContext, periods: compare.Periods, treated: list[int], orgs
     st.subheader(t("compare.map", lang))
     values = compare.change_map_values(result, ui.query("filter_municipalities", ctx),
                                        ui.query("filter_territories", ctx))
-    figure = charts.choropleth_map(values, heatmap.map_geojson(), heatmap.direction_outlines(), "change", 0.0, lang,
+    figure = charts.choropleth_map(values, heatmap.map_geojson(ui.url_root()), heatmap.direction_outlines(), "change", 0.0, lang,
                                    ctx.filters.territory_id, feature_ids=heatmap.boundary_ids())
     ui.plotly(figure, key="compare_map")
     st.caption(t("compare.map_note", lang) + " " + t("map.attribution", lang))

@@ -296,8 +296,8 @@ section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], hea
 </style>
 """
 # No toolbar on a slide: it covered the legend and the colour bar (#19); the map still reads the
-# local topojson stub.
-SLIDE_CONFIG = {"topojsonURL": "/app/static/", "displaylogo": False, "displayModeBar": False, "scrollZoom": False}
+# local topojson stub (ui.plotly_config).
+SLIDE_CONFIG = {"displayModeBar": False, "scrollZoom": False}
 
 
 def presenter_link(ctx: PageContext) -> None:
@@ -313,7 +313,7 @@ def _sequence(db_path: str, version: str, scope_key: str, filters, as_of, volume
     """The slide sequence, once per scope, volume, language and target: each step of presenter mode
     reruns the page, and the KPI, area and map queries behind the slides take a few hundred ms at 10M.
     (_con and _made are not part of the key: the made material follows from the others.)"""
-    return presentation.slides(_con, _made, lang, target, heatmap.map_geojson(), feature_ids=heatmap.boundary_ids(),
+    return presentation.slides(_con, _made, lang, target, heatmap.map_geojson(ui.url_root()), feature_ids=heatmap.boundary_ids(),
                                show=md_text)
 
 
@@ -353,7 +353,7 @@ def presenter(ctx: PageContext, made: presentation.Material, volume: int) -> Non
         # A container of fixed height (so that the chart's "stretch" fills it), its height then set
         # to the viewport's in CSS.
         with picture, st.container(key="slide_figure", height=560, border=False):
-            st.plotly_chart(slide_figure(slide.figure), key=f"slide_{slide.key}", config=SLIDE_CONFIG,
+            st.plotly_chart(slide_figure(slide.figure), key=f"slide_{slide.key}", config=ui.plotly_config(**SLIDE_CONFIG),
                             width="stretch", height="stretch")
         if text is not None:
             with text:

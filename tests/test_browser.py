@@ -56,17 +56,23 @@ def writable_server(small_db, tmp_path_factory):
     yield from _serve(str(copy), tmp_path_factory)
 
 
-def _serve(small_db, tmp_path_factory):
+@pytest.fixture(scope="module")
+def based_server(small_db, tmp_path_factory):
+    """A server behind a base path (`server.baseUrlPath`, as behind the agency's reverse proxy)."""
+    yield from _serve(small_db, tmp_path_factory, base_path="gji/dash")
+
+
+def _serve(small_db, tmp_path_factory, base_path=""):
     port = _free_port()
     log = tmp_path_factory.mktemp("streamlit") / "server.log"
     env = {**os.environ, "OVERSIGHT_DB": small_db}
     with open(log, "w") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "serve.py", "--server.headless", "true",
-             "--server.address", "127.0.0.1", "--server.port", str(port)],
+             "--server.address", "127.0.0.1", "--server.port", str(port), "--server.baseUrlPath", base_path],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
         )
-    base = f"http://127.0.0.1:{port}"
+    base = f"http://127.0.0.1:{port}" + (f"/{base_path}" if base_path else "")
     deadline = time.time() + 60
     while time.time() < deadline:
         try:
@@ -226,6 +232,21 @@ def test_map_draws_every_municipality_and_zooms_to_a_direction(browser, server):
             visit.page.screenshot(path=str(SCREENSHOTS / f"map-{query.replace('&', '-').replace('=', '')}.png"))
         finally:
             visit.close()
+
+
+@pytest.mark.parametrize("path", ["/", "/map", "/compare"])
+def test_behind_a_base_path_every_address_the_page_asks_for_answers(browser, based_server, path):
+    """Static files (the map's boundaries, plotly's topojson stub) and the front end's own probes go to
+    the base path: before, the maps asked /app/static/… at the server's root and drew nothing."""
+    visit = Visit(browser, f"{based_server}{path}?lang=ru")
+    try:
+        assert visit.real_console_errors() == [] and visit.outside == []
+        for i in range(visit.page.locator(".js-plotly-plot").count()):
+            shapes = visit.page.locator(".js-plotly-plot").nth(i).evaluate(MAP_SHAPES)
+            if shapes is not None:
+                assert shapes["drawn"] == shapes["expected"] > 0, shapes
+    finally:
+        visit.close()
 
 
 def test_clicking_a_municipality_narrows_the_filters(browser, server):
