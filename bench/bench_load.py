@@ -198,7 +198,7 @@ def start_server(db: Path, cpu: int | None, access_db: Path, extra: list[str] = 
     env = {**os.environ, "OVERSIGHT_DB": str(db), "OVERSIGHT_ACCESS_DB": str(access_db)}
     env.pop("OVERSIGHT_SHOW_ERRORS", None)
     server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "serve.py", "--server.headless", "true",
+        [sys.executable, "-m", "streamlit", "run", os.environ.get("BENCH_SCRIPT", "serve.py"), "--server.headless", "true",
          "--server.address", "127.0.0.1", "--server.port", str(port), *extra],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         # before exec: every thread it makes inherits it
@@ -249,9 +249,15 @@ async def settle(page, started: float, token: str) -> float:
     return await handle.json_value() / 1000 - started
 
 
-async def session(browser, base: str, number: int, specs, nav: str, outside: list[str]) -> list[Load]:
+async def session(browser, base: str, number: int, specs, nav: str, outside: list[str],
+                  record: list[str] | None = None) -> list[Load]:
+    """One browser session (a new context: an empty cache). `record` collects the address of every file
+    the page asked the server for by GET (the paced sessions fetch the same front end)."""
     context = await browser.new_context(viewport={"width": 1366, "height": 768})
     page = await context.new_page()
+    if record is not None:
+        page.on("request", lambda r: r.method == "GET" and r.resource_type != "websocket"
+                and urlparse(r.url).hostname in LOOPBACK and r.url not in record and record.append(r.url))
     page.on("request", lambda r: None if r.url.startswith(("data:", "blob:"))
             or urlparse(r.url).hostname in LOOPBACK else outside.append(r.url))
     order = specs[number % len(specs):] + specs[:number % len(specs)]
@@ -283,12 +289,37 @@ async def session(browser, base: str, number: int, specs, nav: str, outside: lis
     return loads
 
 
-async def protocol_session(base: str, number: int, specs, until: asyncio.Event | None = None) -> list[Load]:
+def fetch(url: str) -> int:
+    """One file as chromium asks for it (it accepts compressed answers; unpacking is the client's work)."""
+    request = urllib.request.Request(loopback_only(url), headers={"Accept-Encoding": "gzip, deflate, br, zstd"})
+    with urllib.request.urlopen(request, timeout=PAGE_TIMEOUT_MS / 1000) as answer:
+        return len(answer.read())
+
+
+async def fetch_front_end(assets: list[str]) -> None:
+    """What a new browser tab fetches before its first script run (the page, Streamlit's scripts and
+    styles, fonts), six at a time as a browser does: the server serves them with the same process."""
+    gate = asyncio.Semaphore(6)
+
+    async def one(url):
+        async with gate:
+            await asyncio.to_thread(fetch, url)
+
+    await asyncio.gather(*(one(url) for url in assets))
+
+
+async def protocol_session(base: str, number: int, specs, until: asyncio.Event | None = None,
+                           pace: dict[str, float] | None = None, assets: list[str] = ()) -> list[Load]:
     """A session without a browser: Streamlit's own websocket protocol, as the front end speaks it (one
     connection, a rerun request per page, the first by URL path, the others by the page's hash from
     the navigation message). Times from the request until the script run's "finished" message: what
     the server costs, with no rendering and almost no load-generator CPU. With `until`, it goes round
-    the pages again until that is set (at most 100 rounds): background load for the mixed runs."""
+    the pages again until that is set (at most 100 rounds): background load for the mixed runs.
+
+    With `pace` (seconds per page) it is a person with a browser of their own: it first fetches the
+    front end (`assets`, as a new tab does), and goes to the next page only when a browser would have
+    drawn this one (the page's median time in one browser session alone, or later if the server was
+    slower), each page once: background load for the paced runs."""
     import websockets
     from streamlit.proto.BackMsg_pb2 import BackMsg
     from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
@@ -298,12 +329,18 @@ async def protocol_session(base: str, number: int, specs, until: asyncio.Event |
     if until is not None:
         order = order * 100
     loads, hashes = [], {}
+    opened = time.perf_counter()
+    if assets:
+        await fetch_front_end(assets)
+    fetched_s = time.perf_counter() - opened
     async with websockets.connect(url, subprotocols=["streamlit"], max_size=None, open_timeout=60,
                                   ping_interval=None) as ws:
         for i, spec in enumerate(order):
             if until is not None and until.is_set():
                 break
             load = Load(number, spec.url_path, opened=i == 0)
+            if i == 0 and assets:
+                load.loaded_s = fetched_s
             loads.append(load)
             message = BackMsg()
             message.rerun_script.query_string = f"lang={LANG}"
@@ -312,7 +349,7 @@ async def protocol_session(base: str, number: int, specs, until: asyncio.Event |
                 message.rerun_script.page_script_hash = hashes[name]
             else:
                 message.rerun_script.page_name = name
-            started = time.perf_counter()
+            started = opened if i == 0 and assets else time.perf_counter()
             await ws.send(message.SerializeToString())
             try:
                 while True:
@@ -331,12 +368,14 @@ async def protocol_session(base: str, number: int, specs, until: asyncio.Event |
             except Exception as error:  # noqa: BLE001 - recorded and reported; this session stops
                 load.error = f"{type(error).__name__}: {str(error)[:120]}"
                 break
+            if pace:  # the browser of this person is still drawing the page
+                await asyncio.sleep(max(0.0, pace[spec.url_path] - (time.perf_counter() - started)))
     return loads
 
 
 async def run_sessions(browser, base: str, sessions: int, specs, nav: str, server_pid: int,
                        sampler: Sampler, budget_s: float, outside: list[str], client: str,
-                       mixed_browsers: int = 1) -> Run:
+                       mixed_browsers: int = 1, pace: dict[str, float] | None = None, assets: list[str] = ()) -> Run:
     run = Run(sessions, client)
     cores_before, server_before, client_before = core_busy(), cpu_seconds(server_pid), sampler.client_seconds()
     started = time.perf_counter()
@@ -352,6 +391,14 @@ async def run_sessions(browser, base: str, sessions: int, specs, nav: str, serve
         browsers_n = min(mixed_browsers, sessions)
         measured, *background = await asyncio.wait_for(asyncio.gather(
             browsers(), *(protocol_session(base, n, specs, until=done) for n in range(browsers_n, sessions))),
+            timeout=budget_s)
+        run.background = [load for loads in background for load in loads]
+        results = measured
+    elif client == "paced":  # a browser, and the other sessions by protocol at a browser's pace, all at once
+        browsers_n = min(mixed_browsers, sessions)
+        measured, *background = await asyncio.wait_for(asyncio.gather(
+            asyncio.gather(*(session(browser, base, n, specs, nav, outside) for n in range(browsers_n))),
+            *(protocol_session(base, n, specs, pace=pace, assets=assets) for n in range(browsers_n, sessions))),
             timeout=budget_s)
         run.background = [load for loads in background for load in loads]
         results = measured
@@ -416,7 +463,10 @@ async def main_async(args, specs, base: str, server: subprocess.Popen) -> tuple[
             # Warm-up: every page once (database opened, median index built, results cached), then a
             # pause for the median index's background build; not counted.
             started = time.perf_counter()
-            warm = await session(browser, base, 0, specs, "goto", outside)
+            front_end: list[str] = []
+            warm = await session(browser, base, 0, specs[:1], "goto", outside, record=front_end)
+            warm += await session(browser, base, 0, specs, "goto", outside)
+            facts["assets"] = front_end
             if "protocol" in args.clients:
                 warm += await protocol_session(base, 0, specs)
             facts["warmup_s"] = time.perf_counter() - started
@@ -426,14 +476,24 @@ async def main_async(args, specs, base: str, server: subprocess.Popen) -> tuple[
             facts["chromium_processes"] = len(descendants(os.getpid()))
             runs = []
             # S=1 and the mixed runs are repeated for more samples (a mixed run measures its browsers only).
-            plan = [(c, n, r) for c in args.clients for n in args.sessions if not (c == "mixed" and n == 1)
-                    for r in range(args.repeat if n == 1 or c == "mixed" else 1)]
+            plan = [(c, n, r) for c in args.clients for n in args.sessions if not (c in ("mixed", "paced") and n == 1)
+                    and not (c == "browser" and n > 1 and args.no_browser_crowd)
+                    for r in range(args.repeat if n == 1 or c in ("mixed", "paced") else 1)]
             for client, sessions, repeat in plan:
                 left = deadline - time.perf_counter()
                 if left <= 0:
                     raise SystemExit("budget spent")
+                if client == "paced" and "pace" not in facts:
+                    # A person's browser takes as long to draw a page as the one browser session alone did.
+                    alone = [load for r in runs if r.client == "browser" and r.sessions == 1 for load in r.loads
+                             if load.error is None]
+                    if not alone:
+                        raise SystemExit("--clients paced needs browser runs at S=1 first (its pace)")
+                    facts["pace"] = {s.url_path: statistics.median(x.settled_s for x in alone if x.page == s.url_path)
+                                     for s in specs}
+                    print("pace, s per page: " + ", ".join(f"{k} {v:.2f}" for k, v in facts["pace"].items()), flush=True)
                 run = await run_sessions(browser, base, sessions, specs, args.nav, server.pid, sampler, left,
-                                         outside, client, args.mixed_browsers)
+                                         outside, client, args.mixed_browsers, facts.get("pace"), facts["assets"])
                 runs.append(run)
                 ok = [load.settled_s for load in run.loads if load.error is None]
                 errors = [load.error for load in run.loads + run.background if load.error]
@@ -465,7 +525,8 @@ def report(args, db: Path, runs: list[Run], facts: dict, load_before: tuple) -> 
     for (client, sessions), group in groups.items():
         loads = [load for run in group for load in run.loads]
         ok = [load for load in loads if load.error is None]
-        label = f"mixed ({args.mixed_browsers} browser{'s' if args.mixed_browsers > 1 else ''})" if client == "mixed" else client
+        label = (f"{client} ({args.mixed_browsers} browser{'s' if args.mixed_browsers > 1 else ''})"
+                 if client in ("mixed", "paced") else client)
         if not ok:
             rows.append(f"| {label} | {sessions} | 0/{len(loads)} |" + " — |" * 11)
             continue
@@ -486,9 +547,18 @@ def report(args, db: Path, runs: list[Run], facts: dict, load_before: tuple) -> 
             f"{' / '.join(f'{busy[c]:.0%}' for c in sorted(busy))} | {group[-1].loadavg[0]:.1f} |"
         )
         if background:
-            notes.append(f"the mixed runs' {sessions - args.mixed_browsers} protocol sessions served {len(background)} "
+            notes.append(f"the {client} runs' {sessions - args.mixed_browsers} protocol sessions served {len(background)} "
                          f"page runs meanwhile (p50 {statistics.median(b.settled_s for b in background):.2f} s, "
                          f"p95 {percentile([b.settled_s for b in background], 95):.2f} s)")
+            firsts = [b for b in background if b.opened and b.loaded_s is not None]
+            later = [b.settled_s for b in background if not b.opened]
+            if firsts and later:
+                notes.append(
+                    f"of those, the first pages (front end fetched, then the script run; rendering not included) "
+                    f"p50 {statistics.median(b.settled_s for b in firsts):.2f} s, p95 "
+                    f"{percentile([b.settled_s for b in firsts], 95):.2f} s, the front end's fetch alone p50 "
+                    f"{statistics.median(b.loaded_s for b in firsts):.2f} s; the other pages' script runs p50 "
+                    f"{statistics.median(later):.2f} s, p95 {percentile(later, 95):.2f} s")
         cells = []
         for name in args.pages:
             values = [load.settled_s for load in ok if load.page == name]
@@ -497,9 +567,9 @@ def report(args, db: Path, runs: list[Run], facts: dict, load_before: tuple) -> 
     ratios = []
     most = max(args.sessions)
     for client in args.clients:
-        one = p95s.get(("browser" if client == "mixed" else client, 1))
+        one = p95s.get(("browser" if client in ("mixed", "paced") else client, 1))
         if one and (client, most) in p95s and most > 1:
-            against = "browser " if client == "mixed" else ""
+            against = "browser " if client in ("mixed", "paced") else ""
             ratios.append(f"{client}: p95 at {most} sessions / {against}p95 at 1 session = **{p95s[client, most] / one:.1f}×**")
     navigation = ("first page by URL, the others through the sidebar's navigation" if args.nav == "click"
                   else "every page by URL")
@@ -526,6 +596,14 @@ def report(args, db: Path, runs: list[Run], facts: dict, load_before: tuple) -> 
         f"- **mixed**: {args.mixed_browsers} browser session(s), measured as above, while the other S−"
         f"{args.mixed_browsers} sessions go round the pages by protocol without pause until the browsers are done: "
         "what a person sees while the others use the server, each with a computer of their own.",
+        f"- **paced**: the issue's scenario, \"{max(args.sessions)} sessions each visiting {len(args.pages)} pages\", with "
+        "the load generator apart from the server: all sessions start together; "
+        f"{args.mixed_browsers} is a browser, measured as above; each other session is a person with a browser of "
+        "their own, emulated by protocol: it fetches the front end a new tab fetches (every file the first page "
+        "asked for in the warm-up), then visits each page once, going on to the next when a browser would have "
+        "drawn this one (the page's median time in the one-browser runs, or later when the server is slower)"
+        + (f"; pace, s: {', '.join(f'{k} {v:.2f}' for k, v in facts['pace'].items())}" if facts.get("pace") else "")
+        + ".",
         "",
         "Columns: \"navigation p95\" leaves out each session's first page (opened by URL: the front end loads "
         "first); \"script done p95\" stops when the run has finished; CPU per page run served (mixed: the "
@@ -554,9 +632,11 @@ def main() -> None:
     parser.add_argument("--tickets", type=int, default=1_000_000, help="for building --db when it is missing")
     parser.add_argument("--big", action="store_true", help="use data/bench/demo10m.duckdb (must exist)")
     parser.add_argument("--sessions", default="1,20")
-    parser.add_argument("--clients", default="browser,protocol,mixed",
+    parser.add_argument("--clients", default="browser,protocol,mixed,paced",
                         help="comma-separated: browser (S chromium contexts), protocol (S websocket sessions), "
-                             "mixed (--mixed-browsers contexts measured while the other sessions load the server)")
+                             "mixed (--mixed-browsers contexts measured while the other sessions load the server "
+                             "without pause), paced (the same, the others each visiting the pages once at a "
+                             "browser's pace, all starting together)")
     parser.add_argument("--mixed-browsers", type=int, default=1)
     parser.add_argument("--json", type=Path, help="write every load's timings to this file")
     parser.add_argument("--repeat", type=int, default=3, help="runs of S=1 (more samples for its p95)")
@@ -568,12 +648,13 @@ def main() -> None:
     parser.add_argument("--budget-s", type=float, default=1200.0, help="the whole benchmark, server start included")
     parser.add_argument("--server-arg", action="append", default=[],
                         help="passed to `streamlit run` (A/B runs: --server-arg=--runner.postScriptGC=true)")
+    parser.add_argument("--no-browser-crowd", action="store_true", help="browser sessions at S=1 only")
     parser.add_argument("--no-write", action="store_true", help="print only; docs/benchmarks.md untouched")
     args = parser.parse_args()
     args.sessions = [int(s) for s in args.sessions.split(",")]
     args.clients = args.clients.split(",")
-    if set(args.clients) - {"browser", "protocol", "mixed"}:
-        raise SystemExit("--clients: browser, protocol, mixed")
+    if set(args.clients) - {"browser", "protocol", "mixed", "paced"}:
+        raise SystemExit("--clients: browser, protocol, mixed, paced")
     args.pages = args.pages.split(",")
     if args.big:
         args.db = ROOT / "data" / "bench" / "demo10m.duckdb"

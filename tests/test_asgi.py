@@ -94,3 +94,85 @@ def test_websockets_and_other_methods_go_straight_through():
 
     asyncio.run(BackendBaseUrl(app, "")({"type": "websocket", "path": "/_stcore/stream"}, None, send))
     assert seen == ["websocket"] and sent == [{"type": "websocket.accept"}]
+
+
+# ---------------------------------------------------------------- CompressedAssets
+
+from oversight.asgi import CompressedAssets  # noqa: E402
+
+
+def static_dir(tmp_path):
+    (tmp_path / "static" / "js").mkdir(parents=True)
+    (tmp_path / "static" / "js" / "index.DormvYxC.js").write_text("console.log('ы');" * 500, encoding="utf-8")
+    (tmp_path / "static" / "media").mkdir()
+    (tmp_path / "static" / "media" / "Font.BsWL4Kly.woff2").write_bytes(b"\x00" * 100)
+    (tmp_path / "index.html").write_text("<html></html>")
+    return tmp_path
+
+
+def asset_call(middleware, path, accept=b"gzip, deflate, br", method="GET"):
+    sent = []
+
+    async def send(message):
+        sent.append(message)
+
+    headers = [(b"accept-encoding", accept)] if accept else []
+    asyncio.run(middleware({"type": "http", "method": method, "path": path, "headers": headers}, None, send))
+    if not sent:
+        return None
+    return sent[0]["status"], dict(sent[0]["headers"]), b"".join(m.get("body", b"") for m in sent[1:])
+
+
+def passing_app(passed):
+    async def app(scope, receive, send):
+        passed.append(scope["path"])
+    return app
+
+
+@pytest.mark.parametrize("base_path", ["", "gji/dash"])
+def test_a_hashed_script_is_sent_gzipped_from_memory_and_equals_the_file(tmp_path, base_path):
+    root = static_dir(tmp_path)
+    passed = []
+    middleware = CompressedAssets(passing_app(passed), static_dir=root, base_path=base_path)
+    prefix = f"/{base_path}" if base_path else ""
+    status, headers, body = asset_call(middleware, f"{prefix}/static/js/index.DormvYxC.js")
+    assert status == 200 and passed == []
+    assert gzip.decompress(body) == (root / "static" / "js" / "index.DormvYxC.js").read_bytes()
+    assert headers[b"content-encoding"] == b"gzip" and int(headers[b"content-length"]) == len(body)
+    assert headers[b"cache-control"] == b"public, immutable, max-age=31536000"
+    assert headers[b"content-type"].split(b";")[0] in (b"application/javascript", b"text/javascript")
+    assert middleware.packed("static/js/index.DormvYxC.js") is middleware.packed("static/js/index.DormvYxC.js")
+
+
+@pytest.mark.parametrize("path, accept", [
+    ("/static/js/index.DormvYxC.js", None),             # a client that takes no gzip
+    ("/static/js/index.DormvYxC.js", b"br"),
+    ("/static/media/Font.BsWL4Kly.woff2", b"gzip"),     # fonts are compressed already
+    ("/static/js/missing.AAAAAAAA.js", b"gzip"),        # no such file: Streamlit answers
+    ("/static/js/../../index.html", b"gzip"),           # out of the folder
+    ("/static/js/%2e%2e/index.DormvYxC.js", b"gzip"),
+    ("/index.html", b"gzip"),
+    ("/other/static/js/index.DormvYxC.js", b"gzip"),    # not under the base path
+])
+def test_everything_else_goes_to_streamlit(tmp_path, path, accept):
+    passed = []
+    middleware = CompressedAssets(passing_app(passed), static_dir=static_dir(tmp_path))
+    assert asset_call(middleware, path, accept) is None
+    assert passed == [path]
+
+
+def test_head_gets_the_headers_without_the_body(tmp_path):
+    middleware = CompressedAssets(passing_app([]), static_dir=static_dir(tmp_path))
+    status, headers, body = asset_call(middleware, "/static/js/index.DormvYxC.js", method="HEAD")
+    assert status == 200 and body == b"" and int(headers[b"content-length"]) > 0
+
+
+def test_the_front_end_is_compressed_at_start_and_then_served_from_memory(tmp_path, monkeypatch):
+    from oversight import asgi
+
+    root = static_dir(tmp_path)
+    assert asgi.compress_front_end(root) == 1  # the script; the font is left as it is
+    # Served without touching the file again.
+    monkeypatch.setattr(asgi.Path, "read_bytes", lambda self: (_ for _ in ()).throw(AssertionError("read")))
+    status, headers, body = asset_call(CompressedAssets(passing_app([]), static_dir=root), "/static/js/index.DormvYxC.js")
+    assert status == 200 and gzip.decompress(body).startswith(b"console.log")

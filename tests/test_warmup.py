@@ -1,0 +1,50 @@
+"""The server's start (serve.py's lifespan, oversight.ui.warm_up): the work every first visit would wait
+for is done before the first visitor, and a failure never keeps the server from starting."""
+
+import asyncio
+import shutil
+
+from oversight import heatmap, metrics, store, ui
+from oversight.access import EVERYTHING
+
+
+def test_with_no_database_nothing_is_built_or_opened(tmp_path, monkeypatch):
+    monkeypatch.setenv("OVERSIGHT_DB", str(tmp_path / "none.duckdb"))
+    assert ui.warm_up() == {}
+    assert list(tmp_path.iterdir()) == []  # the first visit builds the demo, with its progress bar
+
+
+def test_the_pages_find_the_connection_invariants_index_and_shapes_ready(small_db, tmp_path, monkeypatch):
+    path = tmp_path / "copy.duckdb"
+    shutil.copy(small_db, path)
+    monkeypatch.setenv("OVERSIGHT_DB", str(path))
+    steps = ui.warm_up()
+    assert list(steps) == ["version", "connection", "invariants", "median_index", "map"]
+    version = store.data_version(path)
+    raw = ui._connection(str(path), version)
+    assert ui._connection(str(path), version) is raw  # the very connection the pages will ask for
+    assert ui._file_problems(str(path), version) == []
+    scoped = store.scoped(raw, EVERYTHING)
+    for _ in range(200):  # the index loads in the background: ready within moments
+        if store.attachment(scoped, "median_index") is not None:
+            break
+        asyncio.run(asyncio.sleep(0.05))
+    assert store.attachment(scoped, "median_index") is not None
+    assert metrics._index(scoped) is store.attachment(scoped, "median_index")
+    assert heatmap.direction_outlines.cache_info().currsize == 1
+
+
+def test_a_failing_warm_up_is_logged_and_the_server_starts(monkeypatch, caplog):
+    import serve
+
+    def broken():
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(ui, "warm_up", broken)
+
+    async def start():
+        async with serve.lifespan(None):
+            return "started"
+
+    assert asyncio.run(start()) == "started"
+    assert "warm-up failed" in caplog.text and "disk on fire" in caplog.text
