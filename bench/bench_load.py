@@ -510,6 +510,10 @@ async def main_async(args, specs, base: str, server: subprocess.Popen) -> tuple[
             sampler.stop.set()
             await browser.close()
     facts["peak_rss_mb"] = sampler.peak_rss_kb / 1024
+    try:  # what the server holds after every page has been visited (warm-up) and every run
+        facts["end_rss_mb"] = int(status_field(server.pid, "VmRSS").split()[0]) / 1024
+    except (OSError, ValueError, IndexError):
+        facts["end_rss_mb"] = float("nan")
     try:
         facts["peak_rss_mb"] = max(facts["peak_rss_mb"], int(status_field(server.pid, "VmHWM").split()[0]) / 1024)
     except (OSError, ValueError, IndexError):
@@ -608,7 +612,8 @@ def report(args, db: Path, runs: list[Run], facts: dict, load_before: tuple) -> 
         "Columns: \"navigation p95\" leaves out each session's first page (opened by URL: the front end loads "
         "first); \"script done p95\" stops when the run has finished; CPU per page run served (mixed: the "
         "background runs included); server core busy = its CPU time over the run's wall time. Peak server RSS "
-        f"over the benchmark: {facts['peak_rss_mb']:.0f} MB.",
+        f"over the benchmark: {facts['peak_rss_mb']:.0f} MB; at its end, every page visited: "
+        f"{facts['end_rss_mb']:.0f} MB.",
         "",
         "| client | sessions | loads ok | p50, s | p95, s | max, s | navigation p95, s | script done p95, s | "
         "wall, s | server CPU per page, s | server core busy | load generator CPU per page, s | "
@@ -684,7 +689,7 @@ def main() -> None:
             except subprocess.TimeoutExpired:
                 server.kill()
     print(f"warm-up {facts['warmup_s']:.1f} s {facts['warmup_errors'] or ''}; pinning: {facts['pinning'] or 'ok'}; "
-          f"peak server RSS {facts['peak_rss_mb']:.0f} MB; requests off loopback: {len(facts['outside'])}")
+          f"peak server RSS {facts['peak_rss_mb']:.0f} MB, at the end {facts['end_rss_mb']:.0f} MB; requests off loopback: {len(facts['outside'])}")
     if facts["outside"]:
         raise SystemExit(f"requests left loopback: {facts['outside'][:5]}")
     if args.json:

@@ -17,13 +17,14 @@ The planted story (also written to the `demo_story` table, so tests and docs rea
    returns for rework), a handful excellent.
 5. New Year holidays: fewer requests, handled late far more often.
 
-Everything is vectorised with numpy: ten million tickets take well under two minutes.
+Everything is vectorised with numpy, and requests are drawn and written in parts of a million
+(`generate_parts`): ten million take about 80 s within 4 GB (bench/bench_demo_build.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -298,11 +299,47 @@ def _returns(rng, tickets: pd.DataFrame, as_of: np.datetime64) -> pd.DataFrame:
     return pd.DataFrame({"ticket_id": tickets["ticket_id"].to_numpy()[idx], "returned_at": returned_at.astype("datetime64[s]").astype("datetime64[us]")})
 
 
-def generate(spec: DemoSpec = DemoSpec(), progress: Progress | None = None) -> DemoData:
-    """Generate the demo tables for `spec` (deterministic for spec.seed)."""
-    say = progress or (lambda fraction, message: None)
-    rng = np.random.default_rng(spec.seed)
-    territories = reference.territories()
+@dataclass
+class _World:
+    """What every chunk of requests is drawn from: the organisations, buildings and days."""
+
+    spec: DemoSpec
+    municipalities: pd.DataFrame
+    cats: pd.DataFrame
+    areas: pd.DataFrame
+    orgs: pd.DataFrame
+    buildings: pd.DataFrame
+    poor_idx: np.ndarray
+    excellent_idx: np.ndarray
+    days: np.ndarray
+    working: np.ndarray
+    holiday: np.ndarray
+    months: np.ndarray
+    new_year: np.ndarray
+    cat_month: np.ndarray
+    per_day: np.ndarray
+
+
+# Requests generated and written at a time: the 10M demo in ten parts (it peaked at 9.1 GB generated
+# whole). Up to this many the data are one part, exactly as they were generated whole before.
+CHUNK_TICKETS = 1_000_000
+
+
+def _chunks(per_day: np.ndarray, limit: int) -> list[tuple[int, int]]:
+    """Day ranges [lo, hi) of at most `limit` requests each (a day is never split; a busier day than
+    the limit is a part of its own)."""
+    out, lo, count = [], 0, 0
+    for day, k in enumerate(per_day):
+        if count and count + k > limit:
+            out.append((lo, day))
+            lo, count = day, 0
+        count += int(k)
+    out.append((lo, len(per_day)))
+    return out
+
+
+def _world(spec: DemoSpec, rng, say: Progress) -> _World:
+    """Organisations, buildings, days and the number of requests per day."""
     municipalities = reference.municipalities()
     cats = reference.categories()
 
@@ -337,9 +374,20 @@ def generate(spec: DemoSpec = DemoSpec(), progress: Progress | None = None) -> D
     cat_month = _category_month_matrix(cats)
     day_weight = day_factor * cat_month.sum(axis=1)[months]
     per_day = rng.multinomial(spec.tickets, day_weight / day_weight.sum())
-    day_idx = np.repeat(np.arange(len(days)), per_day)
-    n = len(day_idx)
 
+    return _World(spec, municipalities, cats, areas, orgs, buildings, poor_idx, excellent_idx, days, working,
+                  holiday, months, new_year, cat_month, per_day)
+
+
+def _ticket_chunk(w: _World, day_lo: int, day_hi: int, first_id: int, rng, extra, period, say: Progress
+                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The requests created on days day_lo..day_hi-1 (numbered from first_id) and their returns for
+    rework. `period` is the (first, last) creation moment the share of Dobrodel grows over, None to take
+    this chunk's own (one chunk: the whole data)."""
+    spec, days, working, holiday, months, new_year = w.spec, w.days, w.working, w.holiday, w.months, w.new_year
+    cats, areas, buildings, orgs, municipalities, cat_month = w.cats, w.areas, w.buildings, w.orgs, w.municipalities, w.cat_month
+    day_idx = np.repeat(np.arange(day_lo, day_hi), w.per_day[day_lo:day_hi])
+    n = len(day_idx)
     hour_weights = np.array(
         [1, 0.6, 0.4, 0.3, 0.3, 0.5, 1.5, 3.5, 6, 8, 9, 9, 8.5, 8, 8, 7.5, 7, 7, 6.5, 5.5, 4.5, 3.5, 2.5, 1.5]
     )
@@ -425,9 +473,8 @@ def generate(spec: DemoSpec = DemoSpec(), progress: Progress | None = None) -> D
     is_closed = ~np.isnat(closed)
 
     say(0.65, "sources")
-    progress_in_time = (created - created.min()).astype(np.int64) / max(
-        1, (created.max() - created.min()).astype(np.int64)
-    )
+    lo, hi = period if period is not None else (created.min(), created.max())
+    progress_in_time = (created - lo).astype(np.int64) / max(1, (hi - lo).astype(np.int64))
     u = rng.random(n)
     dobrodel_share = 0.22 + 0.18 * progress_in_time
     source_idx = np.where(u < dobrodel_share, 1, np.where(u < dobrodel_share + 0.15, 2, 0))
@@ -445,7 +492,7 @@ def generate(spec: DemoSpec = DemoSpec(), progress: Progress | None = None) -> D
     say(0.75, "assembling")
     tickets = pd.DataFrame(
         {
-            "ticket_id": np.arange(1, n + 1, dtype=np.int64),
+            "ticket_id": np.arange(first_id, first_id + n, dtype=np.int64),
             "source": SOURCES[source_idx],
             "created_at": created.astype("datetime64[us]"),
             "due_at": due.astype("datetime64[us]"),
@@ -461,11 +508,19 @@ def generate(spec: DemoSpec = DemoSpec(), progress: Progress | None = None) -> D
     )
 
     say(0.77, "texts")
-    # A separate random stream: adding these did not change any of the numbers drawn above.
-    extra = np.random.default_rng([spec.seed, 1])
+    # A separate random stream (`extra`): adding these did not change any of the numbers drawn above.
     tickets["description"] = _descriptions(extra, cats["name_ru"].to_numpy()[cat_idx])
     ticket_returns = _returns(extra, tickets, as_of)
+    return tickets, ticket_returns
 
+
+def _tables(w: _World, n: int) -> dict[str, pd.DataFrame]:
+    """Every table but the requests and their returns: reference, events, the story (which says how
+    many requests there are, `n`), the dataset row."""
+    spec, orgs, municipalities, cats, poor_idx, excellent_idx = w.spec, w.orgs, w.municipalities, w.cats, w.poor_idx, w.excellent_idx
+    territories = reference.territories()
+    name_to_id = dict(zip(municipalities["name_ru"], municipalities["municipality_id"]))
+    kr = municipalities.loc[municipalities["name_ru"] == KRASNOARMEYSK].iloc[0]
     seminar_ids = {name: name_to_id[name] for name in SEMINARS}
     poor_ids = orgs.loc[poor_idx, "organization_id"].tolist()
     events = pd.DataFrame(
@@ -514,19 +569,61 @@ def generate(spec: DemoSpec = DemoSpec(), progress: Progress | None = None) -> D
             "loaded_at": [pd.Timestamp.now(tz="Europe/Moscow").tz_localize(None).floor("s")],
         }
     )
-    say(0.8, "tables_ready")
-    return DemoData(
+    return dict(
         territories=territories[["territory_id", "code", "name_ru", "name_en"]],
         municipalities=muni_out,
         organizations=orgs[["organization_id", "name", "inn", "kind", "municipality_id"]],
-        buildings=buildings.drop(columns=["area_municipality_id"]),
+        buildings=w.buildings.drop(columns=["area_municipality_id"]),
         categories=cats,
-        tickets=tickets,
-        ticket_returns=ticket_returns,
         events=events,
         dataset=dataset,
         demo_story=story,
     )
+
+
+
+
+def generate_parts(spec: DemoSpec = DemoSpec(), progress: Progress | None = None,
+                   chunk_tickets: int | None = None) -> Iterator[dict[str, pd.DataFrame]]:
+    """The demo tables for `spec` (deterministic for spec.seed and chunk_tickets), in parts: each part
+    is {"tickets", "ticket_returns"} for a run of days, and the last one every other table. A writer
+    appends them one by one, so that only one part is in memory (oversight.store.write_database).
+
+    Up to chunk_tickets requests are one part, drawn from the one random stream as they always were.
+    More are drawn part by part, each part from a stream of its own, so the same spec gives the same
+    data whatever the machine; the Dobrodel share grows over the whole period rather than each part's."""
+    say = progress or (lambda fraction, message: None)
+    rng = np.random.default_rng(spec.seed)
+    w = _world(spec, rng, say)
+    parts = _chunks(w.per_day, chunk_tickets or CHUNK_TICKETS)
+    whole = len(parts) == 1
+    period = None if whole else (w.days[0].astype("datetime64[s]"),
+                               min(np.datetime64(spec.as_of, "s"), (w.days[-1] + 1).astype("datetime64[s]")))
+    first_id = 1
+    for k, (lo, hi) in enumerate(parts):
+        chunk_rng = rng if k == 0 else np.random.default_rng([spec.seed, 2, k])
+        extra = np.random.default_rng([spec.seed, 1] if k == 0 else [spec.seed, 1, k])
+
+        def say_part(fraction, message, k=k):  # the parts share 0.1..0.8 of the progress bar
+            say(0.1 + 0.7 * (k + fraction) / len(parts), message)
+
+        tickets, returns = _ticket_chunk(w, lo, hi, first_id, chunk_rng, extra, period, say_part)
+        first_id += len(tickets)
+        yield {"tickets": tickets, "ticket_returns": returns}
+        del tickets, returns
+    say(0.8, "tables_ready")
+    yield _tables(w, first_id - 1)
+
+
+def generate(spec: DemoSpec = DemoSpec(), progress: Progress | None = None,
+             chunk_tickets: int | None = None) -> DemoData:
+    """The demo tables for `spec` whole (tests; the database is written part by part)."""
+    tables: dict[str, list[pd.DataFrame]] = {}
+    for part in generate_parts(spec, progress, chunk_tickets):
+        for name, frame in part.items():
+            tables.setdefault(name, []).append(frame)
+    return DemoData(**{name: frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+                       for name, frames in tables.items()})
 
 
 def build_demo_database(path, spec: DemoSpec = DemoSpec(), progress: Progress | None = None) -> None:
@@ -534,7 +631,13 @@ def build_demo_database(path, spec: DemoSpec = DemoSpec(), progress: Progress | 
     from oversight.store import write_database
 
     say = progress or (lambda fraction, message: None)
-    data = generate(spec, progress)
-    say(0.85, "writing")
-    write_database(path, {name: getattr(data, name) for name in DemoData.__dataclass_fields__})
+
+    def parts():
+        for part in generate_parts(spec, progress):
+            if "tickets" not in part:  # the last part: every other table, then the derived tables
+                say(0.85, "writing")
+            yield part
+            del part  # not kept alive while the next part is drawn
+
+    write_database(path, parts())
     say(1.0, "done")

@@ -20,6 +20,7 @@ import re
 import tempfile
 import threading
 import time
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 
@@ -131,10 +132,12 @@ def writer_lock(path: Path | str, wait_s: float = WRITER_WAIT_S, waiting=None):
         os.close(fd)  # frees the lock
 
 
-def write_database(path: Path, tables: dict[str, pd.DataFrame]) -> None:
+def write_database(path: Path, tables: dict[str, pd.DataFrame] | Iterable[dict[str, pd.DataFrame]]) -> None:
     """Write a complete database to `path` atomically: built beside it, then renamed into place.
 
-    A half-built file is never left where the app looks, so an interrupted first run starts over.
+    `tables` is one dict of frames, or dicts given one after another (the demo's parts: only one of
+    them in memory at a time), each appended to its tables as it comes. A half-built file is never
+    left where the app looks, so an interrupted first run starts over.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -145,15 +148,23 @@ def write_database(path: Path, tables: dict[str, pd.DataFrame]) -> None:
         _write_database(path, tmp, tables)
 
 
-def _write_database(path: Path, tmp: Path, tables: dict[str, pd.DataFrame]) -> None:
-    con = duckdb.connect(str(tmp))
+# DuckDB's memory for writing a whole database (the demo's first run, `oversight demo`): by default it
+# takes up to 80 % of the machine's memory, and the 10M demo's derived tables took it to 4.5 GB. Beyond
+# this it spills to a folder beside the file (removed when it closes). Issue #21: the build ≤ 4 GB.
+BUILD_MEMORY_LIMIT = "2GB"
+
+
+def _write_database(path: Path, tmp: Path, tables) -> None:
+    con = duckdb.connect(str(tmp), config={"memory_limit": BUILD_MEMORY_LIMIT})
     written = False
     try:
         create_schema(con)
-        for table in TABLES:
-            frame = tables.get(table)
-            if frame is not None:
-                insert_frame(con, table, frame)
+        for part in [tables] if isinstance(tables, dict) else tables:
+            for table in TABLES:  # in the allow-list's order: references before what refers to them
+                frame = part.get(table)
+                if frame is not None:
+                    insert_frame(con, table, frame)
+            del part
         build_derived(con)
         con.execute("checkpoint")
         written = True
