@@ -22,23 +22,37 @@ def base_path() -> str:
     return config.get_option("server.baseUrlPath")  # read at a request: the settings load after this import
 
 
+log = logging.getLogger("oversight.serve")
+
+
+def _in_background(name: str, work, *args) -> None:
+    def run():
+        try:
+            work(*args)
+        except Exception:  # noqa: BLE001 - a visitor then does this work himself
+            log.exception("%s failed at start", name)
+
+    threading.Thread(target=run, name=name, daemon=True).start()
+
+
 @asynccontextmanager
 async def lifespan(_app):
-    """Before the server answers: the imports every page needs and ui.warm_up (database opened, its
-    invariants checked, the median index loading, the map's shapes), so that the first visitor does not
-    wait for them. A failure is logged and the server starts anyway: the pages do the same work then."""
+    """At start. In the background: Streamlit's front end compressed (oversight.asgi) and every module
+    the pages may import (ui.import_everything). Before the server answers: ui.warm_up (database opened,
+    invariants checked, median index loading, map shapes, the Overview's default results), so that the
+    first visitor does not wait for them. A failure is logged and the server starts anyway: the pages do
+    the same work then."""
     started = time.perf_counter()
-    threading.Thread(target=compress_front_end, args=(file_util.get_static_dir(),), name="compress-front-end",
-                     daemon=True).start()
+    _in_background("compress-front-end", compress_front_end, file_util.get_static_dir())
     try:
-        from oversight import ui  # noqa: F401 - the pages' library, imported once here rather than at the first visit
+        from oversight import ui
 
+        _in_background("import-everything", ui.import_everything)
         steps = await asyncio.to_thread(ui.warm_up)
-        logging.getLogger("oversight.serve").info(
-            "warmed up in %.2f s: %s", time.perf_counter() - started,
-            ", ".join(f"{name} {seconds:.2f} s" for name, seconds in steps.items()))
+        log.info("warmed up in %.2f s: %s", time.perf_counter() - started,
+                 ", ".join(f"{name} {seconds:.2f} s" for name, seconds in steps.items()))
     except Exception:  # noqa: BLE001 - never keeps the server from starting
-        logging.getLogger("oversight.serve").exception("warm-up failed; the first visit does the work")
+        log.exception("warm-up failed; the first visit does the work")
     yield
 
 

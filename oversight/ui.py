@@ -185,8 +185,11 @@ def warm_up() -> dict[str, float]:
     otherwise wait for, done once. Opens the database (the same cached connection pages get), checks
     its invariants (cached as `setup` asks for them), starts loading the median index in the
     background (read from its file beside the database in 0.2 s at 10M, or built there when missing:
-    the start never waits for a build), and loads the map's boundaries and the directions' outlines
-    (geopandas). Nothing when there is no database yet: the first visit builds the
+    the start never waits for a build), loads the map's boundaries and the directions' outlines
+    (geopandas), and computes what the first page a visitor sees asks for: the data facts, the sidebar's
+    choices (in Russian, the default) and the Overview's results for the default filters, under the
+    whole region's scope (the local user's and leadership's; the same cache keys the pages use, so a
+    first visit finds them). Nothing when there is no database yet: the first visit builds the
     demo with its progress bar. Returns seconds per step, for the server's log and the benchmark."""
     import time
 
@@ -207,7 +210,50 @@ def warm_up() -> dict[str, float]:
     # The local user's and leadership's scope; a head of a direction gets his own index at his first visit.
     step("median_index", lambda: metrics.start_median_index(store.scoped(raw, access.EVERYTHING)))
     step("map", lambda: (heatmap.boundaries(), heatmap.direction_outlines(), heatmap.map_geojson(url_root())))
+    whole = Source(str(path), version, access.EVERYTHING)
+
+    def overview():
+        info = query("dataset_info", whole)
+        query("data_range", whole)
+        _sidebar_choices(whole.db_path, whole.version, whole.scope, DEFAULT_LANGUAGE)
+        as_of = pd.Timestamp(info.iloc[0]["as_of"]).to_pydatetime()  # as setup() reads it
+        filters = default_filters(as_of)
+        for function in OVERVIEW_RESULTS:
+            _cached(function, whole.db_path, whole.version, whole.scope, filters, as_of, ())
+
+    step("overview", overview)
     return steps
+
+
+# What app_pages/overview.py asks ui.cached for with the default filters (warm_up computes them at start).
+OVERVIEW_RESULTS = ("kpi_comparison", "kpi_trend", "kpis_by_area", "benchmarks")
+
+# Libraries the pages import only when a function needs them (an Excel download, a statistic, a deck):
+# at a fresh server's first page they were most of its time (openpyxl alone 0.9 s of a 1.2 s run).
+LAZY_LIBRARIES = ("openpyxl", "statsmodels.api", "statsmodels.stats.proportion", "scipy.stats", "docx", "fpdf",
+                  "pptx", "PIL.Image", "plotly.io", "plotly.subplots", "shapely", "geopandas")
+
+
+def import_everything() -> float:
+    """Import every module of the library and the libraries its functions import lazily (serve.py: in
+    the background at start, so a visitor never waits for an import; one arriving meanwhile waits only
+    for the module being imported). Returns the seconds taken."""
+    import importlib
+    import pkgutil
+    import time
+
+    import oversight
+
+    started = time.perf_counter()
+    for module in pkgutil.iter_modules(oversight.__path__):
+        if module.name != "__main__":
+            importlib.import_module(f"oversight.{module.name}")
+    for name in LAZY_LIBRARIES:
+        try:
+            importlib.import_module(name)
+        except ImportError:  # an optional one missing: its page says so when used
+            pass
+    return time.perf_counter() - started
 
 
 def ensure_database(lang: str) -> Path:

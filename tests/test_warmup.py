@@ -19,7 +19,7 @@ def test_the_pages_find_the_connection_invariants_index_and_shapes_ready(small_d
     shutil.copy(small_db, path)
     monkeypatch.setenv("OVERSIGHT_DB", str(path))
     steps = ui.warm_up()
-    assert list(steps) == ["version", "connection", "invariants", "median_index", "map"]
+    assert list(steps) == ["version", "connection", "invariants", "median_index", "map", "overview"]
     version = store.data_version(path)
     raw = ui._connection(str(path), version)
     assert ui._connection(str(path), version) is raw  # the very connection the pages will ask for
@@ -48,3 +48,30 @@ def test_a_failing_warm_up_is_logged_and_the_server_starts(monkeypatch, caplog):
 
     assert asyncio.run(start()) == "started"
     assert "warm-up failed" in caplog.text and "disk on fire" in caplog.text
+
+
+def test_the_first_visit_to_the_overview_asks_for_exactly_what_the_warm_up_computed(small_db, tmp_path, monkeypatch):
+    """The warm-up is worth something only if its cache keys are the page's: every result the Overview
+    asks ui._cached for, the warm-up asked for with the same arguments."""
+    from streamlit.testing.v1 import AppTest
+
+    from oversight.paths import ROOT
+
+    path = tmp_path / "copy.duckdb"
+    shutil.copy(small_db, path)
+    monkeypatch.setenv("OVERSIGHT_DB", str(path))
+    calls = []
+    real = ui._cached
+
+    def recording(*args):
+        calls.append(args)
+        return real(*args)
+
+    monkeypatch.setattr(ui, "_cached", recording)
+    ui.warm_up()
+    warmed, calls[:] = set(calls), []
+    assert {args[0] for args in warmed} == set(ui.OVERVIEW_RESULTS)
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120)
+    at.run()
+    assert not at.exception
+    assert calls and set(calls) <= warmed, set(calls) - warmed
