@@ -88,7 +88,11 @@ def uses_org_daily_counts(con, filters: Filters, as_of: dt.datetime) -> bool:
 
 
 _index_lock = threading.Lock()
-_index_started: set[int] = set()
+# Whether a build has started is kept with the connection and scope it is for (store.attachment, dropped
+# with the connection). It was a set of id(ScopedConnection) that outlived the connections: once a
+# closed connection's object was gone, a new one given its id never started its index (medians from SQL
+# for good); the full test suite met it.
+_STARTED = "median_index_started"
 # The app builds the index in the background. A one-shot process (the command line) must not: it
 # would exit, and close the connection, while the build still uses it. Medians then come from SQL.
 BACKGROUND_INDEX = True
@@ -98,7 +102,7 @@ log = logging.getLogger(__name__)
 def prepare_median_index(con) -> None:
     """Build the median index for this connection now (tests, benchmarks)."""
     with _index_lock:
-        _index_started.add(id(con))
+        store.attachment(con, _STARTED, lambda c: True)
     store.attachment(con, "median_index", median_cache.index_for)
 
 
@@ -113,9 +117,9 @@ def start_median_index(con) -> None:
     """Build the median index in the background (the app: ~1 s per million requests); until it
     is ready, medians come from SQL, so the first page view does not wait for it."""
     with _index_lock:
-        if id(con) in _index_started or not BACKGROUND_INDEX:
+        if store.attachment(con, _STARTED) or not BACKGROUND_INDEX:
             return
-        _index_started.add(id(con))
+        store.attachment(con, _STARTED, lambda c: True)
     threading.Thread(target=_build_in_background, args=(con,), name="median-index", daemon=True).start()
 
 

@@ -75,3 +75,24 @@ def test_the_first_visit_to_the_overview_asks_for_exactly_what_the_warm_up_compu
     at.run()
     assert not at.exception
     assert calls and set(calls) <= warmed, set(calls) - warmed
+
+
+def test_a_median_index_build_starts_once_per_connection_and_scope_whatever_the_objects(small_db, tmp_path, monkeypatch):
+    """Whether a build started follows the connection and scope, kept with them and dropped with them
+    (it was a set of id(ScopedConnection): once a closed connection's object was gone, a new one given
+    its id never started a build; the full suite met it)."""
+    from oversight.access import Scope
+
+    path = tmp_path / "copy.duckdb"
+    shutil.copy(small_db, path)
+    raw = store.connect_raw(path)
+    started = []
+    monkeypatch.setattr(metrics, "_build_in_background", lambda con: started.append(con.scope.key))
+    monkeypatch.setattr(metrics.threading, "Thread", lambda target, args, **kw: type(
+        "T", (), {"start": lambda self: target(*args)})())
+    north = Scope(territory_ids=frozenset({1}), municipality_ids=frozenset())
+    for _ in range(3):  # three page runs of the whole region, two of a direction
+        metrics.start_median_index(store.scoped(raw, EVERYTHING))
+    for _ in range(2):
+        metrics.start_median_index(store.scoped(raw, north))
+    assert started == [EVERYTHING.key, north.key]
