@@ -235,9 +235,8 @@ LAZY_LIBRARIES = ("openpyxl", "statsmodels.api", "statsmodels.stats.proportion",
 
 
 def import_everything() -> float:
-    """Import every module of the library and the libraries its functions import lazily (serve.py: in
-    the background at start, so a visitor never waits for an import; one arriving meanwhile waits only
-    for the module being imported). Returns the seconds taken."""
+    """Import every module of the library and the libraries its functions import lazily (serve.py, at
+    start, before the server answers: a visitor never waits for an import). Returns the seconds taken."""
     import importlib
     import pkgutil
     import time
