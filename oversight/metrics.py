@@ -90,8 +90,7 @@ def uses_org_daily_counts(con, filters: Filters, as_of: dt.datetime) -> bool:
 _index_lock = threading.Lock()
 # Whether a build has started is kept with the connection and scope it is for (store.attachment, dropped
 # with the connection). It was a set of id(ScopedConnection) that outlived the connections: once a
-# closed connection's object was gone, a new one given its id never started its index (medians from SQL
-# for good); the full test suite met it.
+# closed connection's object was gone, a new one could be given its id and never start its index.
 _STARTED = "median_index_started"
 # The app builds the index in the background. A one-shot process (the command line) must not: it
 # would exit, and close the connection, while the build still uses it. Medians then come from SQL.

@@ -18,6 +18,7 @@ def test_the_pages_find_the_connection_invariants_index_and_shapes_ready(small_d
     path = tmp_path / "copy.duckdb"
     shutil.copy(small_db, path)
     monkeypatch.setenv("OVERSIGHT_DB", str(path))
+    monkeypatch.setattr(metrics, "BACKGROUND_INDEX", True)  # as in the app (the command line's tests turn it off)
     steps = ui.warm_up()
     assert list(steps) == ["version", "connection", "invariants", "median_index", "map", "overview"]
     version = store.data_version(path)
@@ -79,13 +80,13 @@ def test_the_first_visit_to_the_overview_asks_for_exactly_what_the_warm_up_compu
 
 def test_a_median_index_build_starts_once_per_connection_and_scope_whatever_the_objects(small_db, tmp_path, monkeypatch):
     """Whether a build started follows the connection and scope, kept with them and dropped with them
-    (it was a set of id(ScopedConnection): once a closed connection's object was gone, a new one given
-    its id never started a build; the full suite met it)."""
+    (it was a set of id(ScopedConnection) that outlived the connections)."""
     from oversight.access import Scope
 
     path = tmp_path / "copy.duckdb"
     shutil.copy(small_db, path)
     raw = store.connect_raw(path)
+    monkeypatch.setattr(metrics, "BACKGROUND_INDEX", True)  # as in the app (the command line's tests turn it off)
     started = []
     monkeypatch.setattr(metrics, "_build_in_background", lambda con: started.append(con.scope.key))
     monkeypatch.setattr(metrics.threading, "Thread", lambda target, args, **kw: type(
