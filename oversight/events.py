@@ -41,7 +41,7 @@ def read_file(data: bytes, filename: str) -> pd.DataFrame:
     name = filename.lower()
     try:
         if name.endswith((".xlsx", ".xlsm")):
-            frame = pd.read_excel(io.BytesIO(data), dtype=str)
+            frame = pd.read_excel(io.BytesIO(data), dtype=str, engine="openpyxl")  # the engine named: pandas 4 changes its default
         else:
             try:
                 text = data.decode("utf-8-sig")
