@@ -198,7 +198,7 @@ def start_server(db: Path, cpu: int | None, access_db: Path, extra: list[str] = 
     env = {**os.environ, "OVERSIGHT_DB": str(db), "OVERSIGHT_ACCESS_DB": str(access_db)}
     env.pop("OVERSIGHT_SHOW_ERRORS", None)
     server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", os.environ.get("BENCH_SCRIPT", "serve.py"), "--server.headless", "true",
+        [sys.executable, "-m", "streamlit", "run", "serve.py", "--server.headless", "true",
          "--server.address", "127.0.0.1", "--server.port", str(port), *extra],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         # before exec: every thread it makes inherits it

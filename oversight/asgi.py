@@ -110,7 +110,7 @@ class BackendBaseUrl:
 
 
 # Content-hashed file names (index.DormvYxC.js, SourceSansVF-Upright.ttf.BsWL4Kly.woff2): only these are
-# immutable. Fonts are compressed already; the gain is in scripts, styles and source maps.
+# immutable. Fonts are compressed already; the gain is in scripts and styles.
 _HASHED = re.compile(r"^static/(?:js|css|media)/[\w.\-]+\.[\w\-]{8}\.(?:js|css|mjs)$")
 _CACHE_CONTROL = b"public, immutable, max-age=31536000"
 # (static folder, relative path) -> (gzipped body, content type): shared by every CompressedAssets and
@@ -167,10 +167,16 @@ class CompressedAssets:
         relative = path[len(prefix):]
         return relative if _HASHED.match(relative) else None  # the pattern admits no "/" in a name, no ".."
 
+    def root(self) -> str:
+        """The static folder, resolved once (not a file-system call on every request)."""
+        if not isinstance(self._static_dir, Path) or not self._static_dir.is_absolute():
+            self._static_dir = Path(self._setting(self._static_dir)).resolve()
+        return str(self._static_dir)
+
     def packed(self, relative: str) -> tuple[bytes, bytes] | None:
         """(gzipped body, content type), compressed at the first request if compress_front_end has not
         done it yet; None if there is no such file."""
-        return _pack(Path(self._setting(self._static_dir)).resolve(), relative)
+        return _pack(Path(self.root()), relative)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "http" and scope.get("method") in ("GET", "HEAD"):
@@ -178,9 +184,8 @@ class CompressedAssets:
             accepts = b"gzip" in dict(scope.get("headers", [])).get(b"accept-encoding", b"")
             found = None
             if relative and accepts:
-                root = str(Path(self._setting(self._static_dir)).resolve())
                 # Compressed already (the usual case), or compressed off the event loop now.
-                found = _PACKED.get((root, relative)) or await asyncio.to_thread(self.packed, relative)
+                found = _PACKED.get((self.root(), relative)) or await asyncio.to_thread(self.packed, relative)
             if found is not None:
                 body, kind = found
                 await send({"type": "http.response.start", "status": 200, "headers": [
