@@ -11,7 +11,7 @@ ui.page_header("backlog.title", ctx)
 
 freq_col, compare_col = st.columns([1, 2])
 with freq_col:
-    freq = ui.url_choice("freq", backlog.FREQS, "week", lambda f: t(f"backlog.freq.{f}", ctx.lang), t("backlog.freq", ctx.lang))
+    freq = ui.url_choice("freq", backlog.FREQS, backlog.DEFAULT_FREQ, lambda f: t(f"backlog.freq.{f}", ctx.lang), t("backlog.freq", ctx.lang))
 with compare_col:
     options, names = ui.comparison_options(ctx)
     compare = ui.url_choice("cmp", options, backlog.default_comparison(ctx.filters), names.get, t("backlog.compare", ctx.lang))
@@ -45,7 +45,7 @@ with right:
 ui.download_frames("backlog_ageing", {t("backlog.ageing", ctx.lang): ui.localized(ageing, ctx.lang)}, ctx)
 
 st.subheader(t("backlog.where", ctx.lang))
-level = ui.url_choice("by", backlog.LEVELS, "territory", lambda v: t(f"backlog.level.{v}", ctx.lang), t("backlog.level", ctx.lang))
+level = ui.url_choice("by", backlog.LEVELS, backlog.DEFAULT_LEVEL, lambda v: t(f"backlog.level.{v}", ctx.lang), t("backlog.level", ctx.lang))
 areas = ui.cached("backlog.by_area", ctx, freq, level)
 shown, total = backlog.top_areas(areas)
 ui.plotly(ui.figure(charts.small_multiples, areas[areas["area_id"].isin(shown)], events, ctx.lang), key="backlog_multiples")

@@ -5,6 +5,5 @@ from oversight import ui, ui_compare
 
 ctx = ui.context()
 ui.page_header("compare.title", ctx)
-periods, treated, orgs, event_date = ui_compare.choose(ctx)
-ui_compare.results(ctx, periods, treated, orgs, event_date)
+ui_compare.comparison(ctx)
 ui_compare.register(ctx)

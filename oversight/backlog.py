@@ -22,6 +22,7 @@ FREQS = metrics.BUCKETS
 AGE_BANDS = ("age_0_1", "age_1_3", "age_3_7", "age_7_30", "age_30")
 OVERDUE_BANDS = ("not_overdue", "overdue_0_1", "overdue_1_7", "overdue_7_30", "overdue_30")
 LEVELS = ("territory", "municipality")
+DEFAULT_FREQ, DEFAULT_LEVEL = "week", "territory"  # what the page shows until told otherwise
 
 
 def _check_freq(freq: str) -> None:

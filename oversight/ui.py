@@ -134,6 +134,12 @@ def cached(function: str, ctx: PageContext, *extra, filters: Filters | None = No
     return _cached(function, ctx.db_path, ctx.version, ctx.scope, filters or ctx.filters, ctx.as_of, tuple(extra))
 
 
+def cached_for(source: Source, function: str, filters: Filters, as_of: dt.datetime, *extra):
+    """`cached` before any page runs (the server's warm-up): the same cache entry a page with this
+    source's scope, these filters and these arguments asks for."""
+    return _cached(function, source.db_path, source.version, source.scope, filters, as_of, tuple(extra))
+
+
 @st.cache_data(show_spinner=False)
 def _query(name: str, db_path: str, version: str, scope: Scope, params: tuple = ()) -> pd.DataFrame:
     return store.run(store.scoped(_connection(db_path, version), scope), name, **dict(params))
@@ -227,6 +233,39 @@ def warm_up() -> dict[str, float]:
 
 # What app_pages/overview.py asks ui.cached for with the default filters (warm_up computes them at start).
 OVERVIEW_RESULTS = ("kpi_comparison", "kpi_trend", "kpis_by_area", "benchmarks")
+
+
+def warm_up_pages() -> dict[str, float]:
+    """After the server answers, in the background (serve.py): the default results of the pages whose
+    first visit at 10M still took over 3 s once the Overview's were ready (their own queries: Backlog
+    0.3 s, Before/after 0.3 s, the examples' fair comparisons 1.6 s), under the whole region's scope
+    and with the same cache keys the pages use. A visitor who opens one of them before this is done
+    computes what is missing himself. Returns seconds per page."""
+    import time
+
+    from oversight import ui_compare, ui_examples
+
+    steps: dict[str, float] = {}
+    path = database_path()
+    if not path.exists():
+        return steps
+    whole = Source(str(path), store.data_version(path), access.EVERYTHING)
+    as_of = pd.Timestamp(query("dataset_info", whole).iloc[0]["as_of"]).to_pydatetime()  # as setup() reads it
+    filters = default_filters(as_of)
+
+    def backlog_page():
+        freq = backlog.DEFAULT_FREQ
+        for function, extra in (("backlog.series", (freq,)), ("backlog.events", ()),
+                                ("backlog.comparison", (freq, backlog.default_comparison(filters))),
+                                ("backlog.ageing", (freq,)), ("backlog.by_area", (freq, backlog.DEFAULT_LEVEL))):
+            cached_for(whole, function, filters, as_of, *extra)
+
+    for name, work in (("backlog", backlog_page), ("compare", lambda: ui_compare.warm(whole, filters, as_of)),
+                       ("examples", lambda: ui_examples.warm(whole, filters, as_of))):
+        started = time.perf_counter()
+        work()
+        steps[name] = time.perf_counter() - started
+    return steps
 
 # Libraries the pages import only when a function needs them (an Excel download, a statistic, a deck):
 # at a fresh server's first page they were most of its time (openpyxl alone 0.9 s of a 1.2 s run).

@@ -46,14 +46,7 @@ def choose(ctx: PageContext) -> tuple[compare.Periods, list[int], list[int], dt.
             st.caption(t("compare.default_note", lang))
         row = events[events["event_id"] == int(event_id)].iloc[0]
         days = st.slider(t("compare.days", lang), 14, 180, compare.DEFAULT_DAYS, step=7, key="cmp_days")
-        event_date = row["event_date"].date()
-        periods = compare.Periods.around(event_date, days)
-        if periods.after_end > last_day:  # the data end earlier: compare what there is
-            periods = replace(periods, after_end=max(last_day, periods.after_start))
-        if pd.notna(row["organization_id"]):
-            default_orgs = [int(row["organization_id"])]
-        elif pd.notna(row["municipality_id"]):
-            default_treated = [int(current.get(int(row["municipality_id"]), row["municipality_id"]))]
+        periods, default_treated, default_orgs, event_date = around_event(row, days, last_day, current)
     else:
         left, right = st.columns(2)
         before = left.date_input(t("compare.before", lang), value=(ctx.filters.previous().start, ctx.filters.previous().end),
@@ -83,6 +76,48 @@ def choose(ctx: PageContext) -> tuple[compare.Periods, list[int], list[int], dt.
     return periods, [int(m) for m in treated], [int(o) for o in orgs], event_date
 
 
+# A fragment (#21): choosing another event, period or municipality reruns only the comparison, not
+# the page's context and sidebar. What changes the sidebar's filters reruns the whole page as before.
+@st.fragment
+def comparison(ctx: PageContext) -> None:
+    """The choice of event or periods and what the comparison shows for it."""
+    periods, treated, orgs, event_date = choose(ctx)
+    results(ctx, periods, treated, orgs, event_date)
+
+
+def around_event(row, days: int, last_day: dt.date, current: pd.Series) -> tuple[compare.Periods, list[int], list[int], dt.date]:
+    """An event's periods (`days` either side, cut at the data's last day), the municipality or the
+    organisation it concerns (today's municipality for a merged one), and its date."""
+    event_date = row["event_date"].date()
+    periods = compare.Periods.around(event_date, days)
+    if periods.after_end > last_day:  # the data end earlier: compare what there is
+        periods = replace(periods, after_end=max(last_day, periods.after_start))
+    if pd.notna(row["organization_id"]):
+        return periods, [], [int(row["organization_id"])], event_date
+    if pd.notna(row["municipality_id"]):
+        return periods, [int(current.get(int(row["municipality_id"]), row["municipality_id"]))], [], event_date
+    return periods, [], [], event_date
+
+
+def warm(source: ui.Source, filters, as_of: dt.datetime) -> None:
+    """What a first visit to the page computes with the default filters, under `source`'s scope (at
+    the server's start: ui.warm_up_pages): every event's power, and the default event's comparison."""
+    events = ui.query("events_all", source)
+    if events.empty:
+        return
+    power = _event_power(source.db_path, source.version, source.scope, as_of)
+    chosen = compare.default_event(power)
+    if chosen not in set(events["event_id"].astype(int)):
+        chosen = int(events["event_id"].iloc[0])
+    current = ui.query("municipality_current", source).set_index("municipality_id")["current_id"]
+    row = events[events["event_id"] == chosen].iloc[0]
+    periods, treated, orgs, event_date = around_event(row, compare.DEFAULT_DAYS, (as_of - dt.timedelta(days=1)).date(), current)
+    scope = _over(filters, periods)
+    ui.cached_for(source, "compare.compare", scope, as_of, periods, tuple(treated), tuple(orgs))
+    if treated or orgs:
+        ui.cached_for(source, "compare.interrupted_series", scope, as_of, event_date, tuple(treated), 26, tuple(orgs))
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
 def _event_power(db_path: str, version: str, scope, as_of: dt.datetime) -> pd.DataFrame:
     """Every event's data either side (compare.event_power) under the session's scope: one query per
@@ -96,7 +131,11 @@ _BOX = {"better": st.success, "worse": st.error, "unclear": st.info, "none": st.
 
 def _scope(ctx: PageContext, periods: compare.Periods):
     """The sidebar's scope (direction, category, source, organisation) over the compared days."""
-    return replace(ctx.filters, start=periods.before_start, end=periods.after_end, municipality_id=None)
+    return _over(ctx.filters, periods)
+
+
+def _over(filters, periods: compare.Periods):
+    return replace(filters, start=periods.before_start, end=periods.after_end, municipality_id=None)
 
 
 def results(ctx: PageContext, periods: compare.Periods, treated: list[int], orgs: list[int],

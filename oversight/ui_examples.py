@@ -55,6 +55,11 @@ def material(ctx: PageContext, volume: int) -> presentation.Material:
     return ui.cached("presentation.material", ctx, volume, ctx.lang)
 
 
+def warm(source: ui.Source, filters, as_of) -> None:
+    """What a first visit computes with the default filters and volume, in Russian (ui.warm_up_pages)."""
+    ui.cached_for(source, "presentation.material", filters, as_of, DEFAULT_MIN_VOLUME, ui.DEFAULT_LANGUAGE)
+
+
 # ---------------------------------------------------------------- the funnel
 
 
@@ -320,9 +325,20 @@ def _sequence(db_path: str, version: str, scope_key: str, filters, as_of, volume
 def presenter(ctx: PageContext, made: presentation.Material, volume: int) -> None:
     """One slide per screen, no sidebar, large type; ← and → (buttons or the arrow keys) step through
     the sequence, Esc leaves."""
-    lang = ctx.lang
     st.html(PRESENTER_CSS)
-    sequence = _sequence(ctx.db_path, ctx.version, ctx.scope.key, ctx.filters, ctx.as_of, volume, lang, ctx.target, ui.connection(ctx), made)
+    sequence = _sequence(ctx.db_path, ctx.version, ctx.scope.key, ctx.filters, ctx.as_of, volume, ctx.lang, ctx.target, ui.connection(ctx), made)
+    _slide_view(sequence, ctx.lang)
+
+
+def _go_to_slide(index: int) -> None:
+    st.query_params["slide"] = str(index)
+
+
+# A fragment (#21): a step to the next slide reruns only the slide, not the page's context, sidebar
+# and material (the sequence is passed in, as the page last computed it). The arrows' callbacks set
+# the slide before that rerun, so one press is one run (a button followed by st.rerun was two).
+@st.fragment
+def _slide_view(sequence: list[presentation.Slide], lang: str) -> None:
     raw = st.query_params.get("slide", "1")
     index = min(max(int(raw) if ascii_digits(raw) else 1, 1), len(sequence))
     slide = sequence[index - 1]
@@ -331,22 +347,18 @@ def presenter(ctx: PageContext, made: presentation.Material, volume: int) -> Non
     with back:
         # At either end the arrow is disabled and says why, and the counter says so in words: a
         # presenter who presses → on the last slide sees that there is no next one (#19).
-        if st.button("←", key="slide_back", shortcut="Left", disabled=first,
-                     help=t("examples.first_slide" if first else "examples.back", lang)):
-            st.query_params["slide"] = str(index - 1)
-            st.rerun()
+        st.button("←", key="slide_back", shortcut="Left", disabled=first, on_click=_go_to_slide, args=(index - 1,),
+                  help=t("examples.first_slide" if first else "examples.back", lang))
     with counter:
         st.caption(slide_counter(index, len(sequence), lang))
     with forward:
-        if st.button("→", key="slide_next", shortcut="Right", disabled=last,
-                     help=t("examples.last_slide" if last else "examples.next", lang)):
-            st.query_params["slide"] = str(index + 1)
-            st.rerun()
+        st.button("→", key="slide_next", shortcut="Right", disabled=last, on_click=_go_to_slide, args=(index + 1,),
+                  help=t("examples.last_slide" if last else "examples.next", lang))
     with leave:
         if st.button(t("examples.leave", lang), key="present_off", shortcut="Esc"):
             del st.query_params["present"]
             del st.query_params["slide"]
-            st.rerun()
+            st.rerun()  # the whole page: the examples come back
     st.title(slide.title)  # its name from data written with md_text (_sequence)
     if slide.figure is not None:
         text, picture = st.columns([2, 3]) if slide.points else (None, st.container())

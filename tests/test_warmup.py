@@ -4,6 +4,8 @@ for is done before the first visitor, and a failure never keeps the server from 
 import asyncio
 import shutil
 
+import pytest
+
 from oversight import heatmap, metrics, store, ui
 from oversight.access import EVERYTHING
 
@@ -97,3 +99,38 @@ def test_a_median_index_build_starts_once_per_connection_and_scope_whatever_the_
     for _ in range(2):
         metrics.start_median_index(store.scoped(raw, north))
     assert started == [EVERYTHING.key, north.key]
+
+
+@pytest.mark.parametrize("page", ["backlog", "compare", "examples"])
+def test_the_first_visit_to_a_slow_page_asks_for_what_the_background_warm_up_computed(small_db, tmp_path, monkeypatch, page):
+    """Backlog, Before/after and the examples took over 3 s at their first visit at 10M: serve.py then
+    computes their default results in the background (ui.warm_up_pages). Worth something only with
+    the page's own cache keys: every result the page's first visit asks ui._cached for, the warm-up
+    asked for with the same arguments (and it asked for nothing the page does not use)."""
+    from streamlit.testing.v1 import AppTest
+
+    from oversight.paths import ROOT
+
+    path = tmp_path / "copy.duckdb"
+    shutil.copy(small_db, path)
+    monkeypatch.setenv("OVERSIGHT_DB", str(path))
+    calls = []
+    real = ui._cached
+
+    def recording(*args):
+        calls.append(args)
+        return real(*args)
+
+    monkeypatch.setattr(ui, "_cached", recording)
+    steps = ui.warm_up_pages()
+    assert list(steps) == ["backlog", "compare", "examples"]
+    warmed, calls[:] = set(calls), []
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120)
+    at.run()
+    calls[:] = []  # the Overview's (warm_up's own test covers those)
+    at.switch_page(f"app_pages/{page}.py").run()
+    assert not at.exception, at.exception
+    asked = set(calls)
+    prefix = {"backlog": "backlog.", "compare": "compare.", "examples": "presentation."}[page]
+    assert asked and asked <= warmed, asked - warmed
+    assert {args for args in warmed if args[0].startswith(prefix)} == asked  # nothing computed in vain
