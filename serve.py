@@ -15,7 +15,7 @@ from starlette.middleware import Middleware
 from streamlit import config, file_util
 from streamlit.starlette import App
 
-from oversight.asgi import BackendBaseUrl, CompressedAssets, compress_front_end
+from oversight.asgi import BackendBaseUrl, CompressedAssets, chart_preloads, compress_front_end
 
 
 def base_path() -> str:
@@ -67,6 +67,6 @@ def _warm_pages(ui) -> None:
 
 
 app = App("dashboard.py", lifespan=lifespan, middleware=[
-    Middleware(BackendBaseUrl, base_path=base_path),
+    Middleware(BackendBaseUrl, base_path=base_path, preloads=lambda: chart_preloads(file_util.get_static_dir())),
     Middleware(CompressedAssets, static_dir=file_util.get_static_dir, base_path=base_path),
 ])

@@ -40,24 +40,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 from bench_first_render import ARGS  # noqa: E402
 from bench_first_render import start as start_bare  # noqa: E402
 from bench_load import percentile, start_server  # noqa: E402
-from common import write_section  # noqa: E402
+from common import settle, write_section  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 from oversight.i18n import t  # noqa: E402
-
-# One look at the page: Streamlit's script state, then what a change would show (element and drawn
-# chart counts, whether every chart has drawn, the title, the length of the page's text).
-PROBE = """() => {
-    const app = document.querySelector('[data-testid="stApp"]');
-    const charts = [...document.querySelectorAll('[data-testid="stPlotlyChart"]')];
-    const h1 = document.querySelector('h1');
-    const main = document.querySelector('[data-testid="stMain"]') || document.body;
-    return [app ? app.getAttribute('data-test-script-state') : '',
-            document.querySelectorAll('[data-testid="stElementContainer"]').length,
-            document.querySelectorAll('.js-plotly-plot .main-svg').length,
-            charts.every(c => c.querySelector('.js-plotly-plot .main-svg')),
-            h1 ? h1.innerText : '', main.innerText.length].join('|');
-}"""
 
 BARE = '''import streamlit as st
 GEO = %r
@@ -93,25 +79,6 @@ st.navigation([st.Page(first, title="Первая", url_path="first", default=Tr
                st.Page(second, title="Вторая", url_path="second"),
                st.Page(charts, title="Графики", url_path="charts")]).run()
 '''
-
-
-def settle(page, started: float, timeout_s: float = 120.0) -> float:
-    """Seconds from `started` until the page settled: looked at every 25 ms; the last moment the
-    script was running or the page changed, once it has been quiet (not running, every chart drawn,
-    nothing changed) for 0.5 s. A run too short to be seen still changes the page."""
-    last, changed_at, deadline = None, started, started + timeout_s
-    while time.perf_counter() < deadline:
-        look = page.evaluate(PROBE)
-        now = time.perf_counter()
-        state, rest = look.split("|", 1)
-        if state == "running" or rest != last or rest.split("|")[2] != "true":
-            if rest != last or state == "running":
-                changed_at = now
-            last = rest
-        elif now - changed_at >= 0.5:
-            break
-        page.wait_for_timeout(25)
-    return changed_at - started
 
 
 def open_page(browser, url: str):

@@ -6,6 +6,8 @@ page is opened by its own address (`/drill`): it tries the page's path first, `/
 issue #7074). The front end skips the guess when the page defines `window.__streamlit.BACKEND_BASE_URL`
 before its scripts, which is what this middleware writes into every HTML page the server sends: the
 address the page was loaded from, cut to the server's base path (`server.baseUrlPath`, "" by default).
+It also asks the browser to fetch the plotly chunk at once (`chart_preloads`), not after the first chart
+has arrived.
 
 `CompressedAssets`: Streamlit sends its front end (146 files, 10.4 MB, 4.7 MB of it plotly) uncompressed,
 since compressing on every request costs the server more than it saves. Those files are named by their
@@ -42,12 +44,39 @@ def base_url_script(base_path: str) -> bytes:
     ).encode()
 
 
-def with_base_url(html: bytes, base_path: str) -> bytes:
-    """The page with the script as the first thing in its <head> (unchanged when it has no <head>)."""
+def with_base_url(html: bytes, base_path: str, preloads: bytes = b"") -> bytes:
+    """The page with the script (and `preloads`) as the first thing in its <head> (unchanged when it
+    has no <head>)."""
     match = _HEAD.search(html)
     if not match:
         return html
-    return html[: match.end()] + base_url_script(base_path) + html[match.end():]
+    return html[: match.end()] + base_url_script(base_path) + preloads + html[match.end():]
+
+
+_STATIC_IMPORT = re.compile(r'(?:from|import)\s*"\./([\w.\-]+\.js)"')
+
+
+def chart_preloads(static_dir: str | Path, index_html: bytes | None = None) -> bytes:
+    """`<link rel="modulepreload">` for Streamlit's plotly chunk (static/js/PlotlyChart.<hash>.js, 4.7 MB)
+    and the modules it imports that the page does not preload already.
+
+    Streamlit loads that chunk only when the first chart arrives, after its script run, and the browser
+    then spends about a second fetching and compiling it before any chart is drawn (the Examples page
+    at 10M: script run over at 2.1 s, charts drawn at 4.0 s). Preloaded, it is fetched and compiled
+    while the server runs the script: charts drawn at 3.4 s. (Importing it early as well, to run it
+    too, held up the page's own start by as much as it saved.) Empty when the chunk is not found (another
+    Streamlit): the page then works as before."""
+    js = Path(static_dir) / "static" / "js"
+    chunks = sorted(js.glob("PlotlyChart.*.js")) if js.is_dir() else []
+    if len(chunks) != 1:
+        return b""
+    if index_html is None:
+        index = Path(static_dir) / "index.html"
+        index_html = index.read_bytes() if index.is_file() else b""
+    wanted = [chunks[0].name] + sorted(set(_STATIC_IMPORT.findall(chunks[0].read_text(encoding="utf-8", errors="replace"))))
+    links = [f'<link rel="modulepreload" crossorigin href="./static/js/{name}">' for name in wanted
+             if (js / name).is_file() and f"static/js/{name}".encode() not in index_html]
+    return "".join(links).encode()
 
 
 class BackendBaseUrl:
@@ -57,9 +86,15 @@ class BackendBaseUrl:
     packed again (Streamlit's index.html is 8 KB). The page's ETag is dropped, since it names the page
     without the script."""
 
-    def __init__(self, app, base_path: str | Callable[[], str] = ""):
+    def __init__(self, app, base_path: str | Callable[[], str] = "", preloads: bytes | Callable[[], bytes] = b""):
         self.app = app
         self._base_path = base_path
+        self._preloads = preloads
+
+    def preloads(self) -> bytes:
+        if callable(self._preloads):  # asked once, at the first page: Streamlit's folder is known by then
+            self._preloads = self._preloads()
+        return self._preloads
 
     def base_path(self) -> str:
         # A callable is asked at each page: serve.py passes one that reads Streamlit's setting, which is
@@ -96,7 +131,7 @@ class BackendBaseUrl:
                     return
                 page = b"".join(body)
                 packed = any(k.lower() == b"content-encoding" and v.lower() == b"gzip" for k, v in start["headers"])
-                page = with_base_url(gzip.decompress(page) if packed else page, self.base_path())
+                page = with_base_url(gzip.decompress(page) if packed else page, self.base_path(), self.preloads())
                 if packed:
                     page = gzip.compress(page, mtime=0)
                 headers = [(k, v) for k, v in start.get("headers", []) if k.lower() not in (b"content-length", b"etag")]

@@ -3,6 +3,7 @@ answer. The browser suite checks the result in Chromium (no 404 on a page opened
 
 import asyncio
 import gzip
+from pathlib import Path
 
 import pytest
 
@@ -176,3 +177,73 @@ def test_the_front_end_is_compressed_at_start_and_then_served_from_memory(tmp_pa
     monkeypatch.setattr(asgi.Path, "read_bytes", lambda self: (_ for _ in ()).throw(AssertionError("read")))
     status, headers, body = asset_call(CompressedAssets(passing_app([]), static_dir=root), "/static/js/index.DormvYxC.js")
     assert status == 200 and gzip.decompress(body).startswith(b"console.log")
+
+
+# ---------------------------------------------------------------- the plotly chunk preloaded (#21)
+
+
+def _static(tmp_path, plotly_source: str, index: str) -> Path:
+    js = tmp_path / "static" / "js"
+    js.mkdir(parents=True)
+    (tmp_path / "index.html").write_text(index, encoding="utf-8")
+    (js / "PlotlyChart.Ab12Cd34.js").write_text(plotly_source, encoding="utf-8")
+    for name in ("shared.Aa11Bb22.js", "own.Cc33Dd44.js", "lazy.Ee55Ff66.js"):
+        (js / name).write_text("export const x = 1;", encoding="utf-8")
+    return tmp_path
+
+
+def test_the_plotly_chunk_and_what_it_imports_are_preloaded_once(tmp_path):
+    from oversight.asgi import chart_preloads
+
+    static = _static(
+        tmp_path,
+        'import{a}from"./shared.Aa11Bb22.js";import{b}from"./own.Cc33Dd44.js";import "./missing.Zz99Yy88.js";'
+        'const later=()=>import("./lazy.Ee55Ff66.js");',
+        '<head><link rel="modulepreload" crossorigin href="./static/js/shared.Aa11Bb22.js"></head>',
+    )
+    links = chart_preloads(static).decode()
+    assert links == ('<link rel="modulepreload" crossorigin href="./static/js/PlotlyChart.Ab12Cd34.js">'
+                     '<link rel="modulepreload" crossorigin href="./static/js/own.Cc33Dd44.js">')
+    # the page's own preload is not repeated, a file that is not there is not asked for, and a module
+    # it loads only later (a dynamic import) is left to it
+
+
+def test_without_a_plotly_chunk_nothing_is_preloaded(tmp_path):
+    from oversight.asgi import chart_preloads
+
+    assert chart_preloads(tmp_path) == b""
+    static = _static(tmp_path, "", "<head></head>")
+    (static / "static" / "js" / "PlotlyChart.Zz00Zz00.js").write_text("", encoding="utf-8")  # two: which one?
+    assert chart_preloads(static) == b""
+
+
+def test_streamlit_as_installed_has_the_chunk_this_preloads():
+    """Fails on a Streamlit whose front end names its plotly chunk otherwise: the preload would be lost
+    silently (the pages still work, a second slower)."""
+    from streamlit import file_util
+
+    from oversight.asgi import chart_preloads
+
+    links = chart_preloads(file_util.get_static_dir()).decode()
+    assert links.startswith('<link rel="modulepreload" crossorigin href="./static/js/PlotlyChart.')
+    for href in links.split('href="./')[1:]:
+        assert (Path(file_util.get_static_dir()) / href.split('"')[0]).is_file()
+
+
+def test_the_preloads_follow_the_script_in_every_page():
+    preload = b'<link rel="modulepreload" crossorigin href="./static/js/PlotlyChart.Ab12Cd34.js">'
+    sent = []
+
+    async def send(message):
+        sent.append(message)
+
+    async def receive():
+        return {"type": "http.request"}
+
+    asked = []
+    middleware = BackendBaseUrl(answer(), "", preloads=lambda: asked.append(1) or preload)
+    for _ in range(2):
+        asyncio.run(middleware({"type": "http", "method": "GET", "path": "/"}, receive, send))
+    pages = [m["body"] for m in sent if m["type"] == "http.response.body"]
+    assert pages[0] == pages[1] == PAGE.replace(b"<head>", b"<head>" + base_url_script("") + preload)
+    assert asked == [1]  # looked up once
