@@ -9,7 +9,7 @@ from oversight.i18n import t
 ctx = ui.context()
 ui.page_header("map.title", ctx)
 
-metric = ui.url_choice("metric", heatmap.METRICS, "missed", lambda m: t(f"map.metric.{m}", ctx.lang), t("map.metric", ctx.lang))
+metric = ui.url_choice("metric", heatmap.METRICS, heatmap.DEFAULT_METRIC, lambda m: t(f"map.metric.{m}", ctx.lang), t("map.metric", ctx.lang))
 if heatmap.boundaries_fit(ui.connection(ctx)):
     values = ui.cached("heatmap.map_values", ctx, metric)
     figure = ui.figure(charts.choropleth_map, values, heatmap.map_geojson(ui.url_root()), heatmap.direction_outlines(), metric, ctx.target,
@@ -24,7 +24,7 @@ else:  # imported data of another place: the shapes we have are Moscow Oblast's
 st.subheader(t("map.matrix", ctx.lang))
 freq_col, sort_col = st.columns(2)
 with freq_col:
-    freq = ui.url_choice("mfreq", ("week", "month"), "month", lambda f: t(f"backlog.freq.{f}", ctx.lang), t("map.freq", ctx.lang))
+    freq = ui.url_choice("mfreq", ("week", "month"), heatmap.DEFAULT_MATRIX_FREQ, lambda f: t(f"backlog.freq.{f}", ctx.lang), t("map.freq", ctx.lang))
 with sort_col:
     sort = ui.url_choice("sort", heatmap.SORTS, "value", lambda s: t(f"map.sort.{s}", ctx.lang), t("map.sort", ctx.lang))
 cells = ui.cached("heatmap.matrix", ctx, freq, metric)

@@ -23,6 +23,7 @@ _AREA_COLUMN = {"missed": "missed", "on_time_rate": "on_time_rate", "overdue_bac
                 "missed_per_10k": "missed_per_10k"}
 RATES = frozenset({"on_time_rate"})  # higher is better; the rest: higher is worse
 SORTS = ("value", "name")
+DEFAULT_METRIC, DEFAULT_MATRIX_FREQ = "missed", "month"  # what the Map page shows until told otherwise
 
 
 def _check(metric: str) -> None:

@@ -236,14 +236,13 @@ OVERVIEW_RESULTS = ("kpi_comparison", "kpi_trend", "kpis_by_area", "benchmarks")
 
 
 def warm_up_pages() -> dict[str, float]:
-    """After the server answers, in the background (serve.py): the default results of the pages whose
-    first visit at 10M still took over 3 s once the Overview's were ready (their own queries: Backlog
-    0.3 s, Before/after 0.3 s, the examples' fair comparisons 1.6 s), under the whole region's scope
-    and with the same cache keys the pages use. A visitor who opens one of them before this is done
-    computes what is missing himself. Returns seconds per page."""
+    """At start, after warm_up (serve.py): the default results of the pages with
+    queries of their own that a first visit at 10M waited for once the Overview's were ready (Backlog
+    0.3 s, Map, Compliance, Before/after 0.3 s, the examples' fair comparisons 1.6 s), under the whole
+    region's scope and with the same cache keys the pages use. Returns seconds per page."""
     import time
 
-    from oversight import ui_compare, ui_examples
+    from oversight import ui_compare, ui_compliance, ui_examples
 
     steps: dict[str, float] = {}
     path = database_path()
@@ -260,7 +259,13 @@ def warm_up_pages() -> dict[str, float]:
                                 ("backlog.ageing", (freq,)), ("backlog.by_area", (freq, backlog.DEFAULT_LEVEL))):
             cached_for(whole, function, filters, as_of, *extra)
 
-    for name, work in (("backlog", backlog_page), ("compare", lambda: ui_compare.warm(whole, filters, as_of)),
+    def map_page():
+        cached_for(whole, "heatmap.map_values", filters, as_of, heatmap.DEFAULT_METRIC)
+        cached_for(whole, "heatmap.matrix", filters, as_of, heatmap.DEFAULT_MATRIX_FREQ, heatmap.DEFAULT_METRIC)
+
+    for name, work in (("backlog", backlog_page), ("map", map_page),
+                       ("compliance", lambda: ui_compliance.warm(whole, filters, as_of)),
+                       ("compare", lambda: ui_compare.warm(whole, filters, as_of)),
                        ("examples", lambda: ui_examples.warm(whole, filters, as_of))):
         started = time.perf_counter()
         work()
@@ -270,7 +275,10 @@ def warm_up_pages() -> dict[str, float]:
 # Libraries the pages import only when a function needs them (an Excel download, a statistic, a deck):
 # at a fresh server's first page they were most of its time (openpyxl alone 0.9 s of a 1.2 s run).
 LAZY_LIBRARIES = ("openpyxl", "statsmodels.api", "statsmodels.stats.proportion", "scipy.stats", "docx", "fpdf",
-                  "pptx", "PIL.Image", "plotly.io", "plotly.subplots", "shapely", "geopandas")
+                  "pptx", "PIL.Image", "plotly.io", "plotly.subplots", "shapely", "geopandas",
+                  # Imported by Streamlit and pandas at their first use: a styled table (DataFrame.style
+                  # compiles its jinja2 templates, 0.3 s) and the page icon (Streamlit's emoji list).
+                  "pandas.io.formats.style", "streamlit.emojis")
 
 
 def import_everything() -> float:
@@ -291,7 +299,35 @@ def import_everything() -> float:
             importlib.import_module(name)
         except ImportError:  # an optional one missing: its page says so when used
             pass
+    _streamlit_use_check()
+    _plotly_classes()
     return time.perf_counter() - started
+
+
+def _plotly_classes() -> None:
+    """plotly imports each trace type's class and the validators of its properties at their first use
+    (0.1 s for the five the charts use): done here, with one small figure of each."""
+    import plotly.graph_objects as go
+
+    for trace in (go.Bar(x=[1], y=[1], marker=dict(color="red"), text=["1"]),
+                  go.Scatter(x=[1], y=[1], mode="lines+markers", line=dict(dash="dot"), fill="tozeroy",
+                             error_x=dict(array=[1]), customdata=[[1]], hovertemplate="%{y}"),
+                  go.Heatmap(z=[[1]], colorscale="Reds", colorbar=dict(title="1")),
+                  go.Choropleth(locations=["1"], z=[1], geojson={"type": "FeatureCollection", "features": []}),
+                  go.Scattergeo(lon=[37.6], lat=[55.7], mode="lines")):
+        go.Figure(trace).update_layout(legend=dict(orientation="h"), margin=dict(t=1), hoverlabel=dict(font_size=1))
+
+
+def _streamlit_use_check() -> None:
+    """Streamlit checks once per process, at the first element any script draws, whether it runs in a
+    Python REPL: inspect.stack(), which reads the source of every frame of the page's deep stack (0.1–0.3
+    s of the first visit after a start, py-spy). Done here instead, from a shallow stack. (A private
+    function: test_warmup fails if a Streamlit upgrade renames it.)"""
+    from streamlit import delta_generator
+
+    check = getattr(delta_generator, "_maybe_print_use_warning", None)
+    if check is not None:
+        check()
 
 
 def ensure_database(lang: str) -> Path:

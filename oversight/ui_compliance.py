@@ -30,6 +30,13 @@ def _int_from_url(key: str, default: int, low: int, high: int) -> int:
     return min(max(int(raw), low), high) if ascii_digits(raw) and len(raw) < 6 else default
 
 
+def warm(source: ui.Source, filters, as_of) -> None:
+    """What a first visit computes with the default rule and filters (ui.warm_up_pages)."""
+    chosen = compliance.Rule(target=ui.DEFAULT_TARGET)
+    ui.cached_for(source, "compliance.watchlist", filters, as_of, chosen)
+    ui.cached_for(source, "compliance.weekends", filters, as_of, chosen.min_volume)
+
+
 def rule(ctx: PageContext) -> compliance.Rule:
     """K, M and the minimum volume (kept in the link: `k`, `m`, `minv`); the target is the sidebar's."""
     lang = ctx.lang

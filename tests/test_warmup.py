@@ -101,10 +101,10 @@ def test_a_median_index_build_starts_once_per_connection_and_scope_whatever_the_
     assert started == [EVERYTHING.key, north.key]
 
 
-@pytest.mark.parametrize("page", ["backlog", "compare", "examples"])
+@pytest.mark.parametrize("page", ["backlog", "map", "compliance", "compare", "examples"])
 def test_the_first_visit_to_a_slow_page_asks_for_what_the_background_warm_up_computed(small_db, tmp_path, monkeypatch, page):
-    """Backlog, Before/after and the examples took over 3 s at their first visit at 10M: serve.py then
-    computes their default results in the background (ui.warm_up_pages). Worth something only with
+    """Pages with queries of their own waited for them at their first visit at 10M: serve.py computes
+    their default results in the background (ui.warm_up_pages). Worth something only with
     the page's own cache keys: every result the page's first visit asks ui._cached for, the warm-up
     asked for with the same arguments (and it asked for nothing the page does not use)."""
     from streamlit.testing.v1 import AppTest
@@ -123,7 +123,7 @@ def test_the_first_visit_to_a_slow_page_asks_for_what_the_background_warm_up_com
 
     monkeypatch.setattr(ui, "_cached", recording)
     steps = ui.warm_up_pages()
-    assert list(steps) == ["backlog", "compare", "examples"]
+    assert list(steps) == ["backlog", "map", "compliance", "compare", "examples"]
     warmed, calls[:] = set(calls), []
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120)
     at.run()
@@ -131,6 +131,21 @@ def test_the_first_visit_to_a_slow_page_asks_for_what_the_background_warm_up_com
     at.switch_page(f"app_pages/{page}.py").run()
     assert not at.exception, at.exception
     asked = set(calls)
-    prefix = {"backlog": "backlog.", "compare": "compare.", "examples": "presentation."}[page]
+    prefix = {"backlog": "backlog.", "map": "heatmap.", "compliance": "compliance.", "compare": "compare.",
+              "examples": "presentation."}[page]
     assert asked and asked <= warmed, asked - warmed
     assert {args for args in warmed if args[0].startswith(prefix)} == asked  # nothing computed in vain
+
+
+def test_the_start_does_what_streamlit_and_pandas_would_do_at_the_first_visit(monkeypatch):
+    """Found with py-spy in a first visit after a start: Streamlit's once-per-process REPL check
+    (inspect.stack() over the page's deep stack) and pandas' Styler import (jinja2 templates compiled)."""
+    import sys
+
+    from streamlit import delta_generator
+
+    assert hasattr(delta_generator, "_maybe_print_use_warning")  # the private function ui calls
+    monkeypatch.setattr(delta_generator, "_use_warning_has_been_displayed", False)  # a fresh process
+    ui.import_everything()
+    assert delta_generator._use_warning_has_been_displayed
+    assert "pandas.io.formats.style" in sys.modules and "streamlit.emojis" in sys.modules
