@@ -38,7 +38,7 @@ def _in_background(name: str, work, *args) -> None:
 @asynccontextmanager
 async def lifespan(_app):
     """At start. In the background: Streamlit's front end compressed (oversight.asgi). Before the server
-    answers (about 4 s at 10M): every module the pages may import (ui.import_everything, 2 s: done in
+    answers (4.4–5 s at 10M): every module the pages may import (ui.import_everything, 2 s: done in
     the background, it slowed the first visit as much as it saved) and ui.warm_up (database opened,
     invariants checked, median index loading, map shapes, the Overview's default results), so that the
     first visitor does not wait for them; then the default results of the other pages with queries of

@@ -64,7 +64,7 @@ def chart_preloads(static_dir: str | Path, index_html: bytes | None = None) -> b
     then spends about a second fetching and compiling it before any chart is drawn (the Examples page
     at 10M: script run over at 2.1 s, charts drawn at 4.0 s). Preloaded, it is fetched and compiled
     while the server runs the script: charts drawn at 3.4 s. (Importing it early as well, to run it
-    too, held up the page's own start by as much as it saved.) Empty when the chunk is not found (another
+    too, at once or once the script run had begun, held up the page's own start by as much as it saved.) Empty when the chunk is not found (another
     Streamlit): the page then works as before."""
     js = Path(static_dir) / "static" / "js"
     chunks = sorted(js.glob("PlotlyChart.*.js")) if js.is_dir() else []
