@@ -53,13 +53,8 @@ def test_a_failing_warm_up_is_logged_and_the_server_starts(monkeypatch, caplog):
     assert "warm-up failed" in caplog.text and "disk on fire" in caplog.text
 
 
-def test_the_first_visit_to_the_overview_asks_for_exactly_what_the_warm_up_computed(small_db, tmp_path, monkeypatch):
-    """The warm-up is worth something only if its cache keys are the page's: every result the Overview
-    asks ui._cached for, the warm-up asked for with the same arguments."""
-    from streamlit.testing.v1 import AppTest
-
-    from oversight.paths import ROOT
-
+def _record_cached(small_db, tmp_path, monkeypatch) -> list:
+    """A copy of the test database as the app's, and every ui._cached call recorded in the list returned."""
     path = tmp_path / "copy.duckdb"
     shutil.copy(small_db, path)
     monkeypatch.setenv("OVERSIGHT_DB", str(path))
@@ -71,6 +66,17 @@ def test_the_first_visit_to_the_overview_asks_for_exactly_what_the_warm_up_compu
         return real(*args)
 
     monkeypatch.setattr(ui, "_cached", recording)
+    return calls
+
+
+def test_the_first_visit_to_the_overview_asks_for_exactly_what_the_warm_up_computed(small_db, tmp_path, monkeypatch):
+    """The warm-up is worth something only if its cache keys are the page's: every result the Overview
+    asks ui._cached for, the warm-up asked for with the same arguments."""
+    from streamlit.testing.v1 import AppTest
+
+    from oversight.paths import ROOT
+
+    calls = _record_cached(small_db, tmp_path, monkeypatch)
     ui.warm_up()
     warmed, calls[:] = set(calls), []
     assert {args[0] for args in warmed} == set(ui.OVERVIEW_RESULTS)
@@ -111,17 +117,7 @@ def test_the_first_visit_to_a_slow_page_asks_for_what_the_background_warm_up_com
 
     from oversight.paths import ROOT
 
-    path = tmp_path / "copy.duckdb"
-    shutil.copy(small_db, path)
-    monkeypatch.setenv("OVERSIGHT_DB", str(path))
-    calls = []
-    real = ui._cached
-
-    def recording(*args):
-        calls.append(args)
-        return real(*args)
-
-    monkeypatch.setattr(ui, "_cached", recording)
+    calls = _record_cached(small_db, tmp_path, monkeypatch)
     steps = ui.warm_up_pages()
     assert list(steps) == ["backlog", "map", "compliance", "compare", "examples"]
     warmed, calls[:] = set(calls), []
