@@ -2,9 +2,11 @@
 
 import streamlit as st
 
-from oversight import backlog, charts, ui
+from oversight import ui
+from oversight.analysis import backlog
 from oversight.i18n import fmt_date, t
-from oversight.presentation import md_text
+from oversight.output import charts
+from oversight.output.presentation import md_text
 
 ctx = ui.context()
 ui.page_header("backlog.title", ctx)

@@ -2,11 +2,12 @@
 agreement's deadlines, recording an inspection, order or fine for one of them, and how deadlines on
 weekends and holidays are kept."""
 
-from oversight import ui, ui_compliance
+from oversight import ui
+from oversight.ui import compliance_page
 
 ctx = ui.context()
 ui.page_header("compliance.title", ctx)
-rule = ui_compliance.rule(ctx)
-result = ui_compliance.watchlist(ctx, rule)
-ui_compliance.record_event(ctx, result)
-ui_compliance.weekends(ctx, rule.min_volume)
+rule = compliance_page.rule(ctx)
+result = compliance_page.watchlist(ctx, rule)
+compliance_page.record_event(ctx, result)
+compliance_page.weekends(ctx, rule.min_volume)

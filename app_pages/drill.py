@@ -8,22 +8,23 @@ an organisation's overdue request is three clicks, each on a table at the top of
 
 import streamlit as st
 
-from oversight import ui, ui_drill
+from oversight import ui
 from oversight.i18n import t
+from oversight.ui import drill_page
 
 ctx = ui.context()
 ui.page_header("drill.title", ctx)
 
-path = ui_drill.current_path(ctx)
-ui_drill.header(path, ctx)
+path = drill_page.current_path(ctx)
+drill_page.header(path, ctx)
 
 if path.level == "request":
-    ui_drill.request_card(path, ctx)
+    drill_page.request_card(path, ctx)
 else:
     if path.level == "organization":
-        ui_drill.organization_card(path, ctx)
-    ui_drill.children_table(path, ctx)
-    ui_drill.scope_kpis(path, ctx)
+        drill_page.organization_card(path, ctx)
+    drill_page.children_table(path, ctx)
+    drill_page.scope_kpis(path, ctx)
     if path.level == "organization":
-        ui_drill.organization_details(path, ctx)
+        drill_page.organization_details(path, ctx)
     st.caption(t("overview.rollup_note", ctx.lang))

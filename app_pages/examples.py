@@ -4,21 +4,22 @@ and the deck to take to the seminar."""
 
 import streamlit as st
 
-from oversight import ui, ui_examples
+from oversight import ui
+from oversight.ui import examples_page
 
 ctx = ui.context()
-if ui_examples.is_presenting():
-    volume = ui_examples.volume_from_url()
-    ui_examples.presenter(ctx, ui_examples.material(ctx, volume), volume)
+if examples_page.is_presenting():
+    volume = examples_page.volume_from_url()
+    examples_page.presenter(ctx, examples_page.material(ctx, volume), volume)
 else:
     ui.page_header("examples.title", ctx)
     controls, present = st.columns([3, 1], vertical_alignment="bottom")
     with controls:
-        volume = ui_examples.min_volume(ctx)
+        volume = examples_page.min_volume(ctx)
     with present:
-        ui_examples.presenter_link(ctx)
-    made = ui_examples.material(ctx, volume)
-    ui_examples.funnel(ctx, made)
-    ui_examples.rankings(ctx, made)
-    ui_examples.example_cards(ctx, made)
-    ui_examples.deck_button(ctx, made)
+        examples_page.presenter_link(ctx)
+    made = examples_page.material(ctx, volume)
+    examples_page.funnel(ctx, made)
+    examples_page.rankings(ctx, made)
+    examples_page.example_cards(ctx, made)
+    examples_page.deck_button(ctx, made)

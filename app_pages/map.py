@@ -3,8 +3,10 @@ municipality × time matrix for when and where."""
 
 import streamlit as st
 
-from oversight import charts, heatmap, ui
+from oversight import ui
+from oversight.analysis import heatmap
 from oversight.i18n import t
+from oversight.output import charts
 
 ctx = ui.context()
 ui.page_header("map.title", ctx)

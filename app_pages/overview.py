@@ -5,8 +5,10 @@ other four cards, all above the fold; the ranked tables below."""
 
 import streamlit as st
 
-from oversight import charts, ui, ui_report
+from oversight import ui
 from oversight.i18n import t
+from oversight.output import charts
+from oversight.ui import report_download
 
 ctx = ui.context()
 ui.page_header("overview.title", ctx)
@@ -37,4 +39,4 @@ st.caption(t("overview.rank_note", ctx.lang))
 st.caption(t("overview.rollup_note", ctx.lang))
 
 # The справка for the page's filters (issue #20): at the end, so the cards stay above the fold.
-ui_report.report_buttons(ctx)
+report_download.report_buttons(ctx)

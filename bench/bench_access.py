@@ -27,8 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a scri
 
 from bench.bench_pages import PAGES, database  # noqa: E402
 from bench.common import timed, write_section  # noqa: E402
-from oversight import metrics, store  # noqa: E402
+from oversight import store
 from oversight.access import EVERYTHING, Scope  # noqa: E402
+from oversight.analysis import metrics
 from oversight.filters import Filters  # noqa: E402
 
 NORTH = Scope(territory_ids=frozenset({1}), municipality_ids=frozenset())

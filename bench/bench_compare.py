@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/bench_compare.py [--db data/bench/demo10m.duckdb] [--runs 5]
 
-Times what the Before/after page computes: oversight.compare.compare for the demo's Serpukhov
+Times what the Before/after page computes: oversight.analysis.compare.compare for the demo's Serpukhov
 seminar (90 days either side, the municipality as the treated group: raw figures and intervals for
 the region, every direction and municipality, the difference-in-differences) with the interrupted
 time series, and the region-wide Q4 2018 / Q1 2019 comparison.
@@ -23,8 +23,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import write_section  # noqa: E402
-from oversight import compare, store  # noqa: E402
+from oversight import store  # noqa: E402
 from oversight.access import EVERYTHING  # noqa: E402
+from oversight.analysis import compare  # noqa: E402
 from oversight.filters import Filters  # noqa: E402
 
 

@@ -36,8 +36,9 @@ sys.path.insert(0, str(ROOT))
 
 import pandas as pd  # noqa: E402
 
-from oversight import compare, store  # noqa: E402
+from oversight import store  # noqa: E402
 from oversight.access import EVERYTHING  # noqa: E402
+from oversight.analysis import compare  # noqa: E402
 from oversight.filters import Filters  # noqa: E402
 
 HEADING = "Before/after: switching the event"

@@ -21,8 +21,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import timed, write_section  # noqa: E402
-from oversight import compliance, metrics, store  # noqa: E402
+from oversight import store  # noqa: E402
 from oversight.access import EVERYTHING  # noqa: E402
+from oversight.analysis import compliance, metrics  # noqa: E402
 from oversight.filters import Filters, default_filters  # noqa: E402
 
 

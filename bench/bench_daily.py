@@ -7,7 +7,7 @@ it is imported.
 1. A database of real (not demo) data: a copy of the 10M demo file with is_demo = false
    (data/bench/daily10m.duckdb), so that an import goes into it rather than replacing it.
 2. Two imports to set the standby up (the first ones copy the file: oversight.standby), then `--runs`
-   measured ones. Each is a new day's ЕДС export from oversight.demo_daily: 24,000 new requests, 5,000
+   measured ones. Each is a new day's ЕДС export from oversight.ingest.demo_daily: 24,000 new requests, 5,000
    closings, 1,000 new ratings of old requests and 20 refused rows (30,020 rows). Timed two ways:
    `import_files` from the call until the new file is published (as the Data page and the inbox
    run it), and the command line `python -m oversight import` from its start to its exit (Python's
@@ -44,7 +44,9 @@ import duckdb  # noqa: E402
 from bench_load import PAGES, loopback_only, percentile, start_server  # noqa: E402
 from common import write_section  # noqa: E402
 
-from oversight import demo_daily, importer, median_cache, standby  # noqa: E402
+from oversight import standby  # noqa: E402
+from oversight.analysis import median_cache  # noqa: E402
+from oversight.ingest import demo_daily, importer  # noqa: E402
 
 DEFAULT_PAGES = ("overview", "backlog", "map", "drill", "compliance")
 
@@ -218,7 +220,7 @@ def main() -> None:
         "|---|---|---|",
         f"| **import, from the call until the dashboard reads the new file** | **{median_in:.2f} s** | "
         + ", ".join(f"{r[0]:.2f}" for r in rows) + " |",
-        f"| then the new file's median index saved (oversight.median_cache; {', '.join(sorted({r[4] for r in rows}))}) "
+        f"| then the new file's median index saved (oversight.analysis.median_cache; {', '.join(sorted({r[4] for r in rows}))}) "
         f"| {statistics.median(r[3] for r in rows):.2f} s | " + ", ".join(f"{r[3]:.2f}" for r in rows) + " |",
         f"| command line `python -m oversight import`, start to exit (the index included) | {median_cli:.2f} s | "
         + ", ".join(f"{r[1]:.2f}" for r in rows) + " |",

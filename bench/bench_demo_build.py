@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/bench_demo_build.py [--tickets 10000000] [--no-write]
 
-Builds the demo into a temporary folder in a child process (`oversight.demo.build_demo_database`, as the
+Builds the demo into a temporary folder in a child process (`oversight.ingest.demo.build_demo_database`, as the
 app's first run and `python -m oversight demo` do), and follows the child's resident memory: the peak
 of the whole build (the kernel's VmHWM, read just before the child exits) and the peak in each step
 the build reports (sampled every 50 ms). Writes its section of docs/benchmarks.md (not with --no-write).
@@ -32,7 +32,7 @@ from common import write_section  # noqa: E402
 CHILD = r"""
 import json, sys, threading, time
 from pathlib import Path
-from oversight.demo import DemoSpec, build_demo_database
+from oversight.ingest.demo import DemoSpec, build_demo_database
 
 def status(name):
     for line in open("/proc/self/status"):
@@ -93,8 +93,8 @@ def main() -> None:
         "",
         f"{dt.date.today()}; {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
         f"load average before {load_before[0]:.2f}, after {os.getloadavg()[0]:.2f}. The build as the app's first run "
-        "and `python -m oversight demo` make it (oversight.demo.build_demo_database), in a child process: "
-        "requests drawn and written in parts of at most 1,000,000 (oversight.demo.CHUNK_TICKETS), then the "
+        "and `python -m oversight demo` make it (oversight.ingest.demo.build_demo_database), in a child process: "
+        "requests drawn and written in parts of at most 1,000,000 (oversight.ingest.demo.CHUNK_TICKETS), then the "
         "derived tables. Goal (#21): ≤ 120 s and ≤ 4 GB peak memory.",
         "",
         f"**{wall:.1f} s wall, {end['hwm_mb'] / 1024:.2f} GB peak resident memory** (the kernel's VmHWM); "

@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 import duckdb  # noqa: E402
 
 from bench.common import write_section  # noqa: E402
-from oversight import importer  # noqa: E402
+from oversight.ingest import importer  # noqa: E402
 
 EXPORT = """
 copy (
@@ -149,7 +149,7 @@ def main() -> None:
             ["", "## Line numbers past texts of several lines (`bench/bench_import.py --multiline`)", "",
              f"{dt.date.today()}: the export above with a text of three lines in every 997th request and an",
              "unreadable creation date in every 100,003rd. The refused rows' lines come from the scan of",
-             f"oversight/csvlines.py (numbering: {report.files[0]['line_numbers']}; {right} of {len(reported)} "
+             f"oversight/ingest/csvlines.py (numbering: {report.files[0]['line_numbers']}; {right} of {len(reported)} "
              "reported lines checked in the file: each starts with its refused row). The scan runs in a thread",
              "during the reference and writing steps.", "",
              "| what | measured |", "|---|---:|", *lines])

@@ -28,8 +28,9 @@ from bench.common import write_section  # noqa: E402
 
 
 def child(path: str) -> None:
-    from oversight import median_cache, metrics, store
+    from oversight import store
     from oversight.access import EVERYTHING
+    from oversight.analysis import median_cache, metrics
 
     started = time.perf_counter()
     con = store.connect(path, EVERYTHING)
@@ -61,7 +62,7 @@ def main() -> None:
     if args.child:
         child(args.child)
         return
-    from oversight import median_cache
+    from oversight.analysis import median_cache
 
     rows = []
     for db in args.dbs:

@@ -25,10 +25,11 @@ import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
 
-from oversight import backlog, heatmap, metrics, store
+from oversight import store
 from oversight.access import EVERYTHING  # noqa: E402
-from oversight.demo import DemoSpec, build_demo_database
+from oversight.analysis import backlog, heatmap, metrics
 from oversight.filters import Filters
+from oversight.ingest.demo import DemoSpec, build_demo_database
 from oversight.paths import ROOT
 
 BUDGET_MS = {"overview": 300, "backlog": 300, "map": 500}

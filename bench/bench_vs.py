@@ -45,8 +45,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import write_section  # noqa: E402
-from oversight import backlog, drill, heatmap, metrics, store  # noqa: E402
+from oversight import store  # noqa: E402
 from oversight.access import EVERYTHING  # noqa: E402
+from oversight.analysis import backlog, drill, heatmap, metrics  # noqa: E402
 from oversight.filters import Filters  # noqa: E402
 
 D = dt.date

@@ -130,8 +130,8 @@ def _require(action: str, target: str) -> None:
 
 
 def cmd_demo(args) -> None:
-    from oversight.demo import DemoSpec, build_demo_database
     from oversight.i18n import t
+    from oversight.ingest.demo import DemoSpec, build_demo_database
 
     _require("import", "demo")  # it replaces the data file
 
@@ -163,7 +163,7 @@ def _check_filters(con, f) -> None:
 
 
 def cmd_kpis(args) -> None:
-    from oversight.metrics import kpis
+    from oversight.analysis.metrics import kpis
 
     con, info = _open(args.db)
     f = _filters(args)
@@ -173,7 +173,7 @@ def cmd_kpis(args) -> None:
 
 
 def cmd_backlog(args) -> None:
-    from oversight.backlog import series
+    from oversight.analysis.backlog import series
 
     con, info = _open(args.db)
     f = _filters(args)
@@ -188,7 +188,7 @@ def cmd_backlog(args) -> None:
 
 
 def cmd_heatmap(args) -> None:
-    from oversight.heatmap import matrix
+    from oversight.analysis.heatmap import matrix
 
     con, info = _open(args.db)
     f = _filters(args)
@@ -226,7 +226,8 @@ def _json_value(value):
 def cmd_drill(args) -> None:
     from dataclasses import replace
 
-    from oversight import drill, store
+    from oversight import store
+    from oversight.analysis import drill
 
     con, info = _open(args.db)
     f = _filters(args)
@@ -268,7 +269,8 @@ def _span(text: str) -> tuple[dt.date, dt.date]:
 
 
 def cmd_compare(args) -> None:
-    from oversight import compare, store
+    from oversight import store
+    from oversight.analysis import compare
     from oversight.filters import Filters
 
     con, info = _open(args.db)
@@ -323,7 +325,7 @@ def pd_notna(value) -> bool:
 
 
 def cmd_rank(args) -> None:
-    from oversight import fairness
+    from oversight.analysis import fairness
 
     con, info = _open(args.db)
     f = _filters(args)
@@ -336,7 +338,7 @@ def cmd_rank(args) -> None:
 
 
 def cmd_slides(args) -> None:
-    from oversight import images, presentation, slides
+    from oversight.output import images, presentation, slides
 
     con, info = _open(args.db)
     f = _filters(args)
@@ -364,7 +366,7 @@ def _records(frame) -> list[dict]:
 def cmd_watchlist(args) -> None:
     import datetime as dt
 
-    from oversight import compliance
+    from oversight.analysis import compliance
     from oversight.filters import Filters
 
     con, info = _open(args.db)
@@ -389,7 +391,7 @@ def cmd_watchlist(args) -> None:
 
 
 def cmd_weekends(args) -> None:
-    from oversight import compliance
+    from oversight.analysis import compliance
 
     con, info = _open(args.db)
     f = _filters(args)
@@ -411,7 +413,9 @@ def _timestamp(text: str):
 
 
 def cmd_import(args) -> None:
-    from oversight import access, guarded, importer, median_cache
+    from oversight import access, guarded
+    from oversight.analysis import median_cache
+    from oversight.ingest import importer
 
     path = args.db or database_path()
     usage = None
@@ -430,8 +434,8 @@ def cmd_import(args) -> None:
     from oversight import leftovers
 
     leftovers.clean(path.parent)  # what a killed import left (never a running one's)
-    if args.inbox is not None:  # oversight/inbox.py; the exit codes are listed in docs/daily.md
-        from oversight import inbox
+    if args.inbox is not None:  # oversight/ingest/inbox.py; the exit codes are listed in docs/daily.md
+        from oversight.ingest import inbox
 
         try:
             run = inbox.process(args.inbox, path, principal(), args.profile, args.settle,
@@ -553,8 +557,9 @@ def cmd_rebuild(args) -> None:
 def cmd_report(args) -> None:
     """The справка (DOCX and/or PDF) for the last complete week, month or quarter; optionally e-mailed."""
     global _principal
-    from oversight import access, images, report
+    from oversight import access
     from oversight.filters import Filters
+    from oversight.output import images, report
 
     if args.report_as_user is not None:  # `report --as-user EMAIL` is the same as `--as-user EMAIL report`
         if not args.report_as_user.strip():
@@ -589,7 +594,7 @@ def cmd_report(args) -> None:
         print(f"справка written to {out} ({len(data) // 1024} KB)", file=sys.stderr)
     print(f"{args.period} {start.isoformat()}..{end.isoformat()} in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     if args.mail_to:
-        from oversight import mail
+        from oversight.output import mail
 
         subject = f"{made.title.capitalize()} {made.subtitle}"
         body = "\n".join([subject, *made.head, "", *[f"{out.name}" for out in files]])
@@ -748,11 +753,11 @@ def main(argv: list[str] | None = None) -> None:
             _refuse("--as-user", args.as_user, f"{args.as_user} has no grant")
     else:
         _principal = None
-    from oversight import metrics
+    from oversight.analysis import metrics
 
     metrics.BACKGROUND_INDEX = False  # a one-shot process: no index build left running at exit
     if args.command == "demo":
-        from oversight.demo import DEMO_SEED, DEMO_TICKETS
+        from oversight.ingest.demo import DEMO_SEED, DEMO_TICKETS
 
         args.tickets = args.tickets or DEMO_TICKETS
         args.seed = DEMO_SEED if args.seed is None else args.seed

@@ -55,7 +55,7 @@ class Filters:
             "organization_id": self.organization_id,
             "category_id": self.category_id,
             "source": self.source,
-            "building_id": None,  # a building is the drill-down's own step (oversight.drill)
+            "building_id": None,  # a building is the drill-down's own step (oversight.analysis.drill)
         }
 
     def to_query_params(self) -> dict[str, str]:

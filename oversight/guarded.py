@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from oversight import access, importer, store
-from oversight import events as ev
+from oversight import access, store
 from oversight.access import AccessDenied, Principal
+from oversight.ingest import events as ev
+from oversight.ingest import importer
 
 # What a recorded action may be (the Compliance page's form): a measure taken about an organisation.
 RECORDABLE = {"inspection", "order", "fine"}

@@ -990,7 +990,7 @@ _PERSONAL_BY_QUERY = {("drill_labels", "building"): {"name_ru": "address", "name
 
 
 def _masked(name: str, params: dict, frame: pd.DataFrame) -> pd.DataFrame:
-    from oversight import privacy  # here: privacy is a leaf, store is imported by everything
+    from oversight import privacy
 
     kinds = {c: k for c, k in _PERSONAL_COLUMNS.items() if c in frame.columns}
     kinds |= _PERSONAL_BY_QUERY.get((name, params.get("level")), {})

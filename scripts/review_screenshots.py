@@ -104,8 +104,10 @@ def _shoot(browser, url: str, lang: str, size: tuple[int, int], out: Path, full:
 
 def _deck_pictures(db: Path, out: Path, langs: list[str]) -> None:
     """The deck's pictures, drawn as slides.deck draws them (images.to_png at the deck's size)."""
-    from oversight import access, heatmap, images, presentation, store
+    from oversight import access, store
+    from oversight.analysis import heatmap
     from oversight.filters import default_filters
+    from oversight.output import images, presentation
     from oversight.ui import DEFAULT_TARGET
 
     con = store.connect(db, access.EVERYTHING)

@@ -11,7 +11,7 @@ import pytest
 
 from oversight import store
 from oversight.access import EVERYTHING
-from oversight.demo import DemoSpec, build_demo_database
+from oversight.ingest.demo import DemoSpec, build_demo_database
 
 SMALL = DemoSpec(tickets=40_000, seed=7, organizations=300)
 STORY = DemoSpec(tickets=400_000, seed=11)
@@ -126,7 +126,7 @@ def frames(small_db) -> dict[str, pd.DataFrame]:
 @pytest.fixture(scope="session", autouse=True)
 def _median_index_ready(con):
     """Tests compare the median index with SQL, so build it up front (the app builds it in the background)."""
-    from oversight import metrics
+    from oversight.analysis import metrics
 
     metrics.prepare_median_index(con)
 
@@ -137,7 +137,7 @@ MIDDAY = DemoSpec(tickets=30_000, seed=9, organizations=200, end=dt.date(2019, 1
 @pytest.fixture(scope="session")
 def midday(tmp_path_factory):
     """A database whose as_of falls in the middle of a day (as real exports do): con, frames, as_of."""
-    from oversight import metrics
+    from oversight.analysis import metrics
 
     path = tmp_path_factory.mktemp("db") / "midday.duckdb"
     build_demo_database(path, MIDDAY)

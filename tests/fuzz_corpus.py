@@ -1233,7 +1233,7 @@ class _Logged(logging.Handler):
 
 def _import_step(cases: list[Case], db: Path, folder: Path) -> list[Result]:
     """One import of one or more files in-process, and every check."""
-    from oversight import importer
+    from oversight.ingest import importer
 
     paths = [c.write(folder) for c in cases]
     before = _snapshot(db)

@@ -15,8 +15,9 @@ import pandas as pd
 import pytest
 import reference_metrics as ref
 
-from oversight import access, backlog, guarded, metrics, store
+from oversight import access, guarded, store
 from oversight.access import EVERYTHING, AccessDenied, Scope
+from oversight.analysis import backlog, metrics
 from oversight.filters import Filters, default_filters
 from oversight.paths import ROOT
 
@@ -352,7 +353,7 @@ def test_as_of_today_is_moscow_time():
 
 
 def test_a_scope_is_named_by_its_whole_directions_then_the_other_municipalities(small_db, frames):
-    from oversight import presentation
+    from oversight.output import presentation
 
     assert presentation.scope_label(store.connect(small_db, north_scope()), "ru") == "Север"
     municipalities = frames["municipalities"].query("territory_id == 3 and successor_id.isna()").sort_values("name_ru")

@@ -20,11 +20,13 @@ import reference_metrics as ref
 from google.protobuf import text_format
 from streamlit.testing.v1 import AppTest
 
-from oversight import access, compliance, export, images, presentation, slides, store
+from oversight import access, store
 from oversight.access import EVERYTHING, Scope
+from oversight.analysis import compliance
 from oversight.filters import default_filters
 from oversight.i18n import t
 from oversight.navigation import PAGES, pages_for
+from oversight.output import export, images, presentation, slides
 from oversight.paths import ROOT
 from oversight.ui import CARD_METRICS, PageContext, format_kpi
 
@@ -260,9 +262,9 @@ def test_a_territorial_heads_exports_carry_only_his_direction(small_db, grants, 
     result = compliance.watchlist(con, year, as_of, compliance.Rule(k=1, m=6, target=0.99, min_volume=5))
     ctx = PageContext(lang="ru", db_path=small_db, version="v", as_of=as_of, is_demo=True, source="demo",
                       filters=year, target=0.95, principal=north)
-    from oversight import ui_compliance
+    from oversight.ui import compliance_page
 
-    workbook = export.to_xlsx_bytes({"list": ui_compliance.excel_table(result, ctx)})
+    workbook = export.to_xlsx_bytes({"list": compliance_page.excel_table(result, ctx)})
     text = _xlsx_text(workbook)
     assert not result["list"].empty
     assert_no_foreign(text, foreign, "compliance Excel")
@@ -295,7 +297,7 @@ def test_caches_never_hand_one_scopes_result_to_another(small_db, grants, monkey
 
 
 def test_whole_region_roles_see_the_region(small_db, grants, con, as_of, monkeypatch):
-    from oversight import metrics
+    from oversight.analysis import metrics
 
     expected = metrics.kpis(con, default_filters(as_of), as_of)
     for user in ("lead@example.org", "presenter@example.org", "data@example.org"):

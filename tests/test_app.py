@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from oversight import metrics
+from oversight.analysis import metrics
 from oversight.filters import Filters, default_filters
 from oversight.i18n import t
 from oversight.navigation import PAGES
@@ -81,7 +81,7 @@ def test_bad_and_malicious_links_are_reported_not_run(small_db, con, as_of, monk
 
 
 def test_first_run_builds_the_demo_database(tmp_path, monkeypatch):
-    from oversight import demo
+    from oversight.ingest import demo
 
     monkeypatch.setattr(demo, "DEMO_TICKETS", 5_000)
     monkeypatch.setattr(demo.DemoSpec.__init__, "__defaults__", (5_000, demo.DEMO_SEED, 200, demo.DEMO_START, demo.DEMO_END, demo.DEMO_AS_OF))
@@ -132,7 +132,7 @@ def test_backlog_page_controls_and_link(small_db, con, as_of, monkeypatch):
     assert at.selectbox(key="pg_cmp").value == "territory:1"
     assert len(at.get("plotly_chart")) == 5
     summary = next(i.value for i in at.info if i.value != t("auth.single_user", "ru"))
-    from oversight import backlog
+    from oversight.analysis import backlog
 
     base = backlog.series(con, Filters(start=default_filters(as_of).start, end=default_filters(as_of).end, territory_id=2), as_of, "month")
     assert format_kpi("backlog_end", int(base["backlog"].iloc[-1]), "ru") in summary

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 import reference_metrics as ref
 
-from oversight import backlog, metrics
 from oversight.access import EVERYTHING
+from oversight.analysis import backlog, metrics
 from oversight.filters import Filters
 from oversight.paths import ROOT
 

@@ -23,7 +23,7 @@ from urllib.parse import urlencode, urlparse
 import pytest
 from conftest import CHROMIUM
 
-from oversight import metrics
+from oversight.analysis import metrics
 from oversight.filters import Filters, default_filters
 from oversight.i18n import t
 from oversight.navigation import PAGES
@@ -293,7 +293,7 @@ def test_default_view_at_1920(browser, server, con, as_of):
 
 
 def test_drill_down_deep_link_opens_an_organisation_card(browser, server, con, as_of):
-    from oversight import drill
+    from oversight.analysis import drill
 
     period = default_filters(as_of)
     municipality = drill.children(con, period, as_of, "municipality").iloc[0]
@@ -364,7 +364,8 @@ def test_drill_down_request_card_masks_personal_data(browser, server, frames):
 
 
 def test_before_after_for_a_seminar_shows_the_honest_conclusion(browser, server, con, as_of):
-    from oversight import compare, store
+    from oversight import store
+    from oversight.analysis import compare
 
     seminar = store.run(con, "events_all").query("kind == 'seminar' and municipality_id.notna()").iloc[0]
     periods = compare.Periods.around(seminar["event_date"].date(), 90)
@@ -412,7 +413,7 @@ def test_chromium_is_the_debian_one():
 
 
 def test_examples_outlier_row_opens_the_organisation_card(browser, server, con, as_of):
-    from oversight import fairness
+    from oversight.analysis import fairness
 
     assessed, funnel = fairness.organizations(con, default_filters(as_of), as_of, 20)
     worst = fairness.outliers(assessed, funnel, "above").iloc[0]
@@ -463,8 +464,9 @@ def test_presenter_mode_hides_the_sidebar_and_steps_with_the_arrow_keys(browser,
 def test_compliance_watchlist_downloads_as_a_case_file(browser, server, con, as_of):
     import openpyxl
 
-    from oversight import compliance, export
+    from oversight.analysis import compliance
     from oversight.i18n import fmt_number
+    from oversight.output import export
 
     rule = compliance.Rule(k=2, m=4, target=0.95, min_volume=5)
     listed = compliance.watchlist(con, default_filters(as_of), as_of, rule)["list"]
@@ -501,7 +503,7 @@ BOSTON = ROOT / "tests" / "fixtures" / "boston311-100.csv"
 def imported_server(small_db, tmp_path_factory):
     """A server on a copy of the small database into which Boston's 311 sample was imported (the
     demo replaced): every page must work on a city's data."""
-    from oversight import importer
+    from oversight.ingest import importer
 
     copy = tmp_path_factory.mktemp("imported") / "boston.duckdb"
     shutil.copy(small_db, copy)

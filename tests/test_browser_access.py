@@ -40,8 +40,9 @@ from oidc_provider import (
     write_secrets,
 )
 
-from oversight import access, metrics, store
+from oversight import access, store
 from oversight.access import EVERYTHING, Scope
+from oversight.analysis import metrics
 from oversight.filters import default_filters
 from oversight.i18n import t
 from oversight.paths import ROOT

@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
-from oversight import compare, store
+from oversight import store
+from oversight.analysis import compare
 from oversight.filters import Filters
 from oversight.i18n import t
 from tests.test_browser import Visit, _serve

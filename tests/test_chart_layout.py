@@ -15,8 +15,9 @@ import pandas as pd
 import plotly.io as pio
 import pytest
 
-from oversight import backlog, charts, fairness, heatmap, images, presentation
+from oversight.analysis import backlog, fairness, heatmap
 from oversight.filters import Filters, default_filters
+from oversight.output import charts, images, presentation
 
 D = dt.date
 QUARTER = Filters(start=D(2019, 1, 1), end=D(2019, 3, 31))

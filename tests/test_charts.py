@@ -6,8 +6,9 @@ import datetime as dt
 
 import pandas as pd
 
-from oversight import backlog, charts, heatmap
+from oversight.analysis import backlog, heatmap
 from oversight.filters import Filters
+from oversight.output import charts
 
 D = dt.date
 

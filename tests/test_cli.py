@@ -7,7 +7,7 @@ import json
 import subprocess
 import sys
 
-from oversight import metrics
+from oversight.analysis import metrics
 from oversight.filters import Filters
 from oversight.paths import ROOT
 

@@ -15,10 +15,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from oversight import compare, demo, metrics, store
+from oversight import store
 from oversight.access import EVERYTHING
+from oversight.analysis import compare, metrics
 from oversight.filters import Filters
 from oversight.i18n import t
+from oversight.ingest import demo
 from tests.conftest import read_table
 
 D = dt.date

@@ -11,8 +11,9 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from oversight import compare, store
+from oversight import store
 from oversight.access import EVERYTHING
+from oversight.analysis import compare
 from oversight.filters import Filters
 from oversight.paths import ROOT
 

@@ -16,8 +16,9 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from oversight import compliance, store
+from oversight import store
 from oversight.access import EVERYTHING
+from oversight.analysis import compliance
 from oversight.filters import Filters, default_filters
 from oversight.i18n import t
 from oversight.paths import ROOT
@@ -237,7 +238,7 @@ def test_recording_an_inspection_from_the_watchlist(small_db, tmp_path, monkeypa
 
 
 def test_imported_city_data_use_their_country_calendar(tmp_path):
-    from oversight import importer
+    from oversight.ingest import importer
 
     assert compliance.day_kinds(dt.date(2022, 7, 4), dt.date(2022, 7, 4), "US")[dt.date(2022, 7, 4)] == "holiday"
     assert compliance.day_kinds(dt.date(2022, 1, 3), dt.date(2022, 1, 3), "US")[dt.date(2022, 1, 3)] == "working"

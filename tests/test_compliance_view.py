@@ -9,9 +9,10 @@ import json
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from oversight import compliance, ui_compliance
+from oversight.analysis import compliance
 from oversight.filters import default_filters
 from oversight.i18n import fmt_number, t
+from oversight.ui import compliance_page
 
 RULE = compliance.Rule(k=2, m=4, target=0.92, min_volume=5)  # the small demo: ~5 deadlines per organisation-month
 LINK = {"k": "2", "m": "4", "minv": "5", "target": "92"}
@@ -21,7 +22,7 @@ def _page(small_db, monkeypatch, lang="ru", top=5) -> AppTest:
     from tests.test_app import DASHBOARD
 
     monkeypatch.setenv("OVERSIGHT_DB", small_db)
-    monkeypatch.setattr(ui_compliance, "TOP", top)
+    monkeypatch.setattr(compliance_page, "TOP", top)
     at = AppTest.from_file(DASHBOARD, default_timeout=180)
     for key, value in {**LINK, "lang": lang}.items():
         at.query_params[key] = value
@@ -64,7 +65,7 @@ def test_the_columns_to_act_on_come_first_pinned_and_fit_1366(small_db, monkeypa
     config = json.loads(at.dataframe[0].proto.columns)
     assert all(config[c]["pinned"] for c in ["№", *key])  # they stay in view when the table is scrolled
     months = [c for c in table.columns[4:4 + RULE.m]]
-    assert len(months) == RULE.m and all(config[c]["width"] == ui_compliance.MONTH_PX for c in months)
+    assert len(months) == RULE.m and all(config[c]["width"] == compliance_page.MONTH_PX for c in months)
 
 
 @pytest.mark.parametrize("lang", ["ru", "en"])
@@ -73,14 +74,14 @@ def test_with_the_default_six_months_everything_to_act_on_fits_1366(con, as_of, 
     and the six months within the table's width at 1366×768 with the sidebar open; each header
     wide enough for its short label."""
     result = compliance.watchlist(con, default_filters(as_of), as_of, compliance.Rule(k=2, m=6, target=0.92, min_volume=5))
-    config = ui_compliance.column_config(None, result, lang)
+    config = compliance_page.column_config(None, result, lang)
     first = ["№", t("col.name", lang), t("compliance.col.failed", lang), t("compliance.col.open_overdue", lang)]
-    months = [ui_compliance._month_label(m, lang) for m in result["months"]]
+    months = [compliance_page._month_label(m, lang) for m in result["months"]]
     total = sum(config[c]["width"] for c in first + months)
-    assert total <= ui_compliance.TABLE_PX_1366
-    assert config[t("col.name", lang)]["width"] >= ui_compliance.NAME_MIN_PX
+    assert total <= compliance_page.TABLE_PX_1366
+    assert config[t("col.name", lang)]["width"] >= compliance_page.NAME_MIN_PX
     for column in first[2:]:
         label = config[column]["label"]
         assert len(label) < len(column) or column == label  # a short header on screen ...
-        assert config[column]["width"] >= ui_compliance.header_px(label)  # ... shown whole
+        assert config[column]["width"] >= compliance_page.header_px(label)  # ... shown whole
         assert config[column]["help"]  # the full name on hover

@@ -1,4 +1,4 @@
-"""oversight.csvlines against Python's csv module: where every record of a CSV file starts."""
+"""oversight.ingest.csvlines against Python's csv module: where every record of a CSV file starts."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import csv
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from oversight import csvlines
+from oversight.ingest import csvlines
 
 VALUE = st.lists(st.sampled_from(["a", "я", ";", '"', "\n", "\r\n", " ", "1"]), max_size=6).map("".join)
 ROW = st.one_of(st.just([]), st.lists(VALUE, min_size=1, max_size=4))

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from conftest import read_table
 
-from oversight import demo
-from oversight.demo import DemoSpec, generate
+from oversight.ingest import demo
+from oversight.ingest.demo import DemoSpec, generate
 from oversight.workcalendar import day_table, is_working_day
 
 

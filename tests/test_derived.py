@@ -16,7 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from oversight import demo_daily, derived, importer, store
+from oversight import derived, store
+from oversight.ingest import demo_daily, importer
 
 TABLES = ("ticket_facts", "ticket_facts_by_org", "municipality_rollup", *derived.AGGREGATES)
 

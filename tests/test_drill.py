@@ -15,7 +15,8 @@ import pandas as pd
 import pytest
 import reference_metrics as ref
 
-from oversight import drill, metrics, privacy
+from oversight import privacy
+from oversight.analysis import drill, metrics
 from oversight.filters import Filters
 
 D = dt.date

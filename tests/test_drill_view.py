@@ -13,7 +13,7 @@ import pytest
 import reference_metrics as ref
 from streamlit.testing.v1 import AppTest
 
-from oversight import drill
+from oversight.analysis import drill
 from oversight.filters import default_filters
 from oversight.i18n import fmt_number, t
 from oversight.paths import ROOT
@@ -267,7 +267,7 @@ def _pct(text) -> float:
 
 
 def test_days_text():
-    from oversight.ui_drill import late_text
+    from oversight.ui.drill_page import late_text
 
     assert late_text(3877.4, "ru") == "Просрочена на 161,6 дн."
     assert late_text(3877.4, "en") == "Late by 161.6 days"

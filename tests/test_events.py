@@ -10,8 +10,9 @@ import duckdb
 import pandas as pd
 import pytest
 
-from oversight import events, store
+from oversight import store
 from oversight.access import EVERYTHING
+from oversight.ingest import events
 
 FIRST, LAST = dt.date(2017, 1, 1), dt.date(2020, 12, 31)
 

@@ -17,9 +17,12 @@ from PIL import Image
 from pptx import Presentation
 from streamlit.testing.v1 import AppTest
 
-from oversight import examples, fairness, images, metrics, presentation, privacy, ui_examples
+from oversight import privacy
+from oversight.analysis import examples, fairness, metrics
 from oversight.filters import Filters
 from oversight.i18n import fmt_number, t
+from oversight.output import images, presentation
+from oversight.ui import examples_page
 from tests.reference_metrics import kpis as reference_kpis
 from tests.reference_metrics import scoped
 
@@ -257,7 +260,7 @@ def test_the_arrows_say_when_there_is_no_next_or_previous_slide(small_db, monkey
     assert back.disabled and back.help == t("examples.first_slide", lang)
     assert any(t("examples.first_slide", lang) in c.value for c in at.caption)
     assert not any(t("examples.last_slide", lang) in c.value for c in at.caption)
-    assert ui_examples.slide_counter(3, 5, lang) == "3 / 5"
+    assert examples_page.slide_counter(3, 5, lang) == "3 / 5"
 
 
 @pytest.mark.browser
@@ -294,7 +297,7 @@ def test_presenter_slides_fill_the_viewport_without_a_toolbar(browser, small_db,
 
 def test_lateness_is_said_in_days_from_a_day_on():
     """«просрочка 3 877 ч» was read as hours where days were meant (#19)."""
-    from oversight.presentation import late_text
+    from oversight.output.presentation import late_text
 
     assert late_text(3877.4, "ru") == "161,6 дн."
     assert late_text(3877.4, "en") == "161.6 days"

@@ -14,10 +14,11 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from oversight import compliance, export, presentation
 from oversight.access import EVERYTHING, Principal
+from oversight.analysis import compliance
 from oversight.filters import Filters, default_filters
 from oversight.i18n import t
+from oversight.output import export, presentation
 
 AS_OF = dt.datetime(2020, 1, 1)
 TITLE = export.title_lines("Список контроля", "ru", AS_OF, period=(dt.date(2019, 10, 1), dt.date(2019, 12, 31)),
@@ -169,20 +170,20 @@ def _titled(ctx, what, sheets, formats=None, **kwargs):
 
 @pytest.mark.parametrize("lang", ["ru", "en"])
 def test_the_compliance_case_file_is_formatted(small_db, con, as_of, lang):
-    from oversight import ui_compliance
+    from oversight.ui import compliance_page
 
     f = Filters(as_of.date(), as_of.date(), territory_id=2)
     ctx = _ctx(small_db, as_of, lang, f)
     rule = compliance.Rule(k=2, m=4, target=0.92, min_volume=5)
     result = compliance.watchlist(con, f, as_of, rule)
     assert len(result["list"]) > 3
-    table = ui_compliance.excel_table(result, ctx)
-    data = _titled(ctx, ui_compliance.excel_title(result, lang), {"list": table}, period=False,
-                   extra=[ui_compliance.rule_line(result, rule, ctx)])
+    table = compliance_page.excel_table(result, ctx)
+    data = _titled(ctx, compliance_page.excel_title(result, lang), {"list": table}, period=False,
+                   extra=[compliance_page.rule_line(result, rule, ctx)])
     ws = _sheet(data)
     top = export.header_row(ws)
     title = [ws.cell(row=i, column=1).value for i in range(1, top - 1)]
-    assert title[0] == ui_compliance.excel_title(result, lang)
+    assert title[0] == compliance_page.excel_title(result, lang)
     assert any("Восток" in line for line in title)  # the filter, by name
     assert any(str(rule.k) in line and str(rule.m) in line for line in title)  # the rule
     assert any(as_of.strftime("%d.%m.%Y" if lang == "ru" else "%Y-%m-%d") in line for line in title)  # the data's date
@@ -201,24 +202,24 @@ def test_the_compliance_case_file_is_formatted(small_db, con, as_of, lang):
     # The numbers are the watchlist's: the first organisation's first month, cell by cell.
     first = result["list"].iloc[0]
     month = result["record"][result["record"]["organization_id"] == first["organization_id"]].iloc[0]
-    label = ui_compliance._month_label(month["month"], lang)
+    label = compliance_page._month_label(month["month"], lang)
     back = export.read_table(data)
     assert back.loc[0, f"{label}: {on_time}"] == pytest.approx(month["on_time_rate"])
     assert back.loc[0, t("col.name", lang)] == first["name"]
 
 
 def test_the_weekend_and_examples_downloads_are_numbers(small_db, con, as_of):
-    from oversight import ui_compliance, ui_examples
+    from oversight.ui import compliance_page, examples_page
 
     year = Filters(dt.date(2019, 1, 1), dt.date(2019, 12, 31))
     weekends = compliance.weekends(con, year, as_of, 10)
     names = {i: f"org {i}" for i in weekends["organization"]["organization_id"]}
-    table = ui_compliance._kinds_numeric(weekends["organization"], "organization_id", names, "ru")
-    gap = ui_compliance._gap_numeric(weekends["gap"], names, "ru")
+    table = compliance_page._kinds_numeric(weekends["organization"], "organization_id", names, "ru")
+    gap = compliance_page._gap_numeric(weekends["gap"], names, "ru")
     made = presentation.material(con, year, as_of, 20)
-    organizations = ui_examples.organizations_table(made.assessed, "ru")
+    organizations = examples_page.organizations_table(made.assessed, "ru")
     data = export.to_xlsx_bytes({"a": table, "b": gap, "c": organizations}, ["Что"],
-                                formats={**ui_compliance._gap_formats("ru"), **ui_examples._eb_formats("ru")})
+                                formats={**compliance_page._gap_formats("ru"), **examples_page._eb_formats("ru")})
     ws = _sheet(data, "a")
     working = f"{t('compliance.kind.working', 'ru')}: {t('col.on_time_rate', 'ru')}"
     assert {c.number_format for c in _column(ws, working) if c.value is not None} == {"0.0 %"}

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from oversight import drill, fairness, metrics
+from oversight.analysis import drill, fairness, metrics
 from oversight.filters import Filters
 from tests.reference_metrics import scoped
 

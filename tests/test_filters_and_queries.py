@@ -7,8 +7,9 @@ import datetime as dt
 import duckdb
 import pytest
 
-from oversight import metrics, store
+from oversight import store
 from oversight.access import EVERYTHING
+from oversight.analysis import metrics
 from oversight.filters import Filters, default_filters, preset_period
 
 D = dt.date

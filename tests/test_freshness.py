@@ -13,8 +13,9 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from oversight import freshness, importer, settings, store
+from oversight import freshness, settings, store
 from oversight.i18n import t
+from oversight.ingest import importer
 from oversight.paths import ROOT
 
 NOW = dt.datetime(2026, 11, 30, 9, 0)

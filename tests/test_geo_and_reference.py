@@ -105,7 +105,7 @@ def test_boundaries_are_published_for_the_browser_once_and_byte_identical(tmp_pa
 
 
 def test_map_falls_back_to_inline_boundaries_where_static_cannot_be_written(monkeypatch):
-    from oversight import heatmap
+    from oversight.analysis import heatmap
 
     def refuse(**kwargs):
         raise PermissionError("read-only install")

@@ -11,7 +11,7 @@ import sys
 import pandas as pd
 import pytest
 
-from oversight import heatmap, metrics
+from oversight.analysis import heatmap, metrics
 from oversight.filters import Filters
 from oversight.paths import ROOT
 

@@ -20,8 +20,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from oversight import guarded, importer, store
+from oversight import guarded, store
 from oversight.access import LOCAL
+from oversight.ingest import importer
 from oversight.paths import ROOT
 
 HEADER = ["Номер", "Дата создания", "Срок", "Дата закрытия", "Статус", "Муниципальное образование", "Организация",

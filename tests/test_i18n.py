@@ -46,7 +46,7 @@ def test_every_used_key_exists():
 
     root = pathlib.Path(__file__).resolve().parent.parent
     used = set()
-    for path in list((root / "oversight").glob("*.py")) + list((root / "pages").glob("*.py")) + [root / "dashboard.py"]:
+    for path in list((root / "oversight").rglob("*.py")) + list((root / "app_pages").glob("*.py")) + [root / "dashboard.py"]:
         used |= set(re.findall(r"""\bt\(\s*["']([a-z_]+\.[a-z_.]+)["']""", path.read_text(encoding="utf-8")))
     assert used, "no keys found: the pattern is broken"
     assert used <= set(strings()), used - set(strings())

@@ -19,9 +19,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from oversight import importer, metrics, store
+from oversight import store
 from oversight.access import EVERYTHING
+from oversight.analysis import metrics
 from oversight.filters import Filters
+from oversight.ingest import importer
 from oversight.paths import ROOT
 
 FIXTURES = ROOT / "tests" / "fixtures"  # verbatim copies of shared/fixtures (tests/fixtures/SOURCE.md)
@@ -77,7 +79,7 @@ def test_boston_ontime_flag_is_reproduced(tmp_path):
     assert k["due"] == len(with_deadline) == 89
     assert k["missed"] == (with_deadline["ontime"] == "OVERDUE").sum()
     # And row by row, through the drill-down's request card.
-    from oversight import drill
+    from oversight.analysis import drill
 
     ids = dict(con.execute("select external_id, ticket_id from tickets").fetchall())
     for row in with_deadline.itertuples():
@@ -426,7 +428,7 @@ def test_open311_georeport_rows(tmp_path):
 
 
 def test_history_lists_file_names_not_their_json():
-    from oversight.ui_data import _file_names
+    from oversight.ui.data_page import _file_names
 
     assert _file_names(json.dumps(["выгрузка май.csv", "b.xlsx"], ensure_ascii=False)) == "выгрузка май.csv, b.xlsx"
     assert _file_names("not json") == "not json"

@@ -14,8 +14,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from oversight import access, importer, inbox, store
+from oversight import access, store
 from oversight.access import CLI, EVERYTHING, Principal
+from oversight.ingest import importer, inbox
 from oversight.paths import ROOT
 
 BOSTON = ROOT / "tests" / "fixtures" / "boston311-100.csv"

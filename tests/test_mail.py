@@ -9,8 +9,8 @@ import socket
 
 import pytest
 
-from oversight import mail
 from oversight.__main__ import main
+from oversight.output import mail
 
 
 class Inbox:

@@ -31,10 +31,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
-from oversight import access, presentation, store
+from oversight import access, store
 from oversight.access import EVERYTHING
+from oversight.output import presentation
+from oversight.output.presentation import WORD_JOINER, md_code, md_text, plotly_text
 from oversight.paths import ROOT
-from oversight.presentation import WORD_JOINER, md_code, md_text, plotly_text
 
 DASHBOARD = str(ROOT / "dashboard.py")
 # An image from outside (a closed network must never fetch it), bold, HTML, a bare URL, Streamlit's
@@ -142,7 +143,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from oversight.presentation import md_code, md_text, plotly_text
+from oversight.output.presentation import md_code, md_text, plotly_text
 
 NAME = {name!r}
 MAIL = "north@example.org"
@@ -458,8 +459,9 @@ def test_compliance_overview_map_backlog_compare_and_data_pages(hostile_db, monk
 
 def test_figures_built_by_the_library_escape_names(hostile_db):
     """The same figures the deck draws (kaleido): every name from the data escaped."""
-    from oversight import backlog, charts
+    from oversight.analysis import backlog
     from oversight.filters import Filters
+    from oversight.output import charts
 
     con = store.connect(hostile_db, EVERYTHING)
     as_of = store.dataset_info(con)["as_of"].to_pydatetime()

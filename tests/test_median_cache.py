@@ -8,9 +8,10 @@ import duckdb
 import numpy as np
 import pytest
 
-from oversight import median_cache, store
+from oversight import store
 from oversight.access import EVERYTHING, Scope
-from oversight.medians import MedianIndex
+from oversight.analysis import median_cache
+from oversight.analysis.medians import MedianIndex
 
 
 def _random_index(seed: int = 0) -> tuple[MedianIndex, dict]:
@@ -145,7 +146,7 @@ def _same_medians(a: MedianIndex, b: MedianIndex, codes: dict[str, int]) -> None
 
 
 def _import_day(db, folder, seed):
-    from oversight import demo_daily, importer
+    from oversight.ingest import demo_daily, importer
 
     export = folder / f"day{seed}.csv"
     demo_daily.daily_export(db, export, seed=seed, new=300, changed=80, refused=3, hours=24)

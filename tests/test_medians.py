@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from oversight.medians import MedianIndex
+from oversight.analysis.medians import MedianIndex
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import reference_metrics as ref
 
-from oversight import metrics
+from oversight.analysis import metrics
 from oversight.filters import Filters
 
 D = dt.date
@@ -218,7 +218,7 @@ def test_a_different_as_of_uses_the_rows_not_the_daily_table(midday):
 
 def test_data_breaking_invariants_is_refused(tmp_path):
     from oversight import store
-    from oversight.demo import DemoSpec, generate
+    from oversight.ingest.demo import DemoSpec, generate
 
     data = generate(DemoSpec(tickets=2_000, seed=1, organizations=100))
     tables = {name: getattr(data, name) for name in data.__dataclass_fields__}

@@ -21,9 +21,12 @@ import openpyxl
 import pytest
 from pptx import Presentation
 
-from oversight import drill, examples, export, importer, store
+from oversight import store
 from oversight.access import EVERYTHING
+from oversight.analysis import drill, examples
 from oversight.filters import Filters
+from oversight.ingest import importer
+from oversight.output import export
 
 PERSONAL = [
     "звонить 8-916-123-45-67 8-916-765-43-21",

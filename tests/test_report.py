@@ -13,9 +13,10 @@ import zipfile
 import numpy as np
 import pytest
 
-from oversight import access, images, report, store
+from oversight import access, store
 from oversight.__main__ import main
 from oversight.filters import Filters
+from oversight.output import images, report
 
 D = dt.date
 NORTH = 1  # «Север»
@@ -413,7 +414,7 @@ def test_report_formats_kpis_as_the_overview_cards():
 def test_overview_button_builds_the_report_for_the_pages_filters(small_db, con, as_of, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
-    from oversight import metrics
+    from oversight.analysis import metrics
     from oversight.paths import ROOT
 
     monkeypatch.setenv("OVERSIGHT_DB", small_db)

@@ -25,7 +25,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-from oversight import demo_daily, importer, standby, store
+from oversight import standby, store
+from oversight.ingest import demo_daily, importer
 from oversight.paths import ROOT
 
 

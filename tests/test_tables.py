@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from oversight import metrics, tables
+from oversight.analysis import metrics
 from oversight.filters import Filters
-from oversight.theme import BAD_BG, GOOD_BG, WARN_BG
+from oversight.output import tables
+from oversight.output.theme import BAD_BG, GOOD_BG, WARN_BG
 
 
 def test_ranked_worst_first_and_styled(con, as_of):
@@ -32,7 +33,7 @@ def test_excel_downloads_write_data_as_text_never_as_formulas():
     import pandas as pd
     from openpyxl import load_workbook
 
-    from oversight import export
+    from oversight.output import export
 
     evil = '=HYPERLINK("http://example.invalid/x","click")'
     data = export.to_xlsx_bytes({"s": pd.DataFrame({"name": [evil, "=1+1", "ООО «Ромашка»"], "n": [1, 2, 3]})})

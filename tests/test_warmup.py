@@ -6,8 +6,9 @@ import shutil
 
 import pytest
 
-from oversight import heatmap, metrics, store, ui
+from oversight import store, ui
 from oversight.access import EVERYTHING
+from oversight.analysis import heatmap, metrics
 
 
 def test_with_no_database_nothing_is_built_or_opened(tmp_path, monkeypatch):

@@ -14,12 +14,13 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from oversight import compliance, ui, ui_compare, ui_export
+from oversight import ui
+from oversight.analysis import compliance
 from oversight.filters import ascii_digits
 from oversight.i18n import fmt_date, fmt_number, fmt_percent, name_column, t
-from oversight.presentation import md_text
-from oversight.theme import BAD_BG, GOOD_BG
-from oversight.ui import PageContext
+from oversight.output.presentation import md_text
+from oversight.output.theme import BAD_BG, GOOD_BG
+from oversight.ui import PageContext, compare_page, excel_downloads
 
 SMALL_BG = "#eceff1"
 RECORDABLE = ("inspection", "order", "fine")
@@ -185,10 +186,10 @@ def watchlist(ctx: PageContext, chosen: compliance.Rule) -> dict:
                           on_select="rerun", selection_mode="single-row", key="watchlist_table")
     st.caption(t("compliance.legend", lang) + " " + t("compliance.priority_note", lang))
     st.download_button(
-        t("download.xlsx", lang), data=ui_export.xlsx({t("compliance.sheet", lang): excel_table(result, ctx)}, ctx,
+        t("download.xlsx", lang), data=excel_downloads.xlsx({t("compliance.sheet", lang): excel_table(result, ctx)}, ctx,
                                                       excel_title(result, lang), period=False, target=False,
                                                       extra=[rule_line(result, chosen, ctx)]),
-        key="watchlist_xlsx", file_name=f"watchlist_{ctx.as_of.date()}.xlsx", mime=ui_export.XLSX_MIME, on_click="ignore")
+        key="watchlist_xlsx", file_name=f"watchlist_{ctx.as_of.date()}.xlsx", mime=excel_downloads.XLSX_MIME, on_click="ignore")
     if picked.selection.rows:
         st.session_state["compliance_org"] = int(listed.iloc[picked.selection.rows[0]]["organization_id"])
     return result
@@ -228,8 +229,8 @@ def excel_table(result: dict, ctx: PageContext) -> pd.DataFrame:
 def _excel(result: dict, ctx: PageContext, chosen: compliance.Rule | None = None) -> bytes:
     """The case file as the page's button builds it (title block, formats)."""
     extra = [rule_line(result, chosen, ctx)] if chosen is not None else []
-    return ui_export.workbook({t("compliance.sheet", ctx.lang): excel_table(result, ctx)},
-                              ui_export.title_args(ctx, excel_title(result, ctx.lang), period=False,
+    return excel_downloads.workbook({t("compliance.sheet", ctx.lang): excel_table(result, ctx)},
+                              excel_downloads.title_args(ctx, excel_title(result, ctx.lang), period=False,
                                                    target=chosen is None, extra=extra))
 
 
@@ -264,7 +265,7 @@ def record_event(ctx: PageContext, result: dict) -> None:
                 "title": title.strip() or t(f"compliance.default_title.{kind}", lang),
                 "municipality": "", "organization": str(inns[org]),
             }])
-            ui_compare.save_events(ctx, raw, ui.query("filter_municipalities", ctx),
+            compare_page.save_events(ctx, raw, ui.query("filter_municipalities", ctx),
                                    ui.query("filter_organizations", ctx), replace_all=False, action="record_action")
 
 
@@ -306,7 +307,7 @@ def weekends(ctx: PageContext, min_volume: int) -> None:
             # formatted on every run cost about a tenth of the server's CPU with 20 sessions).
             table = ui.shared(_kinds_wide_labelled, result[level], column, level, source, lang)
             st.dataframe(table, hide_index=True, width="stretch", height=min(38 + 35 * len(table), 420))
-            ui_export.download_table(f"weekends_{level}", _kinds_numeric(result[level], column, labels[level], lang), ctx,
+            excel_downloads.download_table(f"weekends_{level}", _kinds_numeric(result[level], column, labels[level], lang), ctx,
                                      f"{t('compliance.weekends', lang)}: {t(f'compliance.by.{level}', lang).lower()}",
                                      sheet=t(f"compliance.by.{level}", lang), target=False)
     with tabs[3]:
@@ -324,7 +325,7 @@ def weekends(ctx: PageContext, min_volume: int) -> None:
                                                        for d, lo, hi in zip(gap["difference"], gap["low"], gap["high"])],
             })
             st.dataframe(table, hide_index=True, width="stretch")
-            ui_export.download_table("weekend_gap", _gap_numeric(gap, labels["organization"], lang), ctx,
+            excel_downloads.download_table("weekend_gap", _gap_numeric(gap, labels["organization"], lang), ctx,
                                      t("compliance.gap", lang), formats=_gap_formats(lang), target=False,
                                      extra=[t("compliance.gap_note", lang, min_volume=min_volume)])
 

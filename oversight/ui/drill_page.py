@@ -10,10 +10,12 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from oversight import drill, metrics, presentation, privacy, tables, ui
+from oversight import privacy, ui
+from oversight.analysis import drill, metrics
 from oversight.filters import ascii_digits
 from oversight.i18n import fmt_datetime, fmt_number, fmt_percent, fmt_points, fmt_signed_percent, name_column, t
-from oversight.presentation import md_text
+from oversight.output import presentation, tables
+from oversight.output.presentation import md_text
 from oversight.ui import PageContext
 
 _PAGE_KEYS = {"bld": "pg_bld", "req": "pg_req"}

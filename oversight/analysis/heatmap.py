@@ -13,7 +13,8 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from oversight import metrics, reference, store
+from oversight import reference, store
+from oversight.analysis import metrics
 from oversight.filters import Filters
 from oversight.geo import load_boundaries, publish_boundaries
 

@@ -1,6 +1,6 @@
 """The seminar deck as a PowerPoint file (python-pptx): a title slide, then the presentation
 sequence (region KPIs, map, funnel, good example, poor example), each with its chart as a picture
-(drawn by kaleido, oversight.images) and its numbers in the user's language. The examples' request
+(drawn by kaleido, oversight.output.images) and its numbers in the user's language. The examples' request
 texts, personal data masked, go into the speaker notes."""
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ from pptx import Presentation
 from pptx.dml.color import RGBColor
 from pptx.util import Emu, Pt
 
-from oversight import heatmap, images, presentation
+from oversight.analysis import heatmap
 from oversight.i18n import t
+from oversight.output import images, presentation
 
 WIDE = (Emu(12192000), Emu(6858000))  # 16:9, 13.33 × 7.5 in
 MARGIN = Emu(380000)

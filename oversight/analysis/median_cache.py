@@ -32,7 +32,7 @@ import numpy as np
 
 from oversight import store
 from oversight.access import EVERYTHING
-from oversight.medians import IndexUnavailable, MedianIndex
+from oversight.analysis.medians import IndexUnavailable, MedianIndex
 
 KEEP = 2  # entries per scope: the current data and the one before (a reader may still be on it)
 STALE_TMP_S = 3600.0
@@ -135,7 +135,7 @@ def _updated(path: Path, con) -> MedianIndex | None:  # noqa: PLR0911 - each ret
     cannot be done safely: no previous file one generation behind, no saved index for it, a change
     the index has no room for, or rows changed that the import did not list (checked by the digest:
     previous digest - the listed rows as they were + as they are must equal the new digest)."""
-    from oversight import standby  # the standby is the live file's previous generation after a swap
+    from oversight import standby
 
     previous_path = standby.standby_path(path)
     if not previous_path.exists():

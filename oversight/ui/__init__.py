@@ -1,6 +1,6 @@
 """Shared Streamlit pieces: first-run demo build, language, the filter sidebar, KPI cards, tables.
 
-With ui_drill.py, ui_compare.py and ui_examples.py, the only modules of the library that import streamlit. Pages call `context()` to get everything
+With ui/drill_page.py, ui/compare_page.py and ui/examples_page.py, the only modules of the library that import streamlit. Pages call `context()` to get everything
 they need (language, connection, data facts, filters) and the render helpers below.
 """
 
@@ -18,21 +18,9 @@ import pandas as pd
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from oversight import (
-    access,
-    backlog,
-    compare,
-    compliance,
-    drill,
-    heatmap,
-    leftovers,
-    metrics,
-    presentation,
-    store,
-    tables,
-)
+from oversight import access, leftovers, store
 from oversight.access import Principal, Scope
-from oversight.demo import build_demo_database
+from oversight.analysis import backlog, compare, compliance, drill, heatmap, metrics
 from oversight.filters import PERIOD_PRESETS, URL_KEYS, Filters, ascii_digits, default_filters, preset_period
 from oversight.i18n import (
     DEFAULT_LANGUAGE,
@@ -46,8 +34,10 @@ from oversight.i18n import (
     name_column,
     t,
 )
+from oversight.ingest.demo import build_demo_database
+from oversight.output import presentation, tables
+from oversight.output.presentation import md_code, md_text
 from oversight.paths import database_path
-from oversight.presentation import md_code, md_text
 
 DEFAULT_TARGET = 0.95
 _build_lock = threading.Lock()
@@ -242,7 +232,7 @@ def warm_up_pages() -> dict[str, float]:
     region's scope and with the same cache keys the pages use. Returns seconds per page."""
     import time
 
-    from oversight import ui_compare, ui_compliance, ui_examples
+    from oversight.ui import compare_page, compliance_page, examples_page
 
     steps: dict[str, float] = {}
     path = database_path()
@@ -264,9 +254,9 @@ def warm_up_pages() -> dict[str, float]:
         cached_for(whole, "heatmap.matrix", filters, as_of, heatmap.DEFAULT_MATRIX_FREQ, heatmap.DEFAULT_METRIC)
 
     for name, work in (("backlog", backlog_page), ("map", map_page),
-                       ("compliance", lambda: ui_compliance.warm(whole, filters, as_of)),
-                       ("compare", lambda: ui_compare.warm(whole, filters, as_of)),
-                       ("examples", lambda: ui_examples.warm(whole, filters, as_of))):
+                       ("compliance", lambda: compliance_page.warm(whole, filters, as_of)),
+                       ("compare", lambda: compare_page.warm(whole, filters, as_of)),
+                       ("examples", lambda: examples_page.warm(whole, filters, as_of))):
         started = time.perf_counter()
         work()
         steps[name] = time.perf_counter() - started
@@ -291,9 +281,9 @@ def import_everything() -> float:
     import oversight
 
     started = time.perf_counter()
-    for module in pkgutil.iter_modules(oversight.__path__):
-        if module.name != "__main__":
-            importlib.import_module(f"oversight.{module.name}")
+    for module in pkgutil.walk_packages(oversight.__path__, "oversight."):
+        if module.name != "oversight.__main__" and not module.name.startswith("oversight.cli"):
+            importlib.import_module(module.name)
     for name in LAZY_LIBRARIES:
         try:
             importlib.import_module(name)
@@ -966,16 +956,16 @@ def ranked_table(area: pd.DataFrame, level: str, ctx: PageContext, height: int |
 
 
 def _ranked_download(table: pd.DataFrame, level: str, ctx: PageContext):
-    from oversight import ui_export  # it imports this module
+    from oversight.ui import excel_downloads
 
     name = t(f"overview.by_{level}", ctx.lang)
-    return ui_export.xlsx({name: table}, ctx, name)
+    return excel_downloads.xlsx({name: table}, ctx, name)
 
 
 def benchmarks(frame: pd.DataFrame, ctx: PageContext) -> None:
     """The region's and every direction's on-time rate (totals only: metrics.benchmarks), for a user
     who reads part of the region."""
-    from oversight import charts
+    from oversight.output import charts
 
     region = frame[frame["level"] == "region"].iloc[0]
     plotly(figure(charts.on_time_by_territory, frame, ctx.target, ctx.lang), key="benchmark_bars")
@@ -1084,12 +1074,12 @@ def localized(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
 def download_table(key: str, table: pd.DataFrame, ctx: PageContext, what: str | None = None,
                    formats: dict[str, str] | None = None) -> None:
     """An Excel download of a table as shown (built when clicked), with a title block saying what,
-    for which filters and period, and the date of the data (oversight.ui_export)."""
-    from oversight import ui_export  # it imports this module
+    for which filters and period, and the date of the data (oversight.ui.excel_downloads)."""
+    from oversight.ui import excel_downloads
 
     st.download_button(
         t("download.xlsx", ctx.lang),
-        data=ui_export.xlsx({key[:31]: table}, ctx, what or key, formats=formats),
+        data=excel_downloads.xlsx({key[:31]: table}, ctx, what or key, formats=formats),
         file_name=f"{key}_{ctx.filters.start}_{ctx.filters.end}.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key=f"download_{key}",
@@ -1098,12 +1088,12 @@ def download_table(key: str, table: pd.DataFrame, ctx: PageContext, what: str | 
 
 def download_frames(key: str, sheets: dict[str, pd.DataFrame], ctx: PageContext, what: str | None = None) -> None:
     """An Excel download of the numbers behind a chart, with a title block."""
-    from oversight import ui_export  # it imports this module
+    from oversight.ui import excel_downloads
 
     st.download_button(
         t("download.chart_data", ctx.lang),
         # Built when clicked, not on every run of the page (it costs tens of milliseconds).
-        data=ui_export.xlsx(sheets, ctx, what or next(iter(sheets))),
+        data=excel_downloads.xlsx(sheets, ctx, what or next(iter(sheets))),
         file_name=f"{key}_{ctx.filters.start}_{ctx.filters.end}.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key=f"download_{key}",

@@ -38,8 +38,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from oversight import access, guarded, importer, median_cache, store
+from oversight import access, guarded, store
 from oversight.access import Principal
+from oversight.analysis import median_cache
+from oversight.ingest import importer
 
 LOG = logging.getLogger(__name__)
 LOCK_NAME = ".inbox.lock"

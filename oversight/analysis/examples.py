@@ -1,7 +1,7 @@
 """Good and poor examples for seminar presenters (issue #8): which organisations to show, and what
 to show of them.
 
-The organisations come from the fair ranking (oversight.fairness: the empirical-Bayes interval's
+The organisations come from the fair ranking (oversight.analysis.fairness: the empirical-Bayes interval's
 bound, a minimum volume), never from a bare share. For each: its profile, its KPIs beside its
 direction's and the region's, its on-time rate over time beside its direction's, and a few concrete
 requests whose deadline fell in the period: for a good example fast, done right first time and well
@@ -17,7 +17,8 @@ from dataclasses import replace
 
 import pandas as pd
 
-from oversight import drill, fairness, metrics, privacy, store
+from oversight import privacy, store
+from oversight.analysis import drill, fairness, metrics
 from oversight.filters import Filters
 
 KINDS = ("good", "poor")

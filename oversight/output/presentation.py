@@ -1,7 +1,7 @@
 """The seminar sequence (issue #8): region KPIs, the map, the funnel, a good example, a poor example.
 
 One list of slides, each a title, a figure and a few lines of numbers in the user's language; the
-page's presenter mode steps through it and oversight.slides writes it as a PowerPoint deck, so the
+page's presenter mode steps through it and oversight.output.slides writes it as a PowerPoint deck, so the
 screen and the file always show the same numbers.
 """
 
@@ -16,9 +16,11 @@ from dataclasses import dataclass, field
 import pandas as pd
 import plotly.graph_objects as go
 
-from oversight import charts, examples, fairness, heatmap, metrics, store
+from oversight import store
+from oversight.analysis import examples, fairness, heatmap, metrics
 from oversight.filters import Filters
 from oversight.i18n import fmt_date, fmt_datetime, fmt_number, fmt_percent, fmt_points, fmt_signed_percent, t
+from oversight.output import charts
 
 # ---------------------------------------------------------------- values from data, shown as text
 #

@@ -10,11 +10,13 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from oversight import charts, compare, guarded, heatmap, store, ui
-from oversight import events as ev
+from oversight import guarded, store, ui
 from oversight.access import AccessDenied
+from oversight.analysis import compare, heatmap
 from oversight.i18n import fmt_date, fmt_number, fmt_percent, fmt_signed_percent, name_column, t
-from oversight.presentation import md_text
+from oversight.ingest import events as ev
+from oversight.output import charts
+from oversight.output.presentation import md_text
 from oversight.ui import PageContext
 
 

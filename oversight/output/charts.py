@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from oversight import fairness
+from oversight.analysis import fairness
 from oversight.i18n import fmt_number, fmt_percent, fmt_signed_percent, t
-from oversight.theme import BAD, FONT, GOOD, NEUTRAL, PRIMARY, RED_MARGIN
+from oversight.output.theme import BAD, FONT, GOOD, NEUTRAL, PRIMARY, RED_MARGIN
 
 
 def plotly_text(value) -> str:

@@ -1,7 +1,7 @@
 """The Examples page's pieces (Примеры для семинара): the funnel plot, fair rankings with their
 intervals, good and poor example cards, the presenter mode and the exports (PowerPoint, PNG).
 
-The numbers come from oversight.presentation.material (fairness + examples), computed once per
+The numbers come from oversight.output.presentation.material (fairness + examples), computed once per
 filters and minimum volume; presenter mode and the deck use the same sequence of slides.
 """
 
@@ -13,12 +13,14 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from oversight import charts, fairness, guarded, heatmap, images, presentation, slides, ui, ui_export
+from oversight import guarded, ui
+from oversight.analysis import fairness, heatmap
 from oversight.filters import ascii_digits
 from oversight.i18n import fmt_datetime, fmt_number, fmt_percent, t
-from oversight.presentation import md_text
-from oversight.theme import BAD, GOOD
-from oversight.ui import PageContext
+from oversight.output import charts, images, presentation, slides
+from oversight.output.presentation import md_text
+from oversight.output.theme import BAD, GOOD
+from oversight.ui import PageContext, excel_downloads
 
 DEFAULT_MIN_VOLUME = 30
 PPTX_MIME = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
@@ -160,7 +162,7 @@ def rankings(ctx: PageContext, made: presentation.Material) -> None:
     full[t("examples.col.verdict", lang)] = [t(f"examples.verdict.{'small' if pd.isna(v) else v}", lang) for v in made.assessed["verdict"]]
     with st.expander(t("examples.all", lang, n=len(full))):
         st.dataframe(full, hide_index=True, width="stretch", height=360)
-    ui_export.download_table("examples_organizations", organizations_table(made.assessed, lang), ctx,
+    excel_downloads.download_table("examples_organizations", organizations_table(made.assessed, lang), ctx,
                              t("examples.all", lang, n=len(full)), formats=_eb_formats(lang), target=False,
                              extra=[f"{t('examples.min_volume', lang)}: {made.funnel['min_volume']}"])
 

@@ -4,14 +4,14 @@ One content model (`Report`: a title block, then sections of paragraphs, tables 
 built once from the library's own functions — the Overview's KPIs and comparison
 (metrics.kpi_comparison), its direction and municipality tables (metrics.kpis_by_area,
 tables.ranked), the Map's values (heatmap.map_values), the Backlog page's series, ageing and summary
-(oversight.backlog), the Compliance watchlist (compliance.watchlist) at the period's end and at the
+(oversight.analysis.backlog), the Compliance watchlist (compliance.watchlist) at the period's end and at the
 previous period's end, the events register with the Before/after page's measured effect
 (compare.event_power, compare.compare, compare.conclusion) — and then written by two renderers:
 `to_docx` (python-docx) and `to_pdf` (fpdf2, with the DejaVu fonts in static/fonts/ for Cyrillic).
 Nothing here computes a number of its own: every figure is the pages' for the same period, filters
 and scope (the connection's scope: a territorial head's справка holds his direction only).
 
-Pictures are the pages' figures (oversight.charts) drawn by kaleido through images.to_png, which lays
+Pictures are the pages' figures (oversight.output.charts) drawn by kaleido through images.to_png, which lays
 them out for export (images.for_export: automargin on every axis, type scaled), so nothing is cut.
 Without a Chrome or Chromium the справка is written without pictures and says why.
 """
@@ -24,9 +24,11 @@ from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
-from oversight import backlog, charts, compare, compliance, heatmap, images, metrics, presentation, store, tables
+from oversight import store
+from oversight.analysis import backlog, compare, compliance, heatmap, metrics
 from oversight.filters import Filters
 from oversight.i18n import fmt_date, fmt_datetime, fmt_number, fmt_percent, fmt_points, fmt_signed_percent, t
+from oversight.output import charts, images, presentation, tables
 from oversight.paths import STATIC_DIR
 
 PERIODS = ("week", "month", "quarter")

@@ -5,7 +5,7 @@ numbers, chosen per call, through the same SQL:
 - counts come from the pre-aggregated `daily_counts` table (fast at 10M tickets) unless an
   organisation filter is set (that table has none) or another as_of is asked for; then the same
   queries count from the ticket rows (`scoped_counts` in queries/_macros.sql, store.run(rows=True));
-- medians come from `oversight.medians.MedianIndex` when the scope is the region, a direction or a
+- medians come from `oversight.analysis.medians.MedianIndex` when the scope is the region, a direction or a
   municipality; otherwise from SQL over the ticket rows.
 Tests check both ways against an independent pandas computation.
 """
@@ -22,10 +22,11 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from oversight import median_cache, store
+from oversight import store
 from oversight.access import EVERYTHING
+from oversight.analysis import median_cache
+from oversight.analysis.medians import MedianIndex
 from oversight.filters import Filters
-from oversight.medians import MedianIndex
 
 KPI_KEYS = (
     "created",

@@ -20,7 +20,8 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from oversight import metrics, store
+from oversight import store
+from oversight.analysis import metrics
 from oversight.filters import Filters
 
 Z95, Z998 = 1.959963984540054, 3.090232306167813

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from oversight.i18n import fmt_number, fmt_percent, t
-from oversight.theme import BAD_BG, GOOD_BG, RED_MARGIN, WARN_BG
+from oversight.output.theme import BAD_BG, GOOD_BG, RED_MARGIN, WARN_BG
 
 # Columns shown in the ranked tables, in order.
 RANK_COLUMNS = (

@@ -12,9 +12,10 @@ import functools
 import pandas as pd
 import streamlit as st
 
-from oversight import access, export, reference
+from oversight import access, reference
 from oversight.i18n import fmt_datetime, name_column, t
-from oversight.presentation import md_code, md_text
+from oversight.output import export
+from oversight.output.presentation import md_code, md_text
 from oversight.ui import AccessContext
 
 

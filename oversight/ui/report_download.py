@@ -10,10 +10,11 @@ import datetime as dt
 
 import streamlit as st
 
-from oversight import report, ui
+from oversight import ui
 from oversight.access import Scope
 from oversight.filters import Filters
 from oversight.i18n import t
+from oversight.output import report
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

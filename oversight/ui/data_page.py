@@ -14,10 +14,12 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from oversight import export, guarded, importer, leftovers, profiles, store, ui
+from oversight import guarded, leftovers, store, ui
 from oversight.access import AccessDenied
 from oversight.i18n import fmt_datetime, fmt_number, t
-from oversight.presentation import md_text
+from oversight.ingest import importer, profiles
+from oversight.output import export
+from oversight.output.presentation import md_text
 from oversight.ui import PageContext
 
 MAX_UPLOAD_MB = 1024  # .streamlit/config.toml, server.maxUploadSize; larger files: the command line

@@ -1,6 +1,6 @@
 """Excel downloads on a page (#19): the title block made from the page's context (what, the period,
 the filters by name, the user's access, the target, the date of the data) and the file built when
-the button is clicked (oversight.export does the sheet: formats, frozen header, autofilter, widths).
+the button is clicked (oversight.output.export does the sheet: formats, frozen header, autofilter, widths).
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 import streamlit as st
 
-from oversight import export, presentation, ui
+from oversight import ui
 from oversight.i18n import name_column, t
+from oversight.output import export, presentation
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

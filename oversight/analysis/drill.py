@@ -15,7 +15,8 @@ from dataclasses import dataclass, replace
 
 import pandas as pd
 
-from oversight import metrics, privacy, store
+from oversight import privacy, store
+from oversight.analysis import metrics
 from oversight.filters import Filters, ascii_digits
 
 # The rows each level lists; "region" is the top (no direction chosen).

@@ -25,7 +25,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from oversight import metrics, store
+from oversight import store
+from oversight.analysis import metrics
 from oversight.filters import Filters
 from oversight.i18n import fmt_number, t
 

@@ -18,7 +18,7 @@ rows a copy of the raw text alone costs more than everything else). Checks run i
 organisations, categories and buildings are matched in Python over their distinct values only, so a
 file of ten million rows costs a few thousand Python comparisons. No SQL is built from the file:
 columns are picked by position, values are bound parameters, and the only identifiers are our own
-field names (oversight.profiles.FIELDS).
+field names (oversight.ingest.profiles.FIELDS).
 """
 
 from __future__ import annotations
@@ -44,8 +44,9 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from oversight import csvlines, privacy, profiles, reference, standby, store
-from oversight.profiles import FIELDS, Profile, normalise
+from oversight import privacy, reference, standby, store
+from oversight.ingest import csvlines, profiles
+from oversight.ingest.profiles import FIELDS, Profile, normalise
 
 LOG = logging.getLogger(__name__)
 MEMORY_LIMIT = "3GB"  # the import stays under 4 GB (DuckDB spills to disk beyond this)
@@ -721,7 +722,7 @@ def _swallowing_lines(con, infos: list[FileInfo]) -> list[tuple[int, int, int]]:
     quote never closes, or closes with the wrong number of columns after it), and a parsed one (a
     second stray quote closes it with the right number). The file's records are counted
     independently of DuckDB: its line breaks first (cheap), and only when there are more lines than
-    records, the records by their quotes (oversight.csvlines). A record swallowed others when two or
+    records, the records by their quotes (oversight.ingest.csvlines). A record swallowed others when two or
     more of the lines inside it are each a full record of the file's width by themselves (a
     resident's text with line breaks is not). Returns (file index, DuckDB's line, a byte position in
     the record's first line) of each."""
@@ -1227,7 +1228,7 @@ def _in_thread(function, *args) -> Future:
 
 def _line_numbers(con, infos: list[FileInfo], scans: dict[int, Future], counts: dict[int, tuple[int, int, int]]) -> dict[int, str]:
     """The physical lines of the refused rows and malformed lines, where they are not DuckDB's count
-    (oversight.csvlines, started by _start_line_scans): the temp tables exact_lines (file_idx, record,
+    (oversight.ingest.csvlines, started by _start_line_scans): the temp tables exact_lines (file_idx, record,
     line) and malformed_lines (file_idx, duck_line, line) that queries/import_record_rejects.sql
     prefers. Per file: "rows" (an Excel sheet: its row numbers), "lines" (every record one line:
     DuckDB's count is the file's), "exact" (from the scan) or "approximate" (the scan's records did not

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from oversight import fairness, metrics, store, workcalendar
+from oversight import store, workcalendar
+from oversight.analysis import fairness, metrics
 from oversight.filters import Filters
 
 DAY_KINDS = ("working", "weekend", "holiday", "new_year")

@@ -14,7 +14,8 @@ from dataclasses import replace
 import duckdb
 import pandas as pd
 
-from oversight import metrics, store
+from oversight import store
+from oversight.analysis import metrics
 from oversight.filters import Filters, ascii_digits
 from oversight.i18n import fmt_date, fmt_number, fmt_signed_percent, t
 
