@@ -12,22 +12,22 @@ import uuid
 
 import streamlit as st
 
-from oversight import ui
 from oversight.i18n import t
 from oversight.navigation import pages_for
+from oversight.ui import shell
 
 st.set_page_config(page_title="Госжилинспекция МО — ЕДС", page_icon="🏢", layout="wide")
 
-lang = ui.language_switch()
-ui.localise_streamlit(lang)
-principal = ui.authenticate(lang)
+lang = shell.language_switch()
+shell.localise_streamlit(lang)
+principal = shell.authenticate(lang)
 if principal.reads_data:
-    ui.setup(principal, lang)
+    shell.setup(principal, lang)
 else:
-    ui.setup_without_data(principal, lang)
+    shell.setup_without_data(principal, lang)
 pages = [
     st.Page(p.script, title=t(p.nav_key, lang), icon=p.icon, url_path=p.url_path, default=p.default)
-    for p in pages_for(principal, data_broken=principal.reads_data and ui.data_broken())
+    for p in pages_for(principal, data_broken=principal.reads_data and shell.data_broken())
 ]
 page = st.navigation(pages)
 try:

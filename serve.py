@@ -38,21 +38,21 @@ def _in_background(name: str, work, *args) -> None:
 @asynccontextmanager
 async def lifespan(_app):
     """At start. In the background: Streamlit's front end compressed (oversight.asgi). Before the server
-    answers (4.4–5 s at 10M): every module the pages may import (ui.import_everything, 2 s: done in
-    the background, it slowed the first visit as much as it saved) and ui.warm_up (database opened,
+    answers (4.4–5 s at 10M): every module the pages may import (warmup.import_everything, 2 s: done in
+    the background, it slowed the first visit as much as it saved) and warmup.warm_up (database opened,
     invariants checked, median index loading, map shapes, the Overview's default results), so that the
     first visitor does not wait for them; then the default results of the other pages with queries of
-    their own (ui.warm_up_pages, 0.75 s at 10M: done in the background, a first visit in the meantime
+    their own (warmup.warm_up_pages, 0.75 s at 10M: done in the background, a first visit in the meantime
     raced it for the same results and took longer than with none). A failure is logged and the server
     starts anyway: the pages do the same work then."""
     started = time.perf_counter()
     _in_background("compress-front-end", compress_front_end, file_util.get_static_dir())
     try:
-        from oversight import ui
+        from oversight.ui import warmup
 
-        imported = await asyncio.to_thread(ui.import_everything)
-        steps = {"imports": imported, **await asyncio.to_thread(ui.warm_up)}
-        steps.update(await asyncio.to_thread(ui.warm_up_pages))
+        imported = await asyncio.to_thread(warmup.import_everything)
+        steps = {"imports": imported, **await asyncio.to_thread(warmup.warm_up)}
+        steps.update(await asyncio.to_thread(warmup.warm_up_pages))
         log.info("warmed up in %.2f s: %s", time.perf_counter() - started, _seconds(steps))
     except Exception:  # noqa: BLE001 - never keeps the server from starting
         log.exception("warm-up failed; the first visit does the work")

@@ -2,11 +2,10 @@
 
 import streamlit as st
 
-from oversight import ui
 from oversight.i18n import t
-from oversight.ui import access_page
+from oversight.ui import access_page, shell
 
-ctx = ui.access_context()
+ctx = shell.access_context()
 st.title(t("access.title", ctx.lang))
 if ctx.principal.mode == "local":
     st.info(t("auth.single_user", ctx.lang), icon=":material/person:")

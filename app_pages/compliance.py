@@ -2,11 +2,10 @@
 agreement's deadlines, recording an inspection, order or fine for one of them, and how deadlines on
 weekends and holidays are kept."""
 
-from oversight import ui
-from oversight.ui import compliance_page
+from oversight.ui import compliance_page, shell
 
-ctx = ui.context()
-ui.page_header("compliance.title", ctx)
+ctx = shell.context()
+shell.page_header("compliance.title", ctx)
 rule = compliance_page.rule(ctx)
 result = compliance_page.watchlist(ctx, rule)
 compliance_page.record_event(ctx, result)

@@ -8,12 +8,11 @@ an organisation's overdue request is three clicks, each on a table at the top of
 
 import streamlit as st
 
-from oversight import ui
 from oversight.i18n import t
-from oversight.ui import drill_page
+from oversight.ui import drill_page, shell
 
-ctx = ui.context()
-ui.page_header("drill.title", ctx)
+ctx = shell.context()
+shell.page_header("drill.title", ctx)
 
 path = drill_page.current_path(ctx)
 drill_page.header(path, ctx)

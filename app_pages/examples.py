@@ -4,15 +4,14 @@ and the deck to take to the seminar."""
 
 import streamlit as st
 
-from oversight import ui
-from oversight.ui import examples_page
+from oversight.ui import examples_page, shell
 
-ctx = ui.context()
+ctx = shell.context()
 if examples_page.is_presenting():
     volume = examples_page.volume_from_url()
     examples_page.presenter(ctx, examples_page.material(ctx, volume), volume)
 else:
-    ui.page_header("examples.title", ctx)
+    shell.page_header("examples.title", ctx)
     controls, present = st.columns([3, 1], vertical_alignment="bottom")
     with controls:
         volume = examples_page.min_volume(ctx)

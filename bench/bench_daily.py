@@ -142,7 +142,7 @@ def pages_phase(db: Path, folder: Path, args, seed0: int) -> dict:
         exports = [one_day(db, folder, seed0 + i, args) for i in range(12)]
         importer_process = subprocess.Popen(
             # As the inbox runs each file: the import, then the new file's median index saved.
-            [sys.executable, "-c", "import sys, time\nfrom oversight import importer, median_cache\nfor f in sys.argv[2:]:\n"
+            [sys.executable, "-c", "import sys, time\nfrom oversight.analysis import median_cache\nfrom oversight.ingest import importer\nfor f in sys.argv[2:]:\n"
              "    importer.import_files([f], sys.argv[1], 'eds')\n    median_cache.save_after_import(sys.argv[1])\n",
              str(db), *map(str, exports)],
             cwd=ROOT, env=env, preexec_fn=lambda: os.nice(args.nice))

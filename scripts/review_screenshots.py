@@ -108,7 +108,7 @@ def _deck_pictures(db: Path, out: Path, langs: list[str]) -> None:
     from oversight.analysis import heatmap
     from oversight.filters import default_filters
     from oversight.output import images, presentation
-    from oversight.ui import DEFAULT_TARGET
+    from oversight.ui.context import DEFAULT_TARGET
 
     con = store.connect(db, access.EVERYTHING)
     as_of = con.execute("select as_of from dataset").fetchone()[0]

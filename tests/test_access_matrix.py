@@ -28,7 +28,8 @@ from oversight.i18n import t
 from oversight.navigation import PAGES, pages_for
 from oversight.output import export, images, presentation, slides
 from oversight.paths import ROOT
-from oversight.ui import CARD_METRICS, PageContext, format_kpi
+from oversight.ui.context import PageContext
+from oversight.ui.widgets import CARD_METRICS, format_kpi
 
 DASHBOARD = str(ROOT / "dashboard.py")
 NORTH = 1

@@ -12,7 +12,7 @@ from oversight.filters import Filters, default_filters
 from oversight.i18n import t
 from oversight.navigation import PAGES
 from oversight.paths import ROOT
-from oversight.ui import CARD_METRICS, format_kpi
+from oversight.ui.widgets import CARD_METRICS, format_kpi
 
 DASHBOARD = str(ROOT / "dashboard.py")  # absolute: AppTest resolves relative paths oddly
 
@@ -174,7 +174,7 @@ def test_a_page_error_shows_an_incident_number_not_a_traceback(small_db, monkeyp
     def broken(*args, **kwargs):
         raise RuntimeError("secret detail /work/main/oversight/ui.py")
 
-    monkeypatch.setattr("oversight.ui.kpi_cards", broken)
+    monkeypatch.setattr("oversight.ui.widgets.kpi_cards", broken)
     at = _app(small_db, monkeypatch).run()
     assert not at.exception, at.exception
     shown = " ".join(e.value for e in at.error)

@@ -28,7 +28,7 @@ from oversight.filters import Filters, default_filters
 from oversight.i18n import t
 from oversight.navigation import PAGES
 from oversight.paths import ROOT
-from oversight.ui import CARD_METRICS, format_kpi
+from oversight.ui.widgets import CARD_METRICS, format_kpi
 
 pytestmark = pytest.mark.browser
 
@@ -162,7 +162,7 @@ ENGLISH_UI = ("Upload", "Browse files", "per file", "Drag and drop", "Choose an 
               "No results", "Stop", "Running", "Print", "Record a screencast", "Record screen", "Made with Streamlit",
               "Deploy", "Rerun", "Clear cache", "Settings", "About", "Download", "Search", "Fullscreen", "None", "NaN")
 # The text a person sees: text nodes of elements that are displayed with a non-zero font size (the
-# uploader's English words are drawn at size 0 and replaced by CSS; see ui.localise_streamlit).
+# uploader's English words are drawn at size 0 and replaced by CSS; see shell.localise_streamlit).
 VISIBLE_TEXT = """() => {
     const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
     const out = [];

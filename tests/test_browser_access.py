@@ -46,7 +46,7 @@ from oversight.analysis import metrics
 from oversight.filters import default_filters
 from oversight.i18n import t
 from oversight.paths import ROOT
-from oversight.ui import CARD_METRICS, format_kpi
+from oversight.ui.widgets import CARD_METRICS, format_kpi
 
 pytestmark = pytest.mark.browser
 

@@ -155,7 +155,7 @@ def test_title_lines_say_what_for_which_filters_and_when():
 
 
 def _ctx(small_db, as_of, lang="ru", filters=None):
-    from oversight.ui import PageContext
+    from oversight.ui.context import PageContext
 
     principal = Principal(user="local", roles=frozenset({"leadership"}), scope=EVERYTHING, mode="local")
     return PageContext(lang=lang, db_path=small_db, version="v", as_of=as_of, is_demo=True, source="demo",

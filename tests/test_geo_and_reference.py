@@ -100,7 +100,7 @@ def test_boundaries_are_published_for_the_browser_once_and_byte_identical(tmp_pa
     copy.write_text("{}", encoding="utf-8")  # a stale or damaged copy is replaced
     geo.publish_boundaries(static_dir=tmp_path / "geo")
     assert copy.read_bytes() == geo.BOUNDARIES_FILE.read_bytes()
-    # Behind a reverse proxy's base path the address starts with it (ui.url_root gives "/gji/").
+    # Behind a reverse proxy's base path the address starts with it (widgets.url_root gives "/gji/").
     assert geo.publish_boundaries(static_dir=tmp_path / "geo", url_root="/gji/") == "/gji" + url
 
 

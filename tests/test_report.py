@@ -400,7 +400,7 @@ def test_english_report(con, as_of):
 
 
 def test_report_formats_kpis_as_the_overview_cards():
-    from oversight.ui import format_kpi
+    from oversight.ui.widgets import format_kpi
 
     for metric, value in (("created", 134376), ("on_time_rate", 0.93951), ("median_resolution_hours", 27.349),
                           ("returned_share", 0.0531), ("overdue_backlog_end", 0), ("missed", None)):

@@ -205,7 +205,7 @@ def _state_row(db: Path) -> tuple:
 
 IMPORT = """
 import sys
-from oversight import importer
+from oversight.ingest import importer
 importer.import_files([sys.argv[2]], sys.argv[1], "eds")
 """
 

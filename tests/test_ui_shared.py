@@ -1,14 +1,15 @@
 """Two pieces of the page shell that serve many sessions at once (#18 item 12): a figure built once
-for the same inputs and shared (ui.shared), and the sidebar's choices worked out once per data
-version, scope and language (ui._sidebar_choices), checked against plain pandas over the tables."""
+for the same inputs and shared (cache.shared), and the sidebar's choices worked out once per data
+version, scope and language (sidebar._sidebar_choices), checked against plain pandas over the tables."""
 
 from __future__ import annotations
 
 import duckdb
 import pandas as pd
 
-from oversight import store, ui
+from oversight import store
 from oversight.access import EVERYTHING, Scope
+from oversight.ui import cache, sidebar
 
 CALLS: list[tuple] = []
 
@@ -20,18 +21,18 @@ def _built(a, b=0):
 
 def test_a_shared_result_is_built_once_for_the_same_inputs():
     CALLS.clear()
-    first = ui.shared(_built, 1, b=2)
-    again = ui.shared(_built, 1, b=2)
+    first = cache.shared(_built, 1, b=2)
+    again = cache.shared(_built, 1, b=2)
     assert first is again and CALLS == [(1, 2)]
-    other = ui.shared(_built, 1, b=3)
+    other = cache.shared(_built, 1, b=3)
     assert other == {"a": 1, "b": 3} and CALLS == [(1, 2), (1, 3)]
 
 
 def test_an_input_that_cannot_be_pickled_is_built_every_time():
     CALLS.clear()
     lock = __import__("threading").Lock()  # not picklable
-    ui.shared(_built, lock)
-    ui.shared(_built, lock)
+    cache.shared(_built, lock)
+    cache.shared(_built, lock)
     assert len(CALLS) == 2
 
 
@@ -48,7 +49,7 @@ def test_sidebar_choices_are_the_scope_s_own(small_db):
     north = int(current["territory_id"].min())
     version = store.data_version(small_db)
     for scope in (EVERYTHING, Scope(territory_ids=frozenset({north}))):
-        choices = ui._sidebar_choices(small_db, version, scope, "ru")
+        choices = sidebar._sidebar_choices(small_db, version, scope, "ru")
         mine = set(current["municipality_id"]) if scope.is_everything else \
             set(current.loc[current["territory_id"] == north, "municipality_id"])
         shown = set(choices["municipalities"][None])

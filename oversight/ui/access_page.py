@@ -16,7 +16,7 @@ from oversight import access, reference
 from oversight.i18n import fmt_datetime, name_column, t
 from oversight.output import export
 from oversight.output.presentation import md_code, md_text
-from oversight.ui import AccessContext
+from oversight.ui.context import AccessContext
 
 
 def _names(lang: str) -> tuple[dict[int, str], dict[int, str]]:

@@ -10,25 +10,26 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from oversight import guarded, store, ui
+from oversight import guarded, store
 from oversight.access import AccessDenied
 from oversight.analysis import compare, heatmap
 from oversight.i18n import fmt_date, fmt_number, fmt_percent, fmt_signed_percent, name_column, t
 from oversight.ingest import events as ev
 from oversight.output import charts
 from oversight.output.presentation import md_text
-from oversight.ui import PageContext
+from oversight.ui import cache, context, widgets
+from oversight.ui.context import PageContext
 
 
 def choose(ctx: PageContext) -> tuple[compare.Periods, list[int], list[int], dt.date | None]:
     """The periods, the treated municipalities and organisations, and the event's date (None for
     periods by hand)."""
     lang = ctx.lang
-    events = ui.query("events_all", ctx)
-    mode = ui.url_choice("mode", ("event", "manual"), "event" if not events.empty else "manual",
+    events = cache.query("events_all", ctx)
+    mode = widgets.url_choice("mode", ("event", "manual"), "event" if not events.empty else "manual",
                          lambda m: t(f"compare.mode.{m}", lang), t("compare.mode", lang))
-    municipalities = ui.query("filter_municipalities", ctx)
-    current = ui.query("municipality_current", ctx).set_index("municipality_id")["current_id"]
+    municipalities = cache.query("filter_municipalities", ctx)
+    current = cache.query("municipality_current", ctx).set_index("municipality_id")["current_id"]
     last_day = (ctx.as_of - dt.timedelta(days=1)).date()
     default_treated: list[int] = []
     default_orgs: list[int] = []
@@ -41,7 +42,7 @@ def choose(ctx: PageContext) -> tuple[compare.Periods, list[int], list[int], dt.
         power = _event_power(ctx.db_path, ctx.version, ctx.scope, ctx.as_of)
         chosen = compare.default_event(power)
         default = str(chosen if chosen in labels else next(iter(labels)))
-        event_id = ui.url_choice("event", [str(i) for i in labels], default,
+        event_id = widgets.url_choice("event", [str(i) for i in labels], default,
                                  lambda i: labels[int(i)], t("compare.event", lang))
         reliable = power[compare.enough_data(power) & power["has_group"].astype(bool)]["event_id"]
         if event_id == default and int(default) in set(reliable):  # say why this one, when the rule found one
@@ -64,7 +65,7 @@ def choose(ctx: PageContext) -> tuple[compare.Periods, list[int], list[int], dt.
             st.warning(t("compare.bad_periods", lang))
             st.stop()
     names = dict(zip(municipalities["municipality_id"], municipalities[name_column(lang)]))
-    organizations = ui.query("filter_organizations", ctx)
+    organizations = cache.query("filter_organizations", ctx)
     org_names = {int(r.organization_id): f"{r.name} ({t('col.inn', lang)} {r.inn})" for r in organizations.itertuples()}
     left, right = st.columns(2)
     treated = left.multiselect(t("compare.treated", lang), list(names), default=default_treated,
@@ -101,30 +102,30 @@ def around_event(row, days: int, last_day: dt.date, current: pd.Series) -> tuple
     return periods, [], [], event_date
 
 
-def warm(source: ui.Source, filters, as_of: dt.datetime) -> None:
+def warm(source: context.Source, filters, as_of: dt.datetime) -> None:
     """What a first visit to the page computes with the default filters, under `source`'s scope (at
-    the server's start: ui.warm_up_pages): every event's power, and the default event's comparison."""
-    events = ui.query("events_all", source)
+    the server's start: warmup.warm_up_pages): every event's power, and the default event's comparison."""
+    events = cache.query("events_all", source)
     if events.empty:
         return
     power = _event_power(source.db_path, source.version, source.scope, as_of)
     chosen = compare.default_event(power)
     if chosen not in set(events["event_id"].astype(int)):
         chosen = int(events["event_id"].iloc[0])
-    current = ui.query("municipality_current", source).set_index("municipality_id")["current_id"]
+    current = cache.query("municipality_current", source).set_index("municipality_id")["current_id"]
     row = events[events["event_id"] == chosen].iloc[0]
     periods, treated, orgs, event_date = around_event(row, compare.DEFAULT_DAYS, (as_of - dt.timedelta(days=1)).date(), current)
     scope = _over(filters, periods)
-    ui.cached_for(source, "compare.compare", scope, as_of, periods, tuple(treated), tuple(orgs))
+    cache.cached_for(source, compare.compare, scope, as_of, periods, tuple(treated), tuple(orgs))
     if treated or orgs:
-        ui.cached_for(source, "compare.interrupted_series", scope, as_of, event_date, tuple(treated), 26, tuple(orgs))
+        cache.cached_for(source, compare.interrupted_series, scope, as_of, event_date, tuple(treated), 26, tuple(orgs))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _event_power(db_path: str, version: str, scope, as_of: dt.datetime) -> pd.DataFrame:
     """Every event's data either side (compare.event_power) under the session's scope: one query per
     data version and scope, shared by every session with that scope."""
-    return compare.event_power(ui.connection(ui.Source(db_path, version, scope)), as_of, compare.DEFAULT_DAYS)
+    return compare.event_power(cache.connection(context.Source(db_path, version, scope)), as_of, compare.DEFAULT_DAYS)
 
 
 # The conclusion's box says what the conclusion says: green only for a sure improvement.
@@ -144,7 +145,7 @@ def results(ctx: PageContext, periods: compare.Periods, treated: list[int], orgs
             event_date: dt.date | None) -> None:
     lang = ctx.lang
     scope = _scope(ctx, periods)
-    result = ui.cached("compare.compare", ctx, periods, tuple(treated), tuple(orgs), filters=scope)
+    result = cache.cached(compare.compare, ctx, periods, tuple(treated), tuple(orgs), filters=scope)
     _BOX[compare.verdict(result)](compare.conclusion(result, lang))
     for key, values in result["warnings"]:
         shown = {k: fmt_signed_percent(v, lang) if k == "change" else v for k, v in values.items()}
@@ -163,11 +164,11 @@ def results(ctx: PageContext, periods: compare.Periods, treated: list[int], orgs
         d.caption(_interval(did, lang))
 
     if treated or orgs:
-        its = ui.cached("compare.interrupted_series", ctx, event_date or periods.after_start, tuple(treated), 26,
+        its = cache.cached(compare.interrupted_series, ctx, event_date or periods.after_start, tuple(treated), 26,
                         tuple(orgs), filters=scope)
         if not its["weekly"].empty:
             st.subheader(t("compare.its", lang))
-            ui.plotly(charts.interrupted_series_chart(its["weekly"], event_date or periods.after_start,
+            widgets.plotly(charts.interrupted_series_chart(its["weekly"], event_date or periods.after_start,
                                                       t("compare.its.title", lang, step=_step(its["step"], lang)), lang),
                       key="compare_its")
             st.caption(t("compare.its.note", lang))
@@ -175,14 +176,14 @@ def results(ctx: PageContext, periods: compare.Periods, treated: list[int], orgs
     st.subheader(t("compare.table", lang))
     table = _table(result, ctx)
     st.dataframe(table, hide_index=True, width="stretch", height=min(36 + 35 * len(table), 520))
-    ui.download_table("before_after", table, ctx, what=f"{t('compare.title', lang)}. {t('compare.table', lang)}")
+    widgets.download_table("before_after", table, ctx, what=f"{t('compare.title', lang)}. {t('compare.table', lang)}")
 
     st.subheader(t("compare.map", lang))
-    values = compare.change_map_values(result, ui.query("filter_municipalities", ctx),
-                                       ui.query("filter_territories", ctx))
-    figure = charts.choropleth_map(values, heatmap.map_geojson(ui.url_root()), heatmap.direction_outlines(), "change", 0.0, lang,
+    values = compare.change_map_values(result, cache.query("filter_municipalities", ctx),
+                                       cache.query("filter_territories", ctx))
+    figure = charts.choropleth_map(values, heatmap.map_geojson(widgets.url_root()), heatmap.direction_outlines(), "change", 0.0, lang,
                                    ctx.filters.territory_id, feature_ids=heatmap.boundary_ids())
-    ui.plotly(figure, key="compare_map")
+    widgets.plotly(figure, key="compare_map")
     st.caption(t("compare.map_note", lang) + " " + t("map.attribution", lang))
 
 
@@ -206,8 +207,8 @@ def _table(result: dict, ctx: PageContext) -> pd.DataFrame:
     rows = [(t("compare.row.region", lang), result["region"])]
     if "treated" in result:
         rows += [(t("compare.row.treated", lang), result["treated"]), (t("compare.row.control", lang), result["control"])]
-    territories = ui.query("filter_territories", ctx).set_index("territory_id")[name]
-    municipalities = ui.query("filter_municipalities", ctx).set_index("municipality_id")[name]
+    territories = cache.query("filter_territories", ctx).set_index("territory_id")[name]
+    municipalities = cache.query("filter_municipalities", ctx).set_index("municipality_id")[name]
     rows += [(territories.get(r["territory_id"], r["territory_id"]), r) for r in result["by_territory"].to_dict("records")]
     rows += [(municipalities.get(r["municipality_id"], r["municipality_id"]), r)
              # Surest rises first (by the interval's lower end): a tiny municipality's +300 % on two requests
@@ -237,10 +238,10 @@ def register(ctx: PageContext) -> None:
             st.dataframe(refused, hide_index=True, width="stretch")
         if saved is not None:
             st.success(t("events.saved", lang, n=saved))
-    events = ui.query("events_all", ctx)
-    municipalities = ui.query("filter_municipalities", ctx)
-    organizations = ui.query("filter_organizations", ctx)
-    current = ui.query("municipality_current", ctx).set_index("municipality_id")["current_id"]
+    events = cache.query("events_all", ctx)
+    municipalities = cache.query("filter_municipalities", ctx)
+    organizations = cache.query("filter_organizations", ctx)
+    current = cache.query("municipality_current", ctx).set_index("municipality_id")["current_id"]
     name = name_column(lang)
     mun_names = dict(zip(municipalities["municipality_id"], municipalities[name]))
     inns = dict(zip(organizations["organization_id"], organizations["inn"]))
@@ -295,7 +296,7 @@ def save_events(ctx: PageContext, raw: pd.DataFrame, municipalities, organizatio
     """Check the rows; write only if every row of an edit is good (an import adds the good rows and
     lists the others). Counts always reconcile: read = accepted + refused."""
     lang = ctx.lang
-    first_created = pd.Timestamp(ui.query("data_range", ctx)["first_created"].iloc[0])
+    first_created = pd.Timestamp(cache.query("data_range", ctx)["first_created"].iloc[0])
     first = ((first_created if pd.notna(first_created) else pd.Timestamp(ctx.as_of)) - pd.Timedelta(days=365)).date()
     last = (ctx.as_of + dt.timedelta(days=365)).date()
     accepted, refused = ev.validate(raw, municipalities, organizations, first, last, lang)

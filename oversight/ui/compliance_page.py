@@ -14,13 +14,13 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from oversight import ui
 from oversight.analysis import compliance
 from oversight.filters import ascii_digits
 from oversight.i18n import fmt_date, fmt_number, fmt_percent, name_column, t
 from oversight.output.presentation import md_text
 from oversight.output.theme import BAD_BG, GOOD_BG
-from oversight.ui import PageContext, compare_page, excel_downloads
+from oversight.ui import cache, compare_page, context, excel_downloads
+from oversight.ui.context import PageContext
 
 SMALL_BG = "#eceff1"
 RECORDABLE = ("inspection", "order", "fine")
@@ -31,11 +31,11 @@ def _int_from_url(key: str, default: int, low: int, high: int) -> int:
     return min(max(int(raw), low), high) if ascii_digits(raw) and len(raw) < 6 else default
 
 
-def warm(source: ui.Source, filters, as_of) -> None:
-    """What a first visit computes with the default rule and filters (ui.warm_up_pages)."""
-    chosen = compliance.Rule(target=ui.DEFAULT_TARGET)
-    ui.cached_for(source, "compliance.watchlist", filters, as_of, chosen)
-    ui.cached_for(source, "compliance.weekends", filters, as_of, chosen.min_volume)
+def warm(source: context.Source, filters, as_of) -> None:
+    """What a first visit computes with the default rule and filters (warmup.warm_up_pages)."""
+    chosen = compliance.Rule(target=context.DEFAULT_TARGET)
+    cache.cached_for(source, compliance.watchlist, filters, as_of, chosen)
+    cache.cached_for(source, compliance.weekends, filters, as_of, chosen.min_volume)
 
 
 def rule(ctx: PageContext) -> compliance.Rule:
@@ -75,8 +75,8 @@ def watchlist_table(result: dict, ctx: PageContext) -> pd.DataFrame:
     minimum volume), then the time on the list, the latest event, INN and municipality."""
     lang = ctx.lang
     listed, record = result["list"], result["record"]
-    municipalities = ui.query("filter_municipalities", ctx)
-    current = ui.query("municipality_current", ctx).set_index("municipality_id")["current_id"]
+    municipalities = cache.query("filter_municipalities", ctx)
+    current = cache.query("municipality_current", ctx).set_index("municipality_id")["current_id"]
     mun_names = dict(zip(municipalities["municipality_id"], municipalities[name_column(lang)]))
     table = pd.DataFrame({
         "№": range(1, len(listed) + 1),
@@ -162,7 +162,7 @@ def column_config(table: pd.DataFrame, result: dict, lang: str) -> dict:
 
 def watchlist(ctx: PageContext, chosen: compliance.Rule) -> dict:
     lang = ctx.lang
-    result = ui.cached("compliance.watchlist", ctx, chosen)
+    result = cache.cached(compliance.watchlist, ctx, chosen)
     listed = result["list"]
     st.subheader(t("compliance.watchlist", lang, n=len(listed)))
     if listed.empty:
@@ -265,8 +265,8 @@ def record_event(ctx: PageContext, result: dict) -> None:
                 "title": title.strip() or t(f"compliance.default_title.{kind}", lang),
                 "municipality": "", "organization": str(inns[org]),
             }])
-            compare_page.save_events(ctx, raw, ui.query("filter_municipalities", ctx),
-                                   ui.query("filter_organizations", ctx), replace_all=False, action="record_action")
+            compare_page.save_events(ctx, raw, cache.query("filter_municipalities", ctx),
+                                   cache.query("filter_organizations", ctx), replace_all=False, action="record_action")
 
 
 # ---------------------------------------------------------------- weekends and holidays
@@ -275,9 +275,9 @@ def record_event(ctx: PageContext, result: dict) -> None:
 def weekends(ctx: PageContext, min_volume: int) -> None:
     lang = ctx.lang
     st.subheader(t("compliance.weekends", lang))
-    country = compliance.calendar_of(ui.connection(ctx))
+    country = compliance.calendar_of(cache.connection(ctx))
     st.caption(t("compliance.weekends_note", lang) if country == "RU" else t("compliance.weekends_note_other", lang, country=md_text(country)))
-    result = ui.cached("compliance.weekends", ctx, min_volume)
+    result = cache.cached(compliance.weekends, ctx, min_volume)
     region = result["region"].set_index("day_kind")
     columns = st.columns(len(compliance.DAY_KINDS))
     working_rate = region["on_time_rate"].get("working")
@@ -298,14 +298,14 @@ def weekends(ctx: PageContext, min_volume: int) -> None:
                              missed=fmt_number(region["missed"].get(kind, 0), lang)))
     tabs = st.tabs([t("compliance.by.territory", lang), t("compliance.by.municipality", lang),
                     t("compliance.by.organization", lang), t("compliance.gap", lang)])
-    source = ui.Source(ctx.db_path, ctx.version, ctx.scope)
+    source = context.Source(ctx.db_path, ctx.version, ctx.scope)
     labels = _labels(source, lang)
     for tab, level, column in zip(tabs[:3], ("territory", "municipality", "organization"),
                                   ("territory_id", "current_municipality_id", "organization_id")):
         with tab:
             # Shared by every session that shows the same rows (a few thousand organisations' rows
             # formatted on every run cost about a tenth of the server's CPU with 20 sessions).
-            table = ui.shared(_kinds_wide_labelled, result[level], column, level, source, lang)
+            table = cache.shared(_kinds_wide_labelled, result[level], column, level, source, lang)
             st.dataframe(table, hide_index=True, width="stretch", height=min(38 + 35 * len(table), 420))
             excel_downloads.download_table(f"weekends_{level}", _kinds_numeric(result[level], column, labels[level], lang), ctx,
                                      f"{t('compliance.weekends', lang)}: {t(f'compliance.by.{level}', lang).lower()}",
@@ -330,21 +330,21 @@ def weekends(ctx: PageContext, min_volume: int) -> None:
                                      extra=[t("compliance.gap_note", lang, min_volume=min_volume)])
 
 
-def _labels(source: ui.Source, lang: str) -> dict[str, dict]:
+def _labels(source: context.Source, lang: str) -> dict[str, dict]:
     """Names of the areas and organisations the scope sees, by id (shared by every session: read-only)."""
-    return ui.shared(_labels_of, source, lang)
+    return cache.shared(_labels_of, source, lang)
 
 
-def _labels_of(source: ui.Source, lang: str) -> dict[str, dict]:
+def _labels_of(source: context.Source, lang: str) -> dict[str, dict]:
     name = name_column(lang)
     out = {}
     for level in ("territory", "municipality", "organization"):
-        frame = ui.query("drill_labels", source, level=level)
+        frame = cache.query("drill_labels", source, level=level)
         out[level] = dict(zip(frame["child_id"], frame[name]))
     return out
 
 
-def _kinds_wide_labelled(rows: pd.DataFrame, column: str, level: str, source: ui.Source, lang: str) -> pd.DataFrame:
+def _kinds_wide_labelled(rows: pd.DataFrame, column: str, level: str, source: context.Source, lang: str) -> pd.DataFrame:
     return _kinds_wide(rows, column, _labels(source, lang)[level], lang)
 
 

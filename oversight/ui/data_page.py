@@ -14,13 +14,14 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from oversight import guarded, leftovers, store, ui
+from oversight import guarded, leftovers, store
 from oversight.access import AccessDenied
 from oversight.i18n import fmt_datetime, fmt_number, t
 from oversight.ingest import importer, profiles
 from oversight.output import export
 from oversight.output.presentation import md_text
-from oversight.ui import PageContext
+from oversight.ui import cache
+from oversight.ui.context import PageContext
 
 MAX_UPLOAD_MB = 1024  # .streamlit/config.toml, server.maxUploadSize; larger files: the command line
 PROFILE_CHOICES = ("auto", *profiles.PROFILE_NAMES)
@@ -181,7 +182,7 @@ def history(ctx: PageContext) -> None:
     if not ctx.scope.is_everything:  # the imports' raw rows are every direction's: not within a scope
         st.caption(t("data.history_scope", lang))
         return
-    imports = ui.query("imports_all", ctx)
+    imports = cache.query("imports_all", ctx)
     if imports.empty:
         st.caption(t("data.no_imports", lang))
         return
@@ -201,7 +202,7 @@ def history(ctx: PageContext) -> None:
 
 def _rejects_xlsx(ctx: PageContext) -> bytes:
     lang = ctx.lang
-    rows = store.run(ui.connection(ctx), "import_rejects_all", limit=1_000_000)
+    rows = store.run(cache.connection(ctx), "import_rejects_all", limit=1_000_000)
     rows["reason_code"] = [_reason_text(r, lang, d) for r, d in zip(rows["reason_code"], rows["detail"])]
     title = export.title_lines(t("data.rejects_sheet", lang), lang, ctx.as_of, demo=ctx.is_demo)
     return export.to_xlsx_bytes({t("data.rejects_sheet", lang): rows.drop(columns="detail")}, title_lines=title, lang=lang)

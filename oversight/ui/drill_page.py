@@ -10,13 +10,14 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from oversight import privacy, ui
+from oversight import privacy
 from oversight.analysis import drill, metrics
 from oversight.filters import ascii_digits
 from oversight.i18n import fmt_datetime, fmt_number, fmt_percent, fmt_points, fmt_signed_percent, name_column, t
 from oversight.output import presentation, tables
 from oversight.output.presentation import md_text
-from oversight.ui import PageContext
+from oversight.ui import cache, shell, sidebar, widgets
+from oversight.ui.context import PageContext
 
 _PAGE_KEYS = {"bld": "pg_bld", "req": "pg_req"}
 
@@ -52,20 +53,20 @@ def current_path(ctx: PageContext) -> drill.Path:
         elif value is not None and st.query_params.get(key) != str(value):
             st.query_params[key] = str(value)
     for key, raw in st.session_state.pop("_drill_problems", []):
-        st.warning(t("drill.bad_link", ctx.lang, key=key, value=ui.literal(raw)))
+        st.warning(t("drill.bad_link", ctx.lang, key=key, value=shell.literal(raw)))
     if not ctx.scope.is_everything:  # a link to a place outside the scope shows nothing of it
         if building is not None and not _visible_building(ctx, building):
-            ui.refuse(ctx, "bld", building)
-        if ticket is not None and drill.request_card(ui.connection(ctx), ticket, ctx.as_of, ctx.lang) is None:
-            ui.refuse(ctx, "req", ticket)
+            shell.refuse(ctx, "bld", building)
+        if ticket is not None and drill.request_card(cache.connection(ctx), ticket, ctx.as_of, ctx.lang) is None:
+            shell.refuse(ctx, "req", ticket)
     path = drill.Path.from_filters(f, building, ticket)
-    full = drill.place(ui.connection(ctx), path)
+    full = drill.place(cache.connection(ctx), path)
     # A link to a request or building alone: shown with the whole way to it (once: a step the filters
     # cannot take, such as a place outside their choices, is not asked for again and again).
     if full != path and st.session_state.get("_drill_placed") != full:
         st.session_state["_drill_placed"] = full
         go(full.territory_id, full.municipality_id, full.organization_id, full.building_id, full.ticket_id)
-    corrected, wrong = drill.reconcile(ui.connection(ctx), path)
+    corrected, wrong = drill.reconcile(cache.connection(ctx), path)
     if wrong:  # a link naming a request or building under places it is not in: shown under its own
         st.session_state["_drill_corrected"] = [k.removesuffix("_id") for k in wrong]
         go(corrected.territory_id, corrected.municipality_id, corrected.organization_id, corrected.building_id,
@@ -77,7 +78,7 @@ def current_path(ctx: PageContext) -> drill.Path:
 
 def go(territory_id=None, municipality_id=None, organization_id=None, building_id=None, ticket_id=None) -> None:
     """Move to a place in the hierarchy on the next run."""
-    ui.set_scope(territory_id, municipality_id, organization_id)
+    sidebar.set_scope(territory_id, municipality_id, organization_id)
     st.session_state["pg_bld"], st.session_state["pg_req"] = building_id, ticket_id
     st.session_state["_drill_scope"] = None  # the scope changes with this step: keep the building
     st.rerun()
@@ -85,10 +86,10 @@ def go(territory_id=None, municipality_id=None, organization_id=None, building_i
 
 def _label(level: str, ident, ctx: PageContext) -> str:
     if level == "region":
-        return presentation.region_name(ui.connection(ctx), ctx.lang)
+        return presentation.region_name(cache.connection(ctx), ctx.lang)
     if level == "request":
         return t("drill.request", ctx.lang, id=ident)
-    names = ui.query("drill_labels", ctx, level=level)
+    names = cache.query("drill_labels", ctx, level=level)
     row = names[names["child_id"] == ident]
     return str(row[name_column(ctx.lang)].iloc[0]) if not row.empty else str(ident)
 
@@ -145,9 +146,9 @@ def search_results(query: str, ctx: PageContext) -> None:
     """Search; a result is a button that goes to its place (and empties the box)."""
     if not query or len(query.strip()) < 2:
         return
-    found = drill.search(ui.connection(ctx), query)
+    found = drill.search(cache.connection(ctx), query)
     if all(frame.empty for frame in found.values()):
-        st.info(t("drill.search_none", ctx.lang, query=ui.literal(query)))
+        st.info(t("drill.search_none", ctx.lang, query=shell.literal(query)))
         return
     # One list under another: names and addresses are long, three columns would cut them.
     results = [
@@ -214,15 +215,15 @@ def scope_kpis(path: drill.Path, ctx: PageContext) -> None:
     on-time rate: against the target)."""
     lang = ctx.lang
     if path.building_id is None:
-        rows = ui.cached("kpi_comparison", ctx).set_index("metric")
-        values = {m: rows.loc[m].to_dict() for m in ui.CARD_METRICS}
+        rows = cache.cached(metrics.kpi_comparison, ctx).set_index("metric")
+        values = {m: rows.loc[m].to_dict() for m in widgets.CARD_METRICS}
     else:
-        own = ui.cached("drill.scope_kpis", ctx, path.building_id)
-        values = {m: {"value": own.get(m)} for m in ui.CARD_METRICS}
+        own = cache.cached(drill.scope_kpis, ctx, path.building_id)
+        values = {m: {"value": own.get(m)} for m in widgets.CARD_METRICS}
     st.html(_KPI_CSS)
     st.markdown(f"**{t('drill.kpis', lang)}**")
     with st.container(key="drill_kpis"):
-        for column, metric in zip(st.columns(len(ui.CARD_METRICS), gap="xsmall"), ui.CARD_METRICS):
+        for column, metric in zip(st.columns(len(widgets.CARD_METRICS), gap="xsmall"), widgets.CARD_METRICS):
             row = values[metric]
             delta, colour = _kpi_delta(metric, row if path.building_id is None else None, ctx)
             help_text = t(f"kpi.help.{metric}", lang, target=fmt_percent(ctx.target, lang, 0))
@@ -230,7 +231,7 @@ def scope_kpis(path: drill.Path, ctx: PageContext) -> None:
                 note = "drill.kpi_vs_target" if metric == "on_time_rate" else (
                     "kpi.vs_prev_per_day" if metric in metrics.FLOW_KPIS else "kpi.vs_prev")
                 help_text += " " + t(note, lang, target=fmt_percent(ctx.target, lang, 0)) + ": " + delta + "."
-            column.metric(t(f"kpi.{metric}", lang), ui.format_kpi(metric, row.get("value"), lang), delta=delta,
+            column.metric(t(f"kpi.{metric}", lang), widgets.format_kpi(metric, row.get("value"), lang), delta=delta,
                           delta_color=colour, help=help_text, border=True)
 
 
@@ -263,7 +264,7 @@ def children_table(path: drill.Path, ctx: PageContext) -> None:
     if level == "request":
         _requests_table(path, ctx)
         return
-    rows = ui.cached("drill.children", ctx, level, None)
+    rows = cache.cached(drill.children, ctx, level, None)
     if rows.empty or not (rows[list(drill.COUNT_COLUMNS)].sum(axis=1) > 0).any():
         st.info(t("drill.empty", ctx.lang))
         return
@@ -275,7 +276,7 @@ def children_table(path: drill.Path, ctx: PageContext) -> None:
         key=f"drill_table_{level}_{path.territory_id}_{path.municipality_id}_{path.organization_id}",
     )
     st.caption(md_text(t("drill.click_hint", ctx.lang) + " " + t("drill.rank_note", ctx.lang)))
-    ui.download_table(f"drill_{level}", export, ctx, what=t(f"drill.children.{level}", ctx.lang))
+    widgets.download_table(f"drill_{level}", export, ctx, what=t(f"drill.children.{level}", ctx.lang))
     picked = event.selection.rows if event and event.selection else []
     if picked:
         child = rows.iloc[picked[0]]
@@ -313,9 +314,9 @@ def late_text(hours, lang: str) -> str:
 
 
 def _requests_table(path: drill.Path, ctx: PageContext) -> None:
-    rows = ui.cached("drill.requests", ctx, path.building_id)
+    rows = cache.cached(drill.requests, ctx, path.building_id)
     if rows.empty and not ctx.scope.is_everything and not _visible_building(ctx, path.building_id):
-        ui.refuse(ctx, "bld", path.building_id)  # outside this user's scope: not even whether it exists
+        shell.refuse(ctx, "bld", path.building_id)  # outside this user's scope: not even whether it exists
     if rows.empty:
         st.info(t("drill.building_missing", ctx.lang, id=path.building_id))
         return
@@ -338,14 +339,14 @@ def _requests_table(path: drill.Path, ctx: PageContext) -> None:
     if len(rows) >= drill.REQUEST_LIMIT:
         st.caption(t("drill.requests_cap", lang, n=drill.REQUEST_LIMIT))
     st.caption(t("drill.open_hint", lang))
-    ui.download_table(f"requests_{path.building_id}", shown, ctx, what=t("drill.children.request", lang))
+    widgets.download_table(f"requests_{path.building_id}", shown, ctx, what=t("drill.children.request", lang))
     picked = event.selection.rows if event and event.selection else []
     if picked:
         go(path.territory_id, path.municipality_id, path.organization_id, path.building_id, int(rows.iloc[picked[0]]["ticket_id"]))
 
 
 def _visible_building(ctx: PageContext, building_id) -> bool:
-    labels = ui.query("drill_labels", ctx, level="building")
+    labels = cache.query("drill_labels", ctx, level="building")
     return building_id in set(labels["child_id"])
 
 
@@ -353,7 +354,7 @@ def organization_card(path: drill.Path, ctx: PageContext) -> None:
     """The top of an organisation's card: its name and facts on two lines, then its open overdue
     requests (a row opens the request). Its KPIs, worst categories and comparison come after the
     table of its buildings (`organization_details`)."""
-    card = ui.cached("drill.organization_card", ctx, path.organization_id, False)
+    card = cache.cached(drill.organization_card, ctx, path.organization_id, False)
     info = card["info"]
     lang = ctx.lang
     st.subheader(t("drill.org_card", lang) + f": {md_text(info['name'])}")
@@ -381,7 +382,7 @@ def organization_card(path: drill.Path, ctx: PageContext) -> None:
     if picked:
         ticket = int(overdue.iloc[picked[0]]["ticket_id"])
         # Opened under its own building (and the rest of its place): the breadcrumbs show the way back.
-        full = drill.place(ui.connection(ctx), drill.Path(ticket_id=ticket))
+        full = drill.place(cache.connection(ctx), drill.Path(ticket_id=ticket))
         go(full.territory_id, full.municipality_id, full.organization_id, full.building_id, ticket)
 
 
@@ -414,8 +415,8 @@ WORST_COLUMNS = ("missed", "on_time_rate", "due", "overdue_backlog_end", "create
 def organization_details(path: drill.Path, ctx: PageContext) -> None:
     """The rest of the organisation's card: its worst categories and its KPIs beside its direction's
     and the region's."""
-    card = ui.cached("drill.organization_card", ctx, path.organization_id, False)
-    own = ui.cached("kpi_comparison", ctx).set_index("metric")["value"].to_dict()  # the KPI cards' numbers
+    card = cache.cached(drill.organization_card, ctx, path.organization_id, False)
+    own = cache.cached(metrics.kpi_comparison, ctx).set_index("metric")["value"].to_dict()  # the KPI cards' numbers
     kpis = {"organization": own, **card["kpis"]}
     lang = ctx.lang
     st.markdown(f"**{t('drill.worst_categories', lang)}**")
@@ -430,7 +431,7 @@ def organization_details(path: drill.Path, ctx: PageContext) -> None:
     st.markdown(f"**{t('drill.compare', lang)}**")
     compare = pd.DataFrame({
         t(f"drill.scope.{scope}", lang): {
-            t(f"kpi.{metric}", lang): ui.format_kpi(metric, values.get(metric), lang) for metric in ui.CARD_METRICS
+            t(f"kpi.{metric}", lang): widgets.format_kpi(metric, values.get(metric), lang) for metric in widgets.CARD_METRICS
         }
         for scope, values in kpis.items()
     })
@@ -451,9 +452,9 @@ def _key_value(pairs: list[tuple[str, str]], alt: str) -> None:
 
 def request_card(path: drill.Path, ctx: PageContext) -> None:
     lang = ctx.lang
-    card = drill.request_card(ui.connection(ctx), path.ticket_id, ctx.as_of, lang)
+    card = drill.request_card(cache.connection(ctx), path.ticket_id, ctx.as_of, lang)
     if card is None and not ctx.scope.is_everything:
-        ui.refuse(ctx, "req", path.ticket_id)
+        shell.refuse(ctx, "req", path.ticket_id)
     if card is None:
         st.warning(t("drill.request_missing", lang, id=path.ticket_id))
         return
@@ -480,7 +481,7 @@ def request_card(path: drill.Path, ctx: PageContext) -> None:
         t("drill.field.address", lang): card["address"] or "—",
         t("drill.field.organization", lang): f"{card['organization_name']} ({t('col.inn', lang)} {card['inn']})" if card["organization_name"] else "—",
         t("drill.field.municipality", lang): card["municipality_en" if lang == "en" else "municipality_ru"],
-        t("drill.field.source", lang): ui.source_label(card["source"], lang),
+        t("drill.field.source", lang): sidebar.source_label(card["source"], lang),
         t("drill.field.status", lang): t(f"drill.status.{'open' if pd.isna(card['closed_at']) else 'closed'}", lang),
         t("drill.field.returns", lang): str(card["returned_count"]),
         t("drill.field.rating", lang): "—" if pd.isna(card["rating"]) else f"{int(card['rating'])} / 5",

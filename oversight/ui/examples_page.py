@@ -13,14 +13,15 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from oversight import guarded, ui
+from oversight import guarded
 from oversight.analysis import fairness, heatmap
 from oversight.filters import ascii_digits
-from oversight.i18n import fmt_datetime, fmt_number, fmt_percent, t
+from oversight.i18n import DEFAULT_LANGUAGE, fmt_datetime, fmt_number, fmt_percent, t
 from oversight.output import charts, images, presentation, slides
 from oversight.output.presentation import md_text
 from oversight.output.theme import BAD, GOOD
-from oversight.ui import PageContext, excel_downloads
+from oversight.ui import cache, context, excel_downloads, widgets
+from oversight.ui.context import PageContext
 
 DEFAULT_MIN_VOLUME = 30
 PPTX_MIME = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
@@ -54,12 +55,12 @@ def volume_from_url() -> int:
 
 
 def material(ctx: PageContext, volume: int) -> presentation.Material:
-    return ui.cached("presentation.material", ctx, volume, ctx.lang)
+    return cache.cached(presentation.material, ctx, volume, ctx.lang)
 
 
-def warm(source: ui.Source, filters, as_of) -> None:
-    """What a first visit computes with the default filters and volume, in Russian (ui.warm_up_pages)."""
-    ui.cached_for(source, "presentation.material", filters, as_of, DEFAULT_MIN_VOLUME, ui.DEFAULT_LANGUAGE)
+def warm(source: context.Source, filters, as_of) -> None:
+    """What a first visit computes with the default filters and volume, in Russian (warmup.warm_up_pages)."""
+    cache.cached_for(source, presentation.material, filters, as_of, DEFAULT_MIN_VOLUME, DEFAULT_LANGUAGE)
 
 
 # ---------------------------------------------------------------- the funnel
@@ -75,12 +76,12 @@ def _open_card(ctx: PageContext, assessed: pd.DataFrame, organization_id: int) -
     row = row.iloc[0]
     municipality = None if pd.isna(row["municipality_id"]) else int(row["municipality_id"])
     if municipality is not None:  # an organisation recorded under a merged municipality: today's one
-        current = ui.query("municipality_current", ctx).set_index("municipality_id")["current_id"]
+        current = cache.query("municipality_current", ctx).set_index("municipality_id")["current_id"]
         municipality = int(current.get(municipality, municipality))
     territory = None if pd.isna(row["territory_id"]) else int(row["territory_id"])
     scope = replace(ctx.filters, territory_id=territory, municipality_id=municipality, organization_id=organization_id)
     link = {**scope.to_query_params(), "lang": ctx.lang}
-    if abs(ctx.target - ui.DEFAULT_TARGET) > 1e-9:
+    if abs(ctx.target - context.DEFAULT_TARGET) > 1e-9:
         link["target"] = str(round(ctx.target * 100))
     st.session_state["_filters_initialised"] = False
     for key in ("pg_bld", "pg_req", "_drill_scope"):
@@ -95,7 +96,7 @@ def funnel(ctx: PageContext, made: presentation.Material) -> None:
         st.info(t("overview.empty", lang))
         return
     figure = presentation.funnel_slide(made, lang).figure
-    event = ui.plotly(figure, key="funnel", on_select="rerun")
+    event = widgets.plotly(figure, key="funnel", on_select="rerun")
     for point in _points(event):
         custom = point.get("customdata") if isinstance(point, dict) else None
         if custom and ascii_digits(custom[0]):
@@ -156,7 +157,7 @@ def rankings(ctx: PageContext, made: presentation.Material) -> None:
                 st.caption(t("examples.none_ranked", lang))
                 continue
             figure = charts.interval_ranking(rows, made.funnel["p0"], lang, colour)
-            ui.plotly(figure, key=f"ranking_{kind}")
+            widgets.plotly(figure, key=f"ranking_{kind}")
             png_button(ctx, f"ranking_{kind}", figure)
     full = _table(made.assessed, lang)
     full[t("examples.col.verdict", lang)] = [t(f"examples.verdict.{'small' if pd.isna(v) else v}", lang) for v in made.assessed["verdict"]]
@@ -213,7 +214,7 @@ def _card(ctx: PageContext, card: dict | None, kind: str) -> None:
     st.markdown(_bullets(slide.points[:-len(card["requests"]) or None]))
     compare = pd.DataFrame({
         t(f"drill.scope.{scope}", lang): {
-            t(f"kpi.{metric}", lang): ui.format_kpi(metric, values.get(metric), lang) for metric in ui.CARD_METRICS
+            t(f"kpi.{metric}", lang): widgets.format_kpi(metric, values.get(metric), lang) for metric in widgets.CARD_METRICS
         }
         for scope, values in card["kpis"].items()
     })
@@ -221,7 +222,7 @@ def _card(ctx: PageContext, card: dict | None, kind: str) -> None:
     with left:
         st.dataframe(compare, width="stretch")
     with right:
-        ui.plotly(slide.figure, key=f"example_trend_{kind}")
+        widgets.plotly(slide.figure, key=f"example_trend_{kind}")
         png_button(ctx, f"example_trend_{kind}", slide.figure)
     st.markdown(f"**{t(f'examples.requests_{kind}', lang)}**")
     for request in card["requests"]:
@@ -281,7 +282,7 @@ def deck_button(ctx: PageContext, made: presentation.Material) -> None:
 
 
 def _deck(ctx: PageContext, made: presentation.Material) -> bytes:
-    return slides.deck(ui.connection(ctx), made, ctx.lang, ctx.target)
+    return slides.deck(cache.connection(ctx), made, ctx.lang, ctx.target)
 
 
 # ---------------------------------------------------------------- presenter mode
@@ -303,7 +304,7 @@ section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], hea
 </style>
 """
 # No toolbar on a slide: it covered the legend and the colour bar (#19); the map still reads the
-# local topojson stub (ui.plotly_config).
+# local topojson stub (widgets.plotly_config).
 SLIDE_CONFIG = {"displayModeBar": False, "scrollZoom": False}
 
 
@@ -320,7 +321,7 @@ def _sequence(db_path: str, version: str, scope_key: str, filters, as_of, volume
     """The slide sequence, once per scope, volume, language and target: each step of presenter mode
     reruns the page, and the KPI, area and map queries behind the slides take a few hundred ms at 10M.
     (_con and _made are not part of the key: the made material follows from the others.)"""
-    return presentation.slides(_con, _made, lang, target, heatmap.map_geojson(ui.url_root()), feature_ids=heatmap.boundary_ids(),
+    return presentation.slides(_con, _made, lang, target, heatmap.map_geojson(widgets.url_root()), feature_ids=heatmap.boundary_ids(),
                                show=md_text)
 
 
@@ -328,7 +329,7 @@ def presenter(ctx: PageContext, made: presentation.Material, volume: int) -> Non
     """One slide per screen, no sidebar, large type; ← and → (buttons or the arrow keys) step through
     the sequence, Esc leaves."""
     st.html(PRESENTER_CSS)
-    sequence = _sequence(ctx.db_path, ctx.version, ctx.scope.key, ctx.filters, ctx.as_of, volume, ctx.lang, ctx.target, ui.connection(ctx), made)
+    sequence = _sequence(ctx.db_path, ctx.version, ctx.scope.key, ctx.filters, ctx.as_of, volume, ctx.lang, ctx.target, cache.connection(ctx), made)
     _slide_view(sequence, ctx.lang)
 
 
@@ -367,7 +368,7 @@ def _slide_view(sequence: list[presentation.Slide], lang: str) -> None:
         # A container of fixed height (so that the chart's "stretch" fills it), its height then set
         # to the viewport's in CSS.
         with picture, st.container(key="slide_figure", height=560, border=False):
-            st.plotly_chart(slide_figure(slide.figure), key=f"slide_{slide.key}", config=ui.plotly_config(**SLIDE_CONFIG),
+            st.plotly_chart(slide_figure(slide.figure), key=f"slide_{slide.key}", config=widgets.plotly_config(**SLIDE_CONFIG),
                             width="stretch", height="stretch")
         if text is not None:
             with text:

@@ -11,9 +11,9 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 import streamlit as st
 
-from oversight import ui
 from oversight.i18n import name_column, t
 from oversight.output import export, presentation
+from oversight.ui import cache, sidebar
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -28,7 +28,7 @@ def filters_named(ctx) -> list[tuple[str, str]]:
                                      ("category", f.category_id, "filter_categories", "category_id")):
         if value is None:
             continue
-        rows = ui.query(query, ctx)
+        rows = cache.query(query, ctx)
         row = rows[rows[key] == value]
         if row.empty:
             label = str(value)
@@ -38,14 +38,14 @@ def filters_named(ctx) -> list[tuple[str, str]]:
             label = str(row.iloc[0][name])
         out.append((t(f"filters.{level}", lang), label))
     if f.source is not None:
-        out.append((t("filters.source", lang), ui.source_label(f.source, lang)))
+        out.append((t("filters.source", lang), sidebar.source_label(f.source, lang)))
     return out
 
 
 def title_args(ctx, what: str, *, period: bool = True, target: bool = True, extra: Sequence[str] = ()) -> dict:
     """Everything the title block needs, worked out now (in the page's run, where the queries and
     the scope are at hand), for `export.title_lines` when the file is built."""
-    scope = None if ctx.scope.is_everything else presentation.scope_label(ui.connection(ctx), ctx.lang)
+    scope = None if ctx.scope.is_everything else presentation.scope_label(cache.connection(ctx), ctx.lang)
     return {"what": what, "lang": ctx.lang, "as_of": ctx.as_of,
             "period": (ctx.filters.start, ctx.filters.end) if period else None,
             "filters": tuple(filters_named(ctx)), "target": ctx.target if target else None, "scope": scope,
@@ -68,7 +68,7 @@ def xlsx(sheets: Mapping[str, pd.DataFrame], ctx, what: str, *, period: bool = T
 def download_table(key: str, table: pd.DataFrame, ctx, what: str, *, period: bool = True, target: bool = True,
                    formats: Mapping[str, str] | None = None, extra: Sequence[str] = (), sheet: str | None = None,
                    label_key: str = "download.xlsx") -> None:
-    """An Excel download of one table (ui.download_table with a title block)."""
+    """An Excel download of one table (widgets.download_table with a title block)."""
     st.download_button(
         t(label_key, ctx.lang), data=xlsx({(sheet or what)[:31]: table}, ctx, what, period=period, target=target,
                                           formats=formats, extra=extra),

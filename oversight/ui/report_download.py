@@ -10,11 +10,11 @@ import datetime as dt
 
 import streamlit as st
 
-from oversight import ui
 from oversight.access import Scope
 from oversight.filters import Filters
 from oversight.i18n import t
 from oversight.output import report
+from oversight.ui import cache, context
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -26,11 +26,11 @@ def _files(db_path: str, version: str, scope: Scope, filters: Filters, as_of: dt
     return report.to_docx(made), report.to_pdf(made), made.file_stem
 
 
-def _key(ctx: ui.PageContext) -> tuple:
+def _key(ctx: context.PageContext) -> tuple:
     return (ctx.db_path, ctx.version, ctx.scope, ctx.filters, ctx.as_of, ctx.lang, ctx.target)
 
 
-def report_buttons(ctx: ui.PageContext) -> None:
+def report_buttons(ctx: context.PageContext) -> None:
     """A button that builds the справка for the page's context, then its DOCX and PDF downloads."""
     lang = ctx.lang
     st.subheader(t("report.make", lang))
@@ -41,7 +41,7 @@ def report_buttons(ctx: ui.PageContext) -> None:
         if not slot.button(t("report.build_button", lang), key="report_build", icon=":material/description:"):
             return
         with st.spinner(t("report.building", lang)):
-            files = _files(*_key(ctx), ui.connection(ctx))
+            files = _files(*_key(ctx), cache.connection(ctx))
         slot.empty()
         made = (_key(ctx), files)
         st.session_state["_report_files"] = made
