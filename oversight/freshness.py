@@ -12,7 +12,7 @@ replaces it), so the age of its build says nothing about the inspectorate's data
 demo banner, which already says what the data are and the moment they describe.
 
 All times are Moscow time without a time zone, as the data are written (store.moscow_now()). No
-Streamlit here: ui.page_header draws what `note()` decides.
+Streamlit here: oversight.ui.shell.page_header draws what `note()` decides.
 """
 
 from __future__ import annotations

@@ -67,7 +67,7 @@ def test_a_lone_carriage_return_at_the_end_is_no_record(tmp_path):
 @given(data=st.binary(min_size=0, max_size=80).map(lambda b: bytes(b"ab;\n\r"[x % 5] for x in b)),
        chunk=st.sampled_from([1, 2, 3, 7, 1 << 20]))
 def test_lines_ending_with_the_delimiter_are_counted_across_pieces(data, chunk, tmp_path_factory):
-    """The count the import's column-too-many check starts from (importer._surplus_lines): a line
+    """The count the import's column-too-many check starts from (importer.surplus_lines): a line
     break whose byte before it (or before its \\r) is the delimiter, and a last line ending with it."""
     path = tmp_path_factory.mktemp("ends") / "f.csv"
     path.write_bytes(data)

@@ -23,7 +23,7 @@ from oversight import store
 from oversight.access import EVERYTHING
 from oversight.analysis import metrics
 from oversight.filters import Filters
-from oversight.ingest import importer
+from oversight.ingest import check, importer, model
 from oversight.paths import ROOT
 
 FIXTURES = ROOT / "tests" / "fixtures"  # verbatim copies of shared/fixtures (tests/fixtures/SOURCE.md)
@@ -290,7 +290,7 @@ def test_a_failure_midway_leaves_the_database_as_it_was(tmp_path, monkeypatch):
         con.execute("delete from tickets")
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(importer, "_write", broken)
+    monkeypatch.setattr(importer, "write_requests", broken)
     with pytest.raises(RuntimeError):
         importer.import_files([NYC], db, "nyc311")
     assert db.read_bytes() == before and db.stat().st_mtime_ns == stamp
@@ -320,7 +320,7 @@ def test_distinct_names_are_trimmed_as_the_checks_trim_them():
     assert " " in spaces and "\u00a0" in spaces and "\t" not in spaces
     values = [None, "", " ", "a", " a ", "\ta\t", *(f"{s}Балашиха{s}" for s in spaces), "".join(spaces), "x" + "".join(spaces)]
     for value in values:
-        assert importer._trimmed(value) == con.execute("select nullif(trim($v), '')", {"v": value}).fetchone()[0], repr(value)
+        assert check.trim(value) == con.execute("select nullif(trim($v), '')", {"v": value}).fetchone()[0], repr(value)
 
 
 def test_values_padded_with_spaces_are_read_as_the_clean_values(tmp_path, frames, as_of):
@@ -341,7 +341,7 @@ def test_values_padded_with_spaces_are_read_as_the_clean_values(tmp_path, frames
     rows[13][at["Возвраты"]] = "-2"
     rows[20][at["Категория"]] = "Шум от кафе"  # a category the reference lacks: created, by its trimmed name
     rows[21][at["Организация"]], rows[21][at["ИНН"]] = "ООО «Новая УК»", "5000000001"  # likewise an organisation
-    spaces = importer.SPACES
+    spaces = check.SPACES
     padded = []
     for i, row in enumerate(rows):
         new = []
@@ -395,7 +395,7 @@ def test_every_row_is_loaded_or_refused_with_a_reason(tmp_path_factory, rows):
         return
     _reconciles(report)
     assert report.rows_read == len(rows)
-    assert set(report.reasons) <= set(importer.REASONS)
+    assert set(report.reasons) <= set(model.REASONS)
     assert len(_tickets(folder / "db.duckdb")) == report.inserted
 
 

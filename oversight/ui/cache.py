@@ -106,4 +106,4 @@ def shared(builder, *args, **kwargs):
     return _shared(hashlib.blake2b(payload, digest_size=20).digest(), builder, args, kwargs)
 
 
-figure = shared  # a charts.* figure: ui.figure(charts.backlog_lines, base, ...)
+figure = shared  # a charts.* figure: cache.figure(charts.backlog_lines, base, ...)

@@ -26,16 +26,7 @@ from oversight.ui.sidebar import set_scope
 # The Overview's cards: the four leadership reads first, in one row above the fold (what came in,
 # what is open, what of it is overdue, and the on-time rate against the target), then the rest.
 LEAD_METRICS = ("created", "backlog_end", "overdue_backlog_end", "on_time_rate")
-
-
-LEAD_METRICS = ("created", "backlog_end", "overdue_backlog_end", "on_time_rate")
 MORE_METRICS = ("closed", "missed", "median_resolution_hours", "returned_share")
-
-
-MORE_METRICS = ("closed", "missed", "median_resolution_hours", "returned_share")
-CARD_METRICS = LEAD_METRICS + MORE_METRICS
-
-
 CARD_METRICS = LEAD_METRICS + MORE_METRICS
 TREND_COLUMN = {
     "backlog_end": "backlog",
