@@ -9,7 +9,7 @@ import socket
 
 import pytest
 
-from oversight.__main__ import main
+from oversight.cli.main import main
 from oversight.output import mail
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from oversight import access, store
-from oversight.__main__ import main
+from oversight.cli.main import main
 from oversight.filters import Filters
 from oversight.output import images, report
 

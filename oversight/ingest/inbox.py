@@ -23,7 +23,7 @@ What a timer needs:
 
 A run killed between an import and the move leaves the file in the inbox: the next run imports it
 again, which changes nothing (a second import of the same file changes nothing). No argparse here:
-oversight/__main__.py turns a Run into output and an exit code.
+oversight/cli/data.py turns a Run into output and an exit code.
 """
 
 from __future__ import annotations
