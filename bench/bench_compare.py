@@ -12,7 +12,6 @@ docs/benchmarks.md. Not a timed test.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import statistics
 import sys
@@ -22,21 +21,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import write_section  # noqa: E402
-from oversight import store  # noqa: E402
-from oversight.access import EVERYTHING  # noqa: E402
+from bench.common import open_bench_database, write_section  # noqa: E402
 from oversight.analysis import compare  # noqa: E402
 from oversight.filters import Filters  # noqa: E402
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--db", default=str(ROOT / "data" / "bench" / "demo10m.duckdb"))
-    parser.add_argument("--runs", type=int, default=5)
-    args = parser.parse_args()
-    con = store.connect(args.db, EVERYTHING)
-    tickets = int(con.execute("select count(*) from tickets").fetchone()[0])
-    as_of = store.dataset_info(con)["as_of"].to_pydatetime()
+    args, con, tickets, as_of = open_bench_database()
     facts = dict(con.execute("select key, value from demo_story").fetchall())
     seminar = dt.date.fromisoformat(facts["seminar_dates"].split(",")[0])
     cases = {

@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 import pandas as pd  # noqa: E402
 
+from bench.common import CHROMIUM_ARGS, wait_healthy  # noqa: E402
 from oversight import store  # noqa: E402
 from oversight.access import EVERYTHING  # noqa: E402
 from oversight.analysis import compare  # noqa: E402
@@ -103,7 +104,6 @@ def time_browser(db: str, events, root: Path = ROOT) -> list[float]:
     """In Debian's chromium (1366×768): open the page, then choose each other event from the list;
     milliseconds from the click until the script run has finished and the conclusion has changed."""
     import socket
-    import urllib.request
 
     from playwright.sync_api import sync_playwright
 
@@ -119,16 +119,10 @@ def time_browser(db: str, events, root: Path = ROOT) -> list[float]:
                   "[data-testid=\"stAlertContentInfo\"],[data-testid=\"stAlertContentError\"]')].map(e => e.innerText).join('|')")
     done = ("(old) => document.querySelector('[data-testid=\"stApp\"]').getAttribute('data-test-script-state') === 'notRunning'"
             f" && ({conclusion})() !== old")
-    args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"]
+    args = CHROMIUM_ARGS
     times = []
     try:
-        for _ in range(120):
-            try:
-                urllib.request.urlopen(f"{base}/_stcore/health", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.5)
+        wait_healthy(base)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=args)
             page = browser.new_page(viewport={"width": 1366, "height": 768})

@@ -11,7 +11,6 @@ the runs after a first one. Writes its table to docs/benchmarks.md. Not a timed 
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import sys
 from dataclasses import replace
@@ -20,21 +19,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import timed, write_section  # noqa: E402
-from oversight import store  # noqa: E402
-from oversight.access import EVERYTHING  # noqa: E402
+from bench.common import open_bench_database, parts_table, timed_parts, write_section  # noqa: E402
 from oversight.analysis import compliance, metrics  # noqa: E402
 from oversight.filters import Filters, default_filters  # noqa: E402
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--db", default=str(ROOT / "data" / "bench" / "demo10m.duckdb"))
-    parser.add_argument("--runs", type=int, default=5)
-    args = parser.parse_args()
-    con = store.connect(args.db, EVERYTHING)
-    tickets = int(con.execute("select count(*) from tickets").fetchone()[0])
-    as_of = store.dataset_info(con)["as_of"].to_pydatetime()
+    args, con, tickets, as_of = open_bench_database()
     metrics.prepare_median_index(con)
     quarter = default_filters(as_of)
     last = (as_of - dt.timedelta(days=1)).date()
@@ -45,20 +36,13 @@ def main() -> None:
                     ("year, region", year), ("year, direction 1", replace(year, territory_id=1))):
         parts = [("watchlist", lambda f=f: compliance.watchlist(con, f, as_of, rule)),
                  ("days off", lambda f=f: compliance.weekends(con, f, as_of, rule.min_volume))]
-        measured = [(part, timed(fn, args.runs)) for part, fn in parts]
-        total = sum(ms for _, ms in measured)
-        detail = ", ".join(f"{part} {ms:.0f}" for part, ms in measured)
-        rows.append((name, total, detail))
-        print(f"{name:24} {total:6.0f} ms ({detail})", flush=True)
+        rows.append(timed_parts(name, parts, args.runs, width=24))
 
-    table = "\n".join(
-        ["", f"## Compliance page data ({tickets:,} tickets, `bench/bench_compliance.py`)", "",
-         "Warm: database buffers warm, no result cache. The watchlist looks back from as_of (default rule:",
+    table = parts_table(
+        f"Compliance page data ({tickets:,} tickets, `bench/bench_compliance.py`)",
+        ["Warm: database buffers warm, no result cache. The watchlist looks back from as_of (default rule:",
          "3 of the last 6 complete months below 95 %, 30 deadlines a month); the days-off analysis covers the",
-         f"period. Median of {args.runs} runs after a first one. Budget: 500 ms.", "",
-         "| scope | total, ms | parts, ms |", "|---|---:|---|"]
-        + [f"| {name} | {total:.0f} | {detail} |" for name, total, detail in rows]
-    )
+         f"period. Median of {args.runs} runs after a first one. Budget: 500 ms."], "scope", rows)
     write_section('Compliance page data', table)
 
 

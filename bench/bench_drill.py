@@ -11,7 +11,6 @@ Median of the runs after a first one. Writes its table to docs/benchmarks.md. No
 
 from __future__ import annotations
 
-import argparse
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -19,21 +18,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import timed, write_section  # noqa: E402
-from oversight import store  # noqa: E402
-from oversight.access import EVERYTHING  # noqa: E402
+from bench.common import open_bench_database, parts_table, timed_parts, write_section  # noqa: E402
 from oversight.analysis import drill, metrics  # noqa: E402
 from oversight.filters import default_filters  # noqa: E402
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--db", default=str(ROOT / "data" / "bench" / "demo10m.duckdb"))
-    parser.add_argument("--runs", type=int, default=5)
-    args = parser.parse_args()
-    con = store.connect(args.db, EVERYTHING)
-    tickets = int(con.execute("select count(*) from tickets").fetchone()[0])
-    as_of = store.dataset_info(con)["as_of"].to_pydatetime()
+    args, con, tickets, as_of = open_bench_database()
     metrics.prepare_median_index(con)  # the app builds it in the background on the first visit
     period = default_filters(as_of)
 
@@ -69,20 +60,14 @@ def main() -> None:
     ]
     rows = []
     for name, _f, parts in levels:
-        measured = [(part, timed(fn, args.runs)) for part, fn in parts]
-        total = sum(ms for _, ms in measured)
-        detail = ", ".join(f"{part} {ms:.0f}" for part, ms in measured)
-        rows.append((name, total, detail))
-        print(f"{name:32} {total:6.0f} ms   ({detail})", flush=True)
+        rows.append(timed_parts(name, parts, args.runs))
 
-    table = "\n".join(
-        ["", f"## Drill-down data per level ({tickets:,} tickets, `bench/bench_drill.py`)", "",
-         "Warm: database buffers warm, no result cache (each call computed afresh), median index ready. The",
+    table = parts_table(
+        f"Drill-down data per level ({tickets:,} tickets, `bench/bench_drill.py`)",
+        ["Warm: database buffers warm, no result cache (each call computed afresh), median index ready. The",
          "time of a level is the sum of what the page computes for it, computed one after another; in the app",
-         f"Streamlit caches each result. Median of {args.runs} runs after a first one. Budget: 300 ms per level.", "",
-         "| level | total, ms | parts, ms |", "|---|---:|---|"]
-        + [f"| {name} | {total:.0f} | {detail} |" for name, total, detail in rows]
-    )
+         f"Streamlit caches each result. Median of {args.runs} runs after a first one. Budget: 300 ms per level."],
+        "level", rows)
     write_section('Drill-down data per level', table)
 
 

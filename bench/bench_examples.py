@@ -12,7 +12,6 @@ of 3). Writes its table to docs/benchmarks.md. Not a timed test. Budgets: page d
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import statistics
 import sys
@@ -23,22 +22,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import timed, write_section  # noqa: E402
-from oversight import store  # noqa: E402
-from oversight.access import EVERYTHING  # noqa: E402
+from bench.common import open_bench_database, timed, write_section  # noqa: E402
 from oversight.analysis import metrics  # noqa: E402
 from oversight.filters import Filters, default_filters  # noqa: E402
 from oversight.output import presentation, slides  # noqa: E402
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--db", default=str(ROOT / "data" / "bench" / "demo10m.duckdb"))
-    parser.add_argument("--runs", type=int, default=5)
-    args = parser.parse_args()
-    con = store.connect(args.db, EVERYTHING)
-    tickets = int(con.execute("select count(*) from tickets").fetchone()[0])
-    as_of = store.dataset_info(con)["as_of"].to_pydatetime()
+    args, con, tickets, as_of = open_bench_database()
     metrics.prepare_median_index(con)
     quarter = default_filters(as_of)
     last = (as_of - dt.timedelta(days=1)).date()

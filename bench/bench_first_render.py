@@ -22,7 +22,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
@@ -32,12 +31,11 @@ sys.path.insert(0, str(ROOT))
 
 sys.path.insert(0, str(ROOT / "bench"))
 
-from common import settle  # noqa: E402
+from common import CHROMIUM_ARGS, settle, wait_healthy  # noqa: E402
 
 from oversight.navigation import PAGES  # noqa: E402
 
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = CHROMIUM_ARGS
 
 
 VIEWPORT = {"width": 1366, "height": 768}
@@ -57,12 +55,7 @@ def start(script: str, db: str, port: int | None = None) -> tuple[subprocess.Pop
         cwd=ROOT, env={**os.environ, "OVERSIGHT_DB": db}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
-    for _ in range(120):
-        try:
-            urllib.request.urlopen(f"{base}/_stcore/health", timeout=2)
-            break
-        except OSError:
-            time.sleep(0.5)
+    wait_healthy(base)
     return server, base
 
 

@@ -195,8 +195,7 @@ def _difference(con: duckdb.DuckDBPyConnection, table: str, keys: tuple[str, ...
     """derived_difference_<table> = agg_<table> - before_<table>, key by key, without zero rows: kept in
     the file, so the standby can replay it (replay) instead of aggregating again."""
     key_list = ", ".join(keys)
-    signed = ", ".join(f"sum({c})::integer as {c}" for c in counts)
-    nonzero = " or ".join(f"{c} <> 0" for c in counts)
+    signed, nonzero = _summed(counts), _any_nonzero(counts)
     con.execute(
         f"create or replace table {DIFFERENCE_PREFIX}{table} as "
         f"select {key_list}, {signed} from ("
@@ -207,13 +206,22 @@ def _difference(con: duckdb.DuckDBPyConnection, table: str, keys: tuple[str, ...
         con.execute(f"drop table if exists {name}")
 
 
+def _summed(counts) -> str:
+    """The counts summed over a group, as integers (our own column names)."""
+    return ", ".join(f"sum({c})::integer as {c}" for c in counts)
+
+
+def _any_nonzero(counts) -> str:
+    """A row that changes something: any count not 0."""
+    return " or ".join(f"{c} <> 0" for c in counts)
+
+
 def merge_difference(con: duckdb.DuckDBPyConnection, table: str, difference: str) -> None:
     """table += difference, key by key; keys whose counts all reach 0 go (a full build has none)."""
     keys, counts = AGGREGATES[table]
     key_list = ", ".join(keys)
     same_key = " and ".join(f"t.{k} is not distinct from d.{k}" for k in keys)
-    signed = ", ".join(f"sum({c})::integer as {c}" for c in counts)
-    nonzero = " or ".join(f"{c} <> 0" for c in counts)
+    signed, nonzero = _summed(counts), _any_nonzero(counts)
     con.execute(
         f"create or replace temp table merged_{table} as "
         f"select {key_list}, {signed} from ("

@@ -35,31 +35,39 @@ class LineBreaks(NamedTuple):
     after_delimiter: int  # lines that end with the delimiter (0 unless one was given)
 
 
+def _pieces(path: Path | str):
+    """The file's bytes, CHUNK at a time, each piece a view of one buffer read into again and again (a
+    new object per piece costs more than the counting): a piece is valid until the next one is read."""
+    buffer = bytearray(CHUNK)
+    view = np.frombuffer(buffer, dtype=np.uint8)
+    with open(path, "rb") as handle:
+        while size := handle.readinto(buffer):
+            yield view[:size]
+
+
 def line_breaks(path: Path | str, delimiter: str | None = None) -> LineBreaks:
     """How many line breaks the file has, whether it ends with one, and (given the delimiter) how
     many lines end with it: the one pass over the file the import's record checks start from."""
     count, after, last, previous = 0, 0, 0, b"\0\0"
     mark = ord(delimiter) if delimiter else -1
-    buffer = bytearray(CHUNK)  # read into one buffer: a new object per piece costs more than the count
-    view = np.frombuffer(buffer, dtype=np.uint8)
-    with open(path, "rb") as handle:
-        while size := handle.readinto(buffer):
-            if mark < 0:
-                count += int(np.count_nonzero(view[:size] == NEWLINE))
-            else:
-                breaks = np.flatnonzero(view[:size] == NEWLINE)
-                count += len(breaks)
-                # The byte before each break, or before its \r (the piece's first bytes look back
-                # into the previous piece's last two).
-                padded = np.concatenate((np.frombuffer(previous, dtype=np.uint8), view[:min(size, 2)]))
-                before, second = view[np.maximum(breaks - 1, 0)], view[np.maximum(breaks - 2, 0)]
-                early = breaks < 2
-                if early.any():
-                    before, second = before.copy(), second.copy()
-                    before[early], second[early] = padded[breaks[early] + 1], padded[breaks[early]]
-                after += int(np.count_nonzero(np.where(before == RETURN, second, before) == mark))
-                previous = (previous + bytes(view[max(0, size - 2):size]))[-2:]
-            last = int(view[size - 1])
+    for view in _pieces(path):
+        size = len(view)
+        if mark < 0:
+            count += int(np.count_nonzero(view[:size] == NEWLINE))
+        else:
+            breaks = np.flatnonzero(view[:size] == NEWLINE)
+            count += len(breaks)
+            # The byte before each break, or before its \r (the piece's first bytes look back
+            # into the previous piece's last two).
+            padded = np.concatenate((np.frombuffer(previous, dtype=np.uint8), view[:min(size, 2)]))
+            before, second = view[np.maximum(breaks - 1, 0)], view[np.maximum(breaks - 2, 0)]
+            early = breaks < 2
+            if early.any():
+                before, second = before.copy(), second.copy()
+                before[early], second[early] = padded[breaks[early] + 1], padded[breaks[early]]
+            after += int(np.count_nonzero(np.where(before == RETURN, second, before) == mark))
+            previous = (previous + bytes(view[max(0, size - 2):size]))[-2:]
+        last = int(view[size - 1])
     if mark >= 0 and last == mark:  # the last line, with no line break after it
         after += 1
     return LineBreaks(count, last == NEWLINE, after)
@@ -86,31 +94,29 @@ def records(path: Path | str) -> Records:
     offset = 0
     previous_end = -1  # byte position of the last record end (-1: none yet)
     previous_byte = 0  # the byte before the current piece (a \r before a \n in the next piece)
-    buffer = bytearray(CHUNK)
-    with open(path, "rb") as handle:
-        while size := handle.readinto(buffer):
-            data = np.frombuffer(buffer, dtype=np.uint8)[:size]
-            breaks = np.flatnonzero(data == NEWLINE)
-            quotes = np.flatnonzero(data == QUOTE)
-            inside = (quotes_before + np.searchsorted(quotes, breaks)) % 2 == 1
-            outside = np.flatnonzero(~inside)
-            positions = breaks[outside] + offset
-            ends.append((breaks_before + outside).astype(np.int32))  # lines: int32 (memory, at 10M records)
-            end_bytes.append(positions)
-            # A blank record: nothing (or only a \r) between the previous end and this one.
-            starts = np.concatenate(([previous_end + 1], positions[:-1] + 1)) if len(positions) else positions
-            length = positions - starts
-            before = data[np.maximum(breaks[outside] - 1, 0)]
-            if len(positions) and breaks[outside][0] == 0:  # the \r may end the previous piece
-                before = before.copy()
-                before[0] = previous_byte
-            blanks.append((length == 0) | ((length == 1) & (before == RETURN)))
-            if len(positions):
-                previous_end = int(positions[-1])
-            breaks_before += len(breaks)
-            quotes_before += len(quotes)
-            offset += size
-            previous_byte = int(data[-1])
+    for data in _pieces(path):
+        size = len(data)
+        breaks = np.flatnonzero(data == NEWLINE)
+        quotes = np.flatnonzero(data == QUOTE)
+        inside = (quotes_before + np.searchsorted(quotes, breaks)) % 2 == 1
+        outside = np.flatnonzero(~inside)
+        positions = breaks[outside] + offset
+        ends.append((breaks_before + outside).astype(np.int32))  # lines: int32 (memory, at 10M records)
+        end_bytes.append(positions)
+        # A blank record: nothing (or only a \r) between the previous end and this one.
+        starts = np.concatenate(([previous_end + 1], positions[:-1] + 1)) if len(positions) else positions
+        length = positions - starts
+        before = data[np.maximum(breaks[outside] - 1, 0)]
+        if len(positions) and breaks[outside][0] == 0:  # the \r may end the previous piece
+            before = before.copy()
+            before[0] = previous_byte
+        blanks.append((length == 0) | ((length == 1) & (before == RETURN)))
+        if len(positions):
+            previous_end = int(positions[-1])
+        breaks_before += len(breaks)
+        quotes_before += len(quotes)
+        offset += size
+        previous_byte = int(data[-1])
     blank = np.concatenate(blanks) if blanks else np.zeros(0, dtype=bool)
     # A record starts on the line after the previous record's end: the k-th record end is line break
     # number end_breaks[k] (from 0), so the next record starts on line end_breaks[k] + 2.
@@ -152,31 +158,29 @@ def lines_ending_with(path: Path | str, delimiter: str, at_least: int) -> list[t
     line_start_delimiters = 0  # delimiters before the current line's start
     previous_end = -1  # byte of the last line break seen
     tail = b""  # the last two bytes of the previous piece (a delimiter before a line break across pieces)
-    buffer = bytearray(CHUNK)
-    with open(path, "rb") as handle:
-        while size := handle.readinto(buffer):
-            data = np.frombuffer(buffer, dtype=np.uint8)[:size]
-            breaks = np.flatnonzero(data == NEWLINE)
-            marks = np.flatnonzero(data == mark)
-            if len(breaks):
-                # Delimiters before each line break (in the whole file), and so on each line.
-                before = delimiters_before + np.searchsorted(marks, breaks)
-                starts = np.concatenate(([line_start_delimiters], before[:-1]))
-                on_line = before - starts
-                # The byte before the break, or before its \r.
-                padded = np.concatenate((np.frombuffer(tail.rjust(2, b"\0"), dtype=np.uint8), data))
-                last = padded[breaks + 1]  # padded is shifted by 2: padded[breaks + 2] is the break itself
-                last = np.where(last == RETURN, padded[breaks], last)
-                hits = np.flatnonzero((last == mark) & (on_line >= at_least))
-                line_starts = np.concatenate(([previous_end + 1], breaks[:-1] + offset + 1))
-                for k in hits:
-                    found.append((breaks_before + int(k) + 1, int(line_starts[k]), int(breaks[k]) + offset))
-                line_start_delimiters = int(before[-1])
-                previous_end = int(breaks[-1]) + offset
-            breaks_before += len(breaks)
-            delimiters_before += len(marks)
-            tail = bytes(data[max(0, size - 2):size])
-            offset += size
+    for data in _pieces(path):
+        size = len(data)
+        breaks = np.flatnonzero(data == NEWLINE)
+        marks = np.flatnonzero(data == mark)
+        if len(breaks):
+            # Delimiters before each line break (in the whole file), and so on each line.
+            before = delimiters_before + np.searchsorted(marks, breaks)
+            starts = np.concatenate(([line_start_delimiters], before[:-1]))
+            on_line = before - starts
+            # The byte before the break, or before its \r.
+            padded = np.concatenate((np.frombuffer(tail.rjust(2, b"\0"), dtype=np.uint8), data))
+            last = padded[breaks + 1]  # padded is shifted by 2: padded[breaks + 2] is the break itself
+            last = np.where(last == RETURN, padded[breaks], last)
+            hits = np.flatnonzero((last == mark) & (on_line >= at_least))
+            line_starts = np.concatenate(([previous_end + 1], breaks[:-1] + offset + 1))
+            for k in hits:
+                found.append((breaks_before + int(k) + 1, int(line_starts[k]), int(breaks[k]) + offset))
+            line_start_delimiters = int(before[-1])
+            previous_end = int(breaks[-1]) + offset
+        breaks_before += len(breaks)
+        delimiters_before += len(marks)
+        tail = bytes(data[max(0, size - 2):size])
+        offset += size
     if offset - 1 > previous_end and tail[-1:] == delimiter.encode() \
             and delimiters_before - line_start_delimiters >= at_least:  # the last line, with no line break
         found.append((breaks_before + 1, previous_end + 1, offset))
