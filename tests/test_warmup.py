@@ -1,4 +1,4 @@
-"""The server's start (serve.py's lifespan, oversight.ui.warm_up): the work every first visit would wait
+"""The server's start (serve.py's lifespan, oversight.ui.warmup): the work every first visit would wait
 for is done before the first visitor, and a failure never keeps the server from starting."""
 
 import asyncio

@@ -143,7 +143,7 @@ def boundaries_fit(con) -> bool:
 @lru_cache(maxsize=4)
 def map_geojson(url_root: str = "/") -> dict | str:
     """What the page's map names: the URL our own server publishes the boundaries at (under
-    `url_root`, the server's root: ui.url_root()), or, where the static folder cannot be written (a
+    `url_root`, the server's root: oversight.ui.widgets.url_root()), or, where the static folder cannot be written (a
     read-only install), the boundaries themselves."""
     try:
         return publish_boundaries(url_root=url_root)
