@@ -78,9 +78,6 @@ LOG = logging.getLogger(__name__)
 PREVIEW_BYTES = 4 << 20  # the preview reads no more of a file than this
 
 
-# ---------------------------------------------------------------- reading a file's header
-
-
 # ---------------------------------------------------------------- preview
 
 
@@ -173,17 +170,11 @@ def _copy_reference(con, db_path: Path, profile: Profile) -> None:
     con.unregister("reference_in")
 
 
-# ---------------------------------------------------------------- staging
-
-
 def _setup(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"set memory_limit = '{MEMORY_LIMIT}'")
     store.install_invariants(con)
     con.execute("create temp table structural (file_idx integer, line bigint, csv_line varchar, error_type varchar, "
                 "byte_position bigint)")
-
-
-# ---------------------------------------------------------------- matching names over distinct values
 
 
 # ---------------------------------------------------------------- the import
@@ -354,13 +345,3 @@ def _run(con, infos: list[FileInfo], profile: Profile, as_of_option, say, workdi
     write_requests(con, report, profile)
     record_import(con, report, infos, profile, scans, counts)
     return report
-
-
-# ---------------------------------------------------------------- reference data
-
-
-# ---------------------------------------------------------------- writing the requests
-
-
-# ---------------------------------------------------------------- the record of the import
-

@@ -15,13 +15,7 @@ from streamlit.errors import StreamlitAPIException
 
 from oversight import access, leftovers, store
 from oversight.access import Principal
-from oversight.i18n import (
-    DEFAULT_LANGUAGE,
-    LANGUAGES,
-    fmt_date,
-    fmt_datetime,
-    t,
-)
+from oversight.i18n import DEFAULT_LANGUAGE, LANGUAGES, fmt_date, fmt_datetime, t
 from oversight.ingest.demo import build_demo_database
 from oversight.output import presentation
 from oversight.output.presentation import md_code, md_text
@@ -30,7 +24,6 @@ from oversight.ui.cache import connection, query
 from oversight.ui.context import AccessContext, PageContext, Source
 from oversight.ui.sidebar import filter_sidebar
 
-DEFAULT_TARGET = 0.95
 _build_lock = threading.Lock()
 
 

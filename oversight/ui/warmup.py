@@ -10,9 +10,7 @@ import pandas as pd
 from oversight import access, store
 from oversight.analysis import backlog, heatmap, metrics
 from oversight.filters import default_filters
-from oversight.i18n import (
-    DEFAULT_LANGUAGE,
-)
+from oversight.i18n import DEFAULT_LANGUAGE
 from oversight.paths import database_path
 from oversight.ui.cache import _connection, cached_for, query
 from oversight.ui.context import Source
